@@ -1,0 +1,169 @@
+#include "model/snapshot.h"
+#include "util/xalloc.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const wait_names[WAIT__COUNT] = {
+	[WAIT_NONE] = "none", [WAIT_MUTEX] = "mutex", [WAIT_RWLOCK] = "rwlock",
+	[WAIT_CONDVAR] = "condvar", [WAIT_SEMAPHORE] = "semaphore", [WAIT_BARRIER] = "barrier",
+	[WAIT_JOIN] = "join", [WAIT_SLEEP] = "sleep", [WAIT_READ] = "read", [WAIT_WRITE] = "write",
+	[WAIT_RECV] = "recv", [WAIT_SEND] = "send", [WAIT_ACCEPT] = "accept",
+	[WAIT_CONNECT] = "connect", [WAIT_POLL] = "poll", [WAIT_EPOLL] = "epoll",
+	[WAIT_SELECT] = "select", [WAIT_FUTEX] = "futex", [WAIT_SIGNAL] = "signal",
+	[WAIT_WAITPID] = "waitpid", [WAIT_SYSCALL] = "syscall", [WAIT_CHANNEL] = "channel",
+};
+
+const char *wait_kind_name(enum wait_kind k)
+{
+	return (unsigned)k < WAIT__COUNT && wait_names[k] ? wait_names[k] : "unknown";
+}
+
+static const char *const finding_names[FINDING__COUNT] = {
+	[FINDING_DEADLOCK] = "deadlock", [FINDING_SELF_DEADLOCK] = "self-deadlock",
+	[FINDING_ABANDONED_LOCK] = "abandoned-lock", [FINDING_BLOCKING_CHAIN] = "blocking-chain",
+	[FINDING_MASS_BLOCKING] = "mass-blocking",
+};
+
+const char *finding_kind_name(enum finding_kind k)
+{
+	return (unsigned)k < FINDING__COUNT ? finding_names[k] : "unknown";
+}
+
+struct snapshot *snapshot_new(enum source_kind source)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+	s->source = source;
+	return s;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->warnings);
+	arena_free(&s->arena);
+	free(s);
+}
+
+void snapshot_warn(struct snapshot *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[1024];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* The same warning from many threads (one missing library) is said once. */
+	for (size_t i = 0; i < s->nwarnings; i++)
+		if (strcmp(s->warnings[i], buf) == 0)
+			return;
+	VEC_RESERVE(s->warnings, s->warnings_cap, s->nwarnings + 1);
+	s->warnings[s->nwarnings++] = arena_strdup(&s->arena, buf);
+}
+
+struct task *snapshot_find_task(const struct snapshot *s, pid_t tid)
+{
+	size_t lo = 0, hi = s->ntasks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->tasks[mid].tid == tid)
+			return &s->tasks[mid];
+		if (s->tasks[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr)
+{
+	for (size_t i = 0; i < s->nmodules; i++)
+		if (addr >= s->modules[i].start && addr < s->modules[i].end)
+			return &s->modules[i];
+	return NULL;
+}
+
+const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && addr < s->maps[lo - 1].end)
+		return &s->maps[lo - 1];
+	return NULL;
+}
+
+/* Go orders groups by count, then by the text "@ 0x.. 0x.." compared as a string;
+ * comparing the hex digits of each PC the same way reproduces that order. */
+static int cmp_pc_lists(const uint64_t *a, int na, const uint64_t *b, int nb)
+{
+	char sa[24], sb[24];
+	int n = na < nb ? na : nb;
+	for (int i = 0; i < n; i++) {
+		if (a[i] == b[i])
+			continue;
+		snprintf(sa, sizeof(sa), "%#llx", (unsigned long long)a[i]);
+		snprintf(sb, sizeof(sb), "%#llx", (unsigned long long)b[i]);
+		int c = strcmp(sa, sb);
+		/* "0x1 " vs "0x1f": the shorter one is followed by ' ' (or ends) and sorts first */
+		if (c != 0)
+			return strncmp(sa, sb, strlen(sa) < strlen(sb) ? strlen(sa) : strlen(sb)) == 0
+				       ? (strlen(sa) < strlen(sb) ? -1 : 1)
+				       : c;
+	}
+	return na == nb ? 0 : (na < nb ? -1 : 1);
+}
+
+static int cmp_task_stacks(const void *x, const void *y)
+{
+	const struct task *a = *(struct task *const *)x, *b = *(struct task *const *)y;
+	int c = cmp_pc_lists(a->pcs, a->npcs, b->pcs, b->npcs);
+	if (c)
+		return c;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+static int cmp_groups(const void *x, const void *y)
+{
+	const struct group *a = x, *b = y;
+	if (a->count != b->count)
+		return b->count - a->count;
+	return cmp_pc_lists(a->pcs, a->npcs, b->pcs, b->npcs);
+}
+
+void snapshot_group(struct snapshot *s)
+{
+	size_t n = s->ntasks;
+	struct task **order = xcalloc(n ? n : 1, sizeof(*order));
+	for (size_t i = 0; i < n; i++)
+		order[i] = &s->tasks[i];
+	qsort(order, n, sizeof(*order), cmp_task_stacks);
+
+	struct group *g = ARENA_NEW(&s->arena, struct group, n ? n : 1);
+	size_t ng = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && cmp_pc_lists(order[i]->pcs, order[i]->npcs, order[j]->pcs, order[j]->npcs) == 0)
+			j++;
+		g[ng].count = (int)(j - i);
+		g[ng].tasks = arena_memdup(&s->arena, &order[i], sizeof(*order) * (j - i));
+		g[ng].pcs = order[i]->pcs;
+		g[ng].npcs = order[i]->npcs;
+		ng++;
+		i = j;
+	}
+	qsort(g, ng, sizeof(*g), cmp_groups);
+	for (size_t k = 0; k < ng; k++)
+		for (int t = 0; t < g[k].count; t++)
+			g[k].tasks[t]->group = (int)k;
+	s->groups = g;
+	s->ngroups = ng;
+	free(order);
+}

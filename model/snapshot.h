@@ -1,0 +1,201 @@
+/* The one model every stage shares: a snapshot of a process's tasks, their stacks, the
+ * modules those stacks run in, what each task waits on, and the findings drawn from that.
+ * Capture fills tasks/mappings/modules, unwind/ fills pcs, symbols/ fills syms,
+ * analyzers/ fill waits and findings, report/ only reads. */
+#ifndef CHANG_SNAPSHOT_H
+#define CHANG_SNAPSHOT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include "util/arena.h"
+
+struct target;
+
+enum source_kind { SOURCE_ATTACH, SOURCE_CORE };
+
+/* One line of /proc/PID/maps or one NT_FILE entry (plus anonymous mappings for lives). */
+struct mapping {
+	uint64_t start, end, offset;
+	char perms[5];		/* "r-xp" */
+	uint64_t inode;
+	const char *path;	/* NULL for anonymous */
+	bool dumped;		/* core: bytes present in the core file */
+};
+
+/* An ELF object mapped into the target (executable or shared library). */
+struct module {
+	const char *name;	/* path as the target mapped it */
+	const char *file;	/* path chang opened, or NULL when missing */
+	uint64_t start, end;	/* lowest and highest address of its mappings */
+	uint64_t bias;		/* load bias, known once the ELF is open */
+	unsigned char build_id[40];
+	int build_id_len;	/* from the file; 0 if none */
+	unsigned char target_build_id[40];
+	int target_build_id_len;	/* as recorded in the target's memory, 0 if unknown */
+	bool missing, mismatched, has_debuginfo, has_symtab;
+	void *dwfl_module;	/* owned by symbols/ */
+};
+
+/* What symbols/ makes of one PC: one physical frame, expanded into its inlined callees.
+ * frames[0] is the innermost (the deepest inlined call), the last is the physical function. */
+struct sym_frame {
+	const char *function;	/* demangled, NULL if unknown */
+	const char *mangled;	/* linkage name when it differs, else NULL */
+	const char *file;	/* NULL if no line info */
+	int line;
+	uint64_t func_entry;	/* address of the physical function, 0 if unknown */
+	bool inlined;
+};
+
+struct pcsym {
+	uint64_t pc;
+	struct module *module;	/* NULL if the PC is in no module */
+	int nframes;
+	struct sym_frame *frames;
+};
+
+enum wait_kind {
+	WAIT_NONE = 0,
+	WAIT_MUTEX, WAIT_RWLOCK, WAIT_CONDVAR, WAIT_SEMAPHORE, WAIT_BARRIER, WAIT_JOIN,
+	WAIT_SLEEP, WAIT_READ, WAIT_WRITE, WAIT_RECV, WAIT_SEND, WAIT_ACCEPT, WAIT_CONNECT,
+	WAIT_POLL, WAIT_EPOLL, WAIT_SELECT, WAIT_FUTEX, WAIT_SIGNAL, WAIT_WAITPID,
+	WAIT_SYSCALL, WAIT_CHANNEL,
+	WAIT__COUNT
+};
+const char *wait_kind_name(enum wait_kind k);
+
+/* What a blocked task waits on, filled by analyzers/. */
+struct wait {
+	enum wait_kind kind;
+	uint64_t address;	/* the object (lock base, condvar, ...); 0 when none */
+	const char *symbol;	/* "lock_a", "forks[2]", "jobs+0x40", or NULL (heap) */
+	pid_t owner_tid;	/* holder, 0 when none or unknown */
+	bool owner_known;	/* the object records an owner (mutex, rwlock writer, join) */
+	int fd;			/* -1 when not an fd wait */
+	const char *fd_target;	/* "pipe:[123]", "socket 127.0.0.1:80 -> ...", a path; NULL if unknown */
+	const char *syscall;	/* the syscall name the task is in, or NULL */
+	const char *detail;	/* one human sentence of extra facts, or NULL */
+	bool idle;		/* an event loop or worker waiting for work: not a hang suspect */
+};
+
+enum task_kind { TASK_THREAD, TASK_GOROUTINE };
+
+struct task {
+	enum task_kind kind;
+	pid_t tid;
+	uint64_t goid;		/* goroutines only */
+	const char *name;	/* comm */
+	char kstate;		/* kernel state letter from stat/prpsinfo: R S D T t Z X, '?' */
+	bool have_regs;
+	struct user_regs_struct regs;
+	/* Syscall the task sits in: from orig_rax, or /proc/.../syscall; -1 if none. */
+	long syscall_nr;
+	uint64_t syscall_args[6];
+	/* Filled by unwind/. */
+	uint64_t *pcs;		/* pcs[0] is the current PC, then return addresses */
+	int npcs;
+	bool truncated;		/* the walk hit --max-frames */
+	const char *unwind_error;	/* why the walk stopped early, or NULL */
+	/* Filled by symbols/: one entry per pcs[i]. */
+	const struct pcsym **syms;
+	/* Filled by analyzers/. */
+	const char *state;	/* "running", "runnable", or a wait kind name, "stopped", "zombie" */
+	struct wait *wait;	/* NULL when not waiting */
+	int group;		/* index into snapshot.groups */
+};
+
+struct group {
+	int count;
+	struct task **tasks;	/* count entries, in tid order */
+	const uint64_t *pcs;	/* the shared stack (of tasks[0]) */
+	int npcs;
+};
+
+enum finding_kind {
+	FINDING_DEADLOCK, FINDING_SELF_DEADLOCK, FINDING_ABANDONED_LOCK,
+	FINDING_BLOCKING_CHAIN, FINDING_MASS_BLOCKING, FINDING__COUNT
+};
+const char *finding_kind_name(enum finding_kind k);
+
+struct finding_lock {
+	enum wait_kind kind;
+	uint64_t address;
+	const char *symbol;
+	pid_t owner_tid;
+	pid_t *waiters;
+	int nwaiters;
+};
+
+struct finding {
+	enum finding_kind kind;
+	int seq;		/* 1-based number within its kind: "deadlock#1" */
+	const char *summary;	/* one sentence */
+	pid_t *tids;
+	int ntids;
+	struct finding_lock *locks;	/* deadlock cycle in order, or the lock concerned */
+	int nlocks;
+	pid_t root_tid;		/* blocking-chain */
+	struct wait object;	/* mass-blocking: the shared object */
+	int count;		/* mass-blocking */
+	bool maybe_normal;	/* e.g. an idle worker pool */
+};
+
+/* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */
+struct fdinfo {
+	int fd;
+	const char *target;	/* "pipe:[123]", "socket:[456]" or a path */
+	const char *detail;	/* "tcp 127.0.0.1:8080 -> 127.0.0.1:5555", or NULL */
+};
+
+/* Phase timings and counts for --stats. */
+struct snapshot_stats {
+	double t_freeze, t_copy, t_detach, t_unwind, t_symbolize, t_analyze, t_write;
+	uint64_t bytes_copied;
+	size_t frames, distinct_pcs;
+};
+
+struct snapshot {
+	struct arena arena;
+	enum source_kind source;
+	pid_t pid;
+	const char *executable;	/* path as the target knows it */
+	const char *cmdline;
+	uint64_t capture_time_ns;	/* CLOCK_REALTIME at freeze (attach) or core mtime */
+	uint64_t pause_ns;	/* freeze to last detach; 0 for cores */
+	bool job_stopped;	/* the process was in a job-control stop */
+
+	struct task *tasks;
+	size_t ntasks;
+	struct mapping *maps;
+	size_t nmaps;
+	struct module *modules;
+	size_t nmodules;
+
+	struct fdinfo *fds;	/* live only; sorted by fd */
+	size_t nfds;
+
+	struct pcsym **pcsyms;	/* distinct PCs, filled by symbols/ */
+	size_t npcsyms;
+
+	struct group *groups;
+	size_t ngroups;
+	struct finding *findings;
+	size_t nfindings;
+
+	const char **warnings;
+	size_t nwarnings, warnings_cap;
+
+	struct target *target;	/* memory of the frozen image, for analyzers */
+	struct snapshot_stats stats;
+};
+
+struct snapshot *snapshot_new(enum source_kind source);
+void snapshot_free(struct snapshot *s);
+void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
+struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr);
+const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr);
+/* Group tasks with identical PC stacks, largest group first (Go's debug=1 order). */
+void snapshot_group(struct snapshot *s);
+#endif

@@ -1,0 +1,143 @@
+#include "target/memimage.h"
+#include "util/xalloc.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct region *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return 0;
+}
+
+static void add(struct region **v, size_t *n, size_t *cap, bool *sorted, struct region r)
+{
+	if (r.len == 0)
+		return;
+	VEC_RESERVE(*v, *cap, *n + 1);
+	if (*n && (*v)[*n - 1].start > r.start)
+		*sorted = false;
+	(*v)[(*n)++] = r;
+}
+
+void memimage_add_buf(struct memimage *m, uint64_t start, unsigned char *buf, uint64_t len)
+{
+	if (m->n == 0)
+		m->sorted = true;
+	add(&m->r, &m->n, &m->cap, &m->sorted,
+	    (struct region){ .start = start, .len = len, .src = REGION_BUF, .buf = buf, .fd = -1 });
+	m->bytes_copied += len;
+}
+
+void memimage_add_file(struct memimage *m, uint64_t start, uint64_t len, int fd,
+		       uint64_t file_off, uint64_t file_len)
+{
+	if (m->n == 0)
+		m->sorted = true;
+	add(&m->r, &m->n, &m->cap, &m->sorted,
+	    (struct region){ .start = start, .len = len, .src = REGION_FILE, .fd = fd,
+			     .file_off = file_off, .file_len = file_len });
+}
+
+void memimage_add_fallback(struct memimage *m, uint64_t start, uint64_t len, int fd,
+			   uint64_t file_off, uint64_t file_len)
+{
+	if (m->nfb == 0)
+		m->fbsorted = true;
+	add(&m->fb, &m->nfb, &m->capfb, &m->fbsorted,
+	    (struct region){ .start = start, .len = len, .src = REGION_FILE, .fd = fd,
+			     .file_off = file_off, .file_len = file_len });
+}
+
+/* The region containing addr: the last region starting at or below addr, searched among
+ * regions sorted by start. Overlapping regions are rare (a stack copy and a lock word);
+ * scanning back a little finds an earlier region that still covers addr. */
+static const struct region *find(struct region *v, size_t n, bool *sorted, uint64_t addr)
+{
+	if (!n)
+		return NULL;
+	if (!*sorted) {
+		qsort(v, n, sizeof(*v), region_cmp);
+		*sorted = true;
+	}
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo = first region starting above addr */
+	for (size_t i = lo, steps = 0; i > 0 && steps < 64; i--, steps++) {
+		const struct region *r = &v[i - 1];
+		if (addr - r->start < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+static size_t read_region(const struct region *r, uint64_t addr, unsigned char *out, size_t len)
+{
+	uint64_t off = addr - r->start;
+	uint64_t avail = r->len - off;
+	size_t n = len < avail ? len : (size_t)avail;
+	if (r->src == REGION_BUF) {
+		memcpy(out, r->buf + off, n);
+		return n;
+	}
+	size_t done = 0;
+	if (off < r->file_len) {
+		uint64_t in_file = r->file_len - off;
+		size_t want = n < in_file ? n : (size_t)in_file;
+		while (done < want) {
+			ssize_t k = pread(r->fd, out + done, want - done, (off_t)(r->file_off + off + done));
+			if (k <= 0)
+				return done;
+			done += (size_t)k;
+		}
+	}
+	/* Past the file's bytes a segment reads as zeros (.bss, p_memsz > p_filesz). */
+	memset(out + done, 0, n - done);
+	return n;
+}
+
+bool memimage_covers(struct memimage *m, uint64_t addr)
+{
+	return find(m->r, m->n, &m->sorted, addr) || find(m->fb, m->nfb, &m->fbsorted, addr);
+}
+
+size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t a = addr + done;
+		if (a < addr)
+			break;	/* wrapped */
+		const struct region *r = find(m->r, m->n, &m->sorted, a);
+		if (!r)
+			r = find(m->fb, m->nfb, &m->fbsorted, a);
+		if (!r)
+			break;
+		size_t k = read_region(r, a, out + done, len - done);
+		if (k == 0)
+			break;
+		done += k;
+	}
+	return done;
+}
+
+void memimage_free(struct memimage *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i].src == REGION_BUF)
+			free((void *)m->r[i].buf);
+	free(m->r);
+	free(m->fb);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,44 @@
+/* A sparse image of an address space: sorted, non-overlapping regions whose bytes live in
+ * memory (copied from a live process) or in a file (a core's segments, a mapped ELF).
+ * Lookups are binary searches, so reads cost log(regions) whatever the image's size;
+ * this is what keeps a 700 MiB core from being read whole or scanned linearly. */
+#ifndef CHANG_MEMIMAGE_H
+#define CHANG_MEMIMAGE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum region_src { REGION_BUF, REGION_FILE };
+
+struct region {
+	uint64_t start, len;
+	enum region_src src;
+	const unsigned char *buf;	/* REGION_BUF: owned by the image */
+	int fd;				/* REGION_FILE */
+	uint64_t file_off;
+	uint64_t file_len;		/* bytes present in the file; the rest reads as zero */
+};
+
+struct memimage {
+	struct region *r;
+	size_t n, cap;
+	bool sorted;
+	/* Second tier, tried when no primary region covers an address: file-backed
+	 * mappings read from the ELF files on disk (text, rodata, eh_frame). */
+	struct region *fb;
+	size_t nfb, capfb;
+	bool fbsorted;
+	uint64_t bytes_copied;
+};
+
+/* Takes ownership of buf (malloc'ed). Regions should not overlap; where they do, a read
+ * may be served by either. */
+void memimage_add_buf(struct memimage *m, uint64_t start, unsigned char *buf, uint64_t len);
+void memimage_add_file(struct memimage *m, uint64_t start, uint64_t len, int fd,
+		       uint64_t file_off, uint64_t file_len);
+void memimage_add_fallback(struct memimage *m, uint64_t start, uint64_t len, int fd,
+			   uint64_t file_off, uint64_t file_len);
+bool memimage_covers(struct memimage *m, uint64_t addr);
+size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len);
+void memimage_free(struct memimage *m);
+#endif
