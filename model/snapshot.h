@@ -11,6 +11,7 @@
 #include "util/arena.h"
 
 struct target;
+struct symbolizer;
 
 enum source_kind { SOURCE_ATTACH, SOURCE_CORE };
 
@@ -49,7 +50,10 @@ struct sym_frame {
 };
 
 struct pcsym {
-	uint64_t pc;
+	uint64_t pc;		/* as it stands in the stack */
+	/* The address symbolized: pc for the innermost frame of a thread (where it is now),
+	 * pc-1 for return addresses (the call instruction), as Go's CallersFrames does. */
+	uint64_t lookup_pc;
 	struct module *module;	/* NULL if the PC is in no module */
 	int nframes;
 	struct sym_frame *frames;
@@ -97,7 +101,7 @@ struct task {
 	int npcs;
 	bool truncated;		/* the walk hit --max-frames */
 	const char *unwind_error;	/* why the walk stopped early, or NULL */
-	/* Filled by symbols/: one entry per pcs[i]. */
+	/* Filled by symbols/: one entry per pcs[i]; frame offsets are lookup_pc - func_entry. */
 	const struct pcsym **syms;
 	/* Filled by analyzers/. */
 	const char *state;	/* "running", "runnable", or a wait kind name, "stopped", "zombie" */
@@ -187,6 +191,7 @@ struct snapshot {
 	size_t nwarnings, warnings_cap;
 
 	struct target *target;	/* memory of the frozen image, for analyzers */
+	struct symbolizer *symbolizer;	/* names data addresses for analyzers (symbols/) */
 	struct snapshot_stats stats;
 };
 

@@ -1,0 +1,571 @@
+#include "analyzers/waits.h"
+#include "analyzers/describe.h"
+#include "analyzers/syscalls.h"
+#include "symbols/symbols.h"
+#include "target/target.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Kernel-internal return values a syscall shows while a stop interrupted it; user space
+ * never sees them, so the task was blocked in the call and resumes it after the stop. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+enum lock_hint {
+	HINT_NONE, HINT_LLL, HINT_MUTEX, HINT_CONDVAR, HINT_RWLOCK, HINT_SEMAPHORE, HINT_BARRIER,
+	HINT_JOIN
+};
+
+/* Matched against function names without leading underscores or symbol versions, so the
+ * same entry covers ___pthread_mutex_lock, pthread_mutex_lock@@GLIBC_2.2.5 and friends. */
+static const struct {
+	const char *prefix;
+	enum lock_hint hint;
+} hint_names[] = {
+	{ "lll_lock_wait", HINT_LLL },
+	{ "pthread_mutex_", HINT_MUTEX },
+	{ "gthread_mutex_lock", HINT_MUTEX },
+	{ "gthread_recursive_mutex_lock", HINT_MUTEX },
+	{ "std::mutex::lock", HINT_MUTEX },
+	{ "std::recursive_mutex::lock", HINT_MUTEX },
+	{ "std::timed_mutex::", HINT_MUTEX },
+	{ "std::recursive_timed_mutex::", HINT_MUTEX },
+	{ "pthread_cond_", HINT_CONDVAR },
+	{ "gthread_cond_", HINT_CONDVAR },
+	{ "std::condition_variable", HINT_CONDVAR },
+	{ "std::_V2::condition_variable_any", HINT_CONDVAR },
+	{ "pthread_rwlock_", HINT_RWLOCK },
+	{ "std::shared_mutex", HINT_RWLOCK },
+	{ "std::shared_timed_mutex", HINT_RWLOCK },
+	{ "std::__shared_mutex_pthread", HINT_RWLOCK },
+	{ "sem_wait", HINT_SEMAPHORE },
+	{ "sem_timedwait", HINT_SEMAPHORE },
+	{ "sem_clockwait", HINT_SEMAPHORE },
+	{ "new_sem_wait", HINT_SEMAPHORE },
+	{ "old_sem_wait", HINT_SEMAPHORE },
+	{ "pthread_barrier_wait", HINT_BARRIER },
+	{ "pthread_join", HINT_JOIN },
+	{ "pthread_clockjoin", HINT_JOIN },
+	{ "pthread_timedjoin", HINT_JOIN },
+	{ "std::thread::join", HINT_JOIN },
+};
+
+#define HINT_FRAMES 12
+
+/* The innermost glibc entry point on the stack names the lock type. __lll_lock_wait is
+ * shared by pthread mutexes and glibc's own locks, so it only counts when nothing above
+ * it says more (pthread_cond_wait re-locking its mutex goes through
+ * __pthread_mutex_cond_lock, which the mutex prefix catches first). */
+static enum lock_hint frame_hint(const struct task *t)
+{
+	if (!t->syms)
+		return HINT_NONE;
+	enum lock_hint seen = HINT_NONE;
+	char buf[128];
+	for (int i = 0; i < t->npcs && i < HINT_FRAMES; i++) {
+		const struct pcsym *ps = t->syms[i];
+		if (!ps)
+			continue;
+		for (int k = 0; k < ps->nframes; k++) {
+			const char *fn = describe_plain_function(ps->frames[k].function, buf, sizeof(buf));
+			for (size_t h = 0; h < sizeof(hint_names) / sizeof(*hint_names); h++) {
+				size_t n = strlen(hint_names[h].prefix);
+				if (strncmp(fn, hint_names[h].prefix, n) != 0)
+					continue;
+				if (hint_names[h].hint != HINT_LLL)
+					return hint_names[h].hint;
+				seen = HINT_LLL;
+			}
+		}
+	}
+	return seen;
+}
+
+struct ctx {
+	struct snapshot *s;
+	struct task *t;
+	struct wait *w;
+	uint64_t uaddr;
+	unsigned op, cmd;
+	uint32_t val;
+};
+
+static bool rd32(struct snapshot *s, uint64_t addr, uint32_t *v)
+{
+	return s->target && target_read_u32(s->target, addr, v);
+}
+
+static bool rd64(struct snapshot *s, uint64_t addr, uint64_t *v)
+{
+	return s->target && target_read_u64(s->target, addr, v);
+}
+
+static const char *data_name(struct snapshot *s, uint64_t addr)
+{
+	return s->symbolizer ? symbolizer_data_name(s->symbolizer, addr, &s->arena) : NULL;
+}
+
+static void set_object(struct ctx *c, enum wait_kind kind, uint64_t base)
+{
+	c->w->kind = kind;
+	c->w->address = base;
+	c->w->symbol = data_name(c->s, base);
+}
+
+static void set_owner(struct ctx *c, pid_t owner)
+{
+	c->w->owner_tid = owner;
+	c->w->owner_known = owner != 0;
+}
+
+static bool try_mutex(struct ctx *c)
+{
+	uint64_t base = c->uaddr;
+	uint32_t lock, count, owner, kind;
+	if ((base & 7) || !rd32(c->s, base + GLIBC_MUTEX_LOCK, &lock) ||
+	    !rd32(c->s, base + GLIBC_MUTEX_COUNT, &count) ||
+	    !rd32(c->s, base + GLIBC_MUTEX_OWNER, &owner) || !rd32(c->s, base + GLIBC_MUTEX_KIND, &kind))
+		return false;
+	if (kind & ~GLIBC_MUTEX_KIND_VALID)
+		return false;
+	bool pi = c->cmd == FUTEX_OP_LOCK_PI || c->cmd == FUTEX_OP_LOCK_PI2;
+	bool robust = kind & GLIBC_MUTEX_KIND_ROBUST;
+	pid_t who = (pid_t)owner;
+	if (pi) {
+		if (!(kind & GLIBC_MUTEX_KIND_PI))
+			return false;
+		if (!who)
+			who = (pid_t)(lock & FUTEX_WORD_TID_MASK);
+	} else if (robust) {
+		/* Robust waiters sleep on the word holding the owner's TID and the waiters bit. */
+		if (c->cmd != FUTEX_OP_WAIT || !(c->val & FUTEX_WORD_WAITERS))
+			return false;
+		if (!who)
+			who = (pid_t)(c->val & FUTEX_WORD_TID_MASK);
+	} else if (c->cmd != FUTEX_OP_WAIT || c->val != 2) {
+		/* lll_lock sleeps only on the "locked, with waiters" value. */
+		return false;
+	}
+	if (who < 0)
+		return false;
+	set_object(c, WAIT_MUTEX, base);
+	set_owner(c, who);
+	static const char *const types[] = { "normal", "recursive", "error-checking", "adaptive" };
+	const char *type = types[kind & GLIBC_MUTEX_KIND_TYPE];
+	const char *proto = pi ? "priority-inheritance " : (kind & GLIBC_MUTEX_KIND_PP) ? "priority-protect " : "";
+	const char *rob = robust ? "robust " : "";
+	if ((kind & GLIBC_MUTEX_KIND_TYPE) == 1 && count > 0)
+		c->w->detail = arena_printf(&c->s->arena, "%s%s%s mutex, locked %u times by its owner",
+					    rob, proto, type, count);
+	else if (robust || pi || (kind & (GLIBC_MUTEX_KIND_TYPE | GLIBC_MUTEX_KIND_PP)))
+		c->w->detail = arena_printf(&c->s->arena, "%s%s%s mutex", rob, proto, type);
+	if (!who)
+		c->w->detail = "the mutex records no owner (it is being released or handed over)";
+	return true;
+}
+
+static bool try_rwlock(struct ctx *c)
+{
+	if (c->cmd != FUTEX_OP_WAIT_BITSET)
+		return false;
+	uint64_t base;
+	bool writer_waits;	/* the sleeper wants to write */
+	if ((c->uaddr & 7) == 4) {
+		base = c->uaddr - GLIBC_RW_WRITERS_FUTEX;
+		if (!(c->val & GLIBC_RW_FUTEX_USED))
+			return false;
+		writer_waits = true;
+	} else if (c->val & GLIBC_RW_RWAITING) {
+		base = c->uaddr - GLIBC_RW_READERS;
+		writer_waits = false;
+	} else {
+		base = c->uaddr - GLIBC_RW_WRPHASE_FUTEX;
+		if (!(c->val & GLIBC_RW_FUTEX_USED) || (c->val & ~3u))
+			return false;
+		/* Readers wait for a write phase to end (1|USED); writers for readers (USED). */
+		writer_waits = c->val == GLIBC_RW_FUTEX_USED;
+	}
+	uint32_t pad3, pad4, cur_writer, shared, flags;
+	uint64_t pad2;
+	if ((base & 7) || !rd32(c->s, base + GLIBC_RW_PAD3, &pad3) ||
+	    !rd32(c->s, base + GLIBC_RW_PAD3 + 4, &pad4) ||
+	    !rd32(c->s, base + GLIBC_RW_CUR_WRITER, &cur_writer) ||
+	    !rd32(c->s, base + GLIBC_RW_SHARED, &shared) || !rd64(c->s, base + GLIBC_RW_PAD2, &pad2) ||
+	    !rd32(c->s, base + GLIBC_RW_FLAGS, &flags))
+		return false;
+	if (pad3 || pad4 || pad2 || shared > 1 || flags > 2 || (int)cur_writer < 0)
+		return false;
+	set_object(c, WAIT_RWLOCK, base);
+	set_owner(c, (pid_t)cur_writer);
+	if (cur_writer)
+		c->w->detail = writer_waits ? "wants to write; held by a writer"
+					    : "wants to read; held by a writer";
+	else
+		c->w->detail = writer_waits
+			? "wants to write; held by readers (glibc does not record which threads)"
+			: "wants to read; a writer is taking it (glibc does not record readers)";
+	return true;
+}
+
+static bool try_condvar(struct ctx *c)
+{
+	if (c->cmd != FUTEX_OP_WAIT_BITSET)
+		return false;
+	uint64_t base = (c->uaddr & 7) == 0 ? c->uaddr - GLIBC_COND_G_SIGNALS
+					    : c->uaddr - GLIBC_COND_G_SIGNALS - 4;
+	uint32_t wrefs;
+	if ((base & 7) || !rd32(c->s, base + GLIBC_COND_WREFS, &wrefs) || (wrefs >> 3) == 0)
+		return false;
+	set_object(c, WAIT_CONDVAR, base);
+	/* glibc 2.25+ condvars no longer store their mutex; only the waiter's frame knows it. */
+	c->w->detail = arena_printf(&c->s->arena, "%u thread%s in pthread_cond_wait on it",
+				    wrefs >> 3, (wrefs >> 3) == 1 ? "" : "s");
+	return true;
+}
+
+static bool try_semaphore(struct ctx *c)
+{
+	if (c->cmd != FUTEX_OP_WAIT_BITSET || c->val != 0 || (c->uaddr & 7))
+		return false;
+	uint32_t nwaiters, priv;
+	if (!rd32(c->s, c->uaddr + GLIBC_SEM_NWAITERS, &nwaiters) ||
+	    !rd32(c->s, c->uaddr + GLIBC_SEM_PRIVATE, &priv) || nwaiters == 0 ||
+	    (priv != 0 && priv != FUTEX_OP_PRIVATE))
+		return false;
+	set_object(c, WAIT_SEMAPHORE, c->uaddr);
+	c->w->detail = arena_printf(&c->s->arena, "value 0, %u waiter%s", nwaiters, nwaiters == 1 ? "" : "s");
+	return true;
+}
+
+static bool try_barrier(struct ctx *c)
+{
+	if (c->cmd != FUTEX_OP_WAIT || (c->uaddr & 7) != 4)
+		return false;
+	uint64_t base = c->uaddr - GLIBC_BARRIER_ROUND;
+	uint32_t count, shared;
+	if (!rd32(c->s, base + GLIBC_BARRIER_COUNT, &count) ||
+	    !rd32(c->s, base + GLIBC_BARRIER_SHARED, &shared) || count == 0 ||
+	    (shared != 0 && shared != FUTEX_OP_PRIVATE))
+		return false;
+	set_object(c, WAIT_BARRIER, base);
+	c->w->detail = arena_printf(&c->s->arena, "a barrier for %u threads", count);
+	return true;
+}
+
+/* pthread_join sleeps on the joined thread's tid field, which the kernel clears and wakes
+ * (a shared futex) when that thread exits: the value waited for is the TID itself. */
+static bool try_join(struct ctx *c, bool need_task)
+{
+	if ((c->cmd != FUTEX_OP_WAIT && c->cmd != FUTEX_OP_WAIT_BITSET) || (c->op & FUTEX_OP_PRIVATE))
+		return false;
+	uint32_t word;
+	if (!c->val || (pid_t)c->val == c->t->tid || !rd32(c->s, c->uaddr, &word) || word != c->val)
+		return false;
+	struct task *joined = snapshot_find_task(c->s, (pid_t)c->val);
+	if (need_task && !joined)
+		return false;
+	c->w->kind = WAIT_JOIN;
+	c->w->address = c->uaddr - GLIBC_PTHREAD_TID;
+	set_owner(c, joined ? (pid_t)c->val : 0);
+	if (!joined)
+		c->w->detail = arena_printf(&c->s->arena, "joins thread %u, which is not in the process",
+					    c->val);
+	return true;
+}
+
+static bool try_hint(struct ctx *c, enum lock_hint h)
+{
+	switch (h) {
+	case HINT_MUTEX: return try_mutex(c);
+	case HINT_CONDVAR: return try_condvar(c);
+	case HINT_RWLOCK: return try_rwlock(c);
+	case HINT_SEMAPHORE: return try_semaphore(c);
+	case HINT_BARRIER: return try_barrier(c);
+	case HINT_JOIN: return try_join(c, false);
+	default: return false;
+	}
+}
+
+/* Without names the futex's shape decides: the operation, the value slept on, the word's
+ * alignment inside its object, and whether the neighbouring words fit the glibc type. */
+static bool try_shape(struct ctx *c)
+{
+	if (c->cmd == FUTEX_OP_WAIT) {
+		if (try_mutex(c) || try_join(c, true) || try_barrier(c))
+			return true;
+		return false;
+	}
+	if (c->cmd != FUTEX_OP_WAIT_BITSET)
+		return false;
+	if (try_join(c, true) || try_rwlock(c))
+		return true;
+	if (c->val == 0 && try_semaphore(c))
+		return true;
+	return try_condvar(c);
+}
+
+static void decode_futex(struct ctx *c)
+{
+	struct task *t = c->t;
+	c->uaddr = t->syscall_args[0];
+	c->op = (unsigned)t->syscall_args[1];
+	c->cmd = c->op & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
+	c->val = (uint32_t)t->syscall_args[2];
+	enum lock_hint h = frame_hint(t);
+
+	if (c->cmd == FUTEX_OP_LOCK_PI || c->cmd == FUTEX_OP_LOCK_PI2) {
+		if (try_mutex(c))
+			return;
+	} else if (try_hint(c, h) || try_shape(c)) {
+		return;
+	}
+	/* The names say which type, but its words do not fit glibc 2.36's layout: keep the
+	 * type, claim no owner. */
+	static const enum wait_kind hint_kind[] = {
+		[HINT_MUTEX] = WAIT_MUTEX, [HINT_CONDVAR] = WAIT_CONDVAR, [HINT_RWLOCK] = WAIT_RWLOCK,
+		[HINT_SEMAPHORE] = WAIT_SEMAPHORE, [HINT_BARRIER] = WAIT_BARRIER, [HINT_JOIN] = WAIT_JOIN,
+	};
+	if (h != HINT_NONE && h != HINT_LLL) {
+		set_object(c, hint_kind[h], c->uaddr);
+		c->w->detail = arena_printf(&c->s->arena, "its futex word at %#llx does not match "
+					    "glibc's layout, so its owner is not known",
+					    (unsigned long long)c->uaddr);
+		return;
+	}
+	if (h == HINT_LLL && c->cmd == FUTEX_OP_WAIT) {
+		set_object(c, WAIT_MUTEX, c->uaddr);
+		c->w->detail = "a glibc-internal lock (stdio, malloc, loader); it records no owner";
+		return;
+	}
+	set_object(c, WAIT_FUTEX, c->uaddr);
+	c->w->detail = arena_printf(&c->s->arena, "futex op %#x, sleeping while the word is %u",
+				    c->op, c->val);
+}
+
+static const struct fdinfo *find_fd(const struct snapshot *s, int fd)
+{
+	size_t lo = 0, hi = s->nfds;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->fds[mid].fd == fd)
+			return &s->fds[mid];
+		if (s->fds[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void set_fd(struct snapshot *s, struct wait *w, enum wait_kind kind, uint64_t arg)
+{
+	w->kind = kind;
+	w->fd = (int)arg;
+	if (w->fd < 0)
+		return;
+	const struct fdinfo *f = find_fd(s, w->fd);
+	if (!f)
+		return;
+	w->fd_target = f->detail ? arena_printf(&s->arena, "%s %s", f->target, f->detail) : f->target;
+}
+
+static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool absolute)
+{
+	uint64_t ts[2];
+	if (!s->target || target_read(s->target, req, ts, sizeof(ts)) != sizeof(ts))
+		return;
+	if (absolute)
+		w->detail = "until an absolute time";
+	else
+		w->detail = arena_printf(&s->arena, "for %llu.%03llu s", (unsigned long long)ts[0],
+					 (unsigned long long)(ts[1] / 1000000));
+}
+
+/* The thread was stopped inside the syscall (it will resume it), not on its way out of
+ * one that already returned. Only registers can tell; /proc's syscall file means inside. */
+static bool syscall_in_progress(const struct task *t)
+{
+	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr)
+		return true;
+	long rax = (long)t->regs.rax;
+	return rax == -ENOSYS || rax == -EINTR || rax == -ERESTARTSYS || rax == -ERESTARTNOINTR ||
+	       rax == -ERESTARTNOHAND || rax == -ERESTART_RESTARTBLOCK;
+}
+
+/* Identifier words, split at '_', ':', digits and lower-to-upper case changes. */
+static bool has_word(const char *s, const char *const *words)
+{
+	if (!s)
+		return false;
+	char w[64];
+	size_t n = 0;
+	for (const char *p = s;; p++) {
+		bool boundary = !isalpha((unsigned char)*p) ||
+				(n > 0 && isupper((unsigned char)*p) && islower((unsigned char)p[-1]));
+		if (boundary && n > 0) {
+			w[n] = 0;
+			for (const char *const *k = words; *k; k++)
+				if (strcmp(w, *k) == 0)
+					return true;
+			n = 0;
+		}
+		if (!*p)
+			break;
+		if (isalpha((unsigned char)*p) && n + 1 < sizeof(w))
+			w[n++] = (char)tolower((unsigned char)*p);
+	}
+	return false;
+}
+
+/* A worker waiting for work looks like any thread stuck on a condvar; the words the
+ * program chose for the waiting function, the object and the thread tell them apart
+ * (queue_get / has_work / "worker-3" against queue_put / not_full). Producer words win. */
+static bool looks_like_idle_worker(const struct task *t, const struct wait *w)
+{
+	static const char *const producer[] = { "put", "push", "enqueue", "submit", "produce",
+		"producer", "send", "post", "offer", "full", "space", "add", "insert", "write",
+		"writer", "publish", "reply", "response", "result", "done", "finish", NULL };
+	static const char *const idle[] = { "worker", "workers", "idle", "pool", "pop", "take",
+		"dequeue", "consume", "consumer", "fetch", "steal", "get", "work", "task", "tasks",
+		"job", "jobs", "empty", "available", NULL };
+	/* The object, the waiting function and its caller (worker_main -> wait_for_job). */
+	const char *texts[3] = { w->symbol, NULL, NULL };
+	const struct sym_frame *site = describe_wait_site(t);
+	bool after_site = false;
+	for (int i = 0; site && i < t->npcs && !texts[2]; i++) {
+		const struct pcsym *ps = t->syms[i];
+		for (int k = 0; ps && k < ps->nframes && !texts[2]; k++) {
+			if (&ps->frames[k] == site) {
+				texts[1] = site->function;
+				after_site = true;
+			} else if (after_site && ps->frames[k].function) {
+				texts[2] = ps->frames[k].function;
+			}
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (has_word(texts[i], producer))
+			return false;
+	for (int i = 0; i < 3; i++)
+		if (has_word(texts[i], idle))
+			return true;
+	/* A thread name alone is weak evidence, but "worker-3" on a condvar is the pattern. */
+	return !has_word(t->name, producer) &&
+	       has_word(t->name, (const char *const[]){ "worker", "workers", "pool", "idle", NULL });
+}
+
+void wait_decode_task(struct snapshot *s, struct task *t)
+{
+	t->wait = NULL;
+	if (t->kstate == 'Z' || t->kstate == 'X') {
+		t->state = t->kstate == 'Z' ? "zombie" : "dead";
+		return;
+	}
+	const char *base_state = t->kstate == 'T' ? "stopped" : NULL;
+	if (t->syscall_nr < 0 || !syscall_in_progress(t)) {
+		t->state = base_state ? base_state : (!t->have_regs && t->kstate == '?') ? "unknown" : "running";
+		return;
+	}
+	long nr = t->syscall_nr;
+	if (nr == 24 /* sched_yield */) {
+		t->state = base_state ? base_state : "runnable";
+		return;
+	}
+	struct wait *w = ARENA_NEW(&s->arena, struct wait, 1);
+	w->fd = -1;
+	w->syscall = syscall_name(nr);
+	if (!w->syscall)
+		w->syscall = arena_printf(&s->arena, "syscall_%ld", nr);
+	const uint64_t *a = t->syscall_args;
+	struct ctx c = { .s = s, .t = t, .w = w };
+	switch (nr) {
+	case SYS_NR_FUTEX: {
+		unsigned cmd = (unsigned)a[1] & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
+		if (cmd != FUTEX_OP_WAIT && cmd != FUTEX_OP_WAIT_BITSET && cmd != FUTEX_OP_LOCK_PI &&
+		    cmd != FUTEX_OP_LOCK_PI2 && cmd != FUTEX_OP_WAIT_REQUEUE_PI) {
+			/* Waking others or requeueing: on its way, not waiting. */
+			t->state = base_state ? base_state : "runnable";
+			return;
+		}
+		decode_futex(&c);
+		break;
+	}
+	case SYS_NR_FUTEX_WAITV:
+		w->kind = WAIT_FUTEX;
+		w->detail = "futex_waitv on several words";
+		break;
+	case SYS_NR_READ: case SYS_NR_READV: case SYS_NR_PREAD64: case SYS_NR_PREADV:
+	case SYS_NR_PREADV2:
+		set_fd(s, w, WAIT_READ, a[0]);
+		break;
+	case SYS_NR_WRITE: case SYS_NR_WRITEV: case SYS_NR_PWRITE64: case SYS_NR_PWRITEV:
+	case SYS_NR_PWRITEV2: case SYS_NR_SENDFILE:
+		set_fd(s, w, WAIT_WRITE, a[0]);
+		break;
+	case SYS_NR_RECVFROM: case SYS_NR_RECVMSG: case SYS_NR_RECVMMSG:
+		set_fd(s, w, WAIT_RECV, a[0]);
+		break;
+	case SYS_NR_SENDTO: case SYS_NR_SENDMSG: case SYS_NR_SENDMMSG:
+		set_fd(s, w, WAIT_SEND, a[0]);
+		break;
+	case SYS_NR_ACCEPT: case SYS_NR_ACCEPT4:
+		set_fd(s, w, WAIT_ACCEPT, a[0]);
+		w->idle = true;
+		break;
+	case SYS_NR_CONNECT:
+		set_fd(s, w, WAIT_CONNECT, a[0]);
+		break;
+	case SYS_NR_POLL: case SYS_NR_PPOLL: {
+		w->kind = WAIT_POLL;
+		w->idle = true;
+		int32_t pfd[2];
+		if (a[1] == 1 && s->target && target_read(s->target, a[0], pfd, sizeof(pfd)) == sizeof(pfd))
+			set_fd(s, w, WAIT_POLL, (uint64_t)(int64_t)pfd[0]);
+		else
+			w->detail = arena_printf(&s->arena, "%llu fds", (unsigned long long)a[1]);
+		break;
+	}
+	case SYS_NR_SELECT: case SYS_NR_PSELECT6:
+		w->kind = WAIT_SELECT;
+		w->idle = true;
+		w->detail = arena_printf(&s->arena, "fds below %llu", (unsigned long long)a[0]);
+		break;
+	case SYS_NR_EPOLL_WAIT: case SYS_NR_EPOLL_PWAIT: case SYS_NR_EPOLL_PWAIT2:
+		set_fd(s, w, WAIT_EPOLL, a[0]);
+		w->idle = true;
+		break;
+	case SYS_NR_NANOSLEEP:
+		w->kind = WAIT_SLEEP;
+		sleep_detail(s, w, a[0], false);
+		break;
+	case SYS_NR_CLOCK_NANOSLEEP:
+		w->kind = WAIT_SLEEP;
+		sleep_detail(s, w, a[2], a[1] & 1 /* TIMER_ABSTIME */);
+		break;
+	case SYS_NR_PAUSE: case SYS_NR_RT_SIGSUSPEND: case SYS_NR_RT_SIGTIMEDWAIT:
+		w->kind = WAIT_SIGNAL;
+		break;
+	case SYS_NR_WAIT4:
+		w->kind = WAIT_WAITPID;
+		if ((int)a[0] > 0)
+			w->detail = arena_printf(&s->arena, "for process %d", (int)a[0]);
+		break;
+	case SYS_NR_WAITID:
+		w->kind = WAIT_WAITPID;
+		break;
+	default:
+		w->kind = WAIT_SYSCALL;
+		break;
+	}
+	if ((w->kind == WAIT_CONDVAR || w->kind == WAIT_SEMAPHORE || w->kind == WAIT_FUTEX) &&
+	    looks_like_idle_worker(t, w))
+		w->idle = true;
+	if (t->kstate == 'D' && !w->detail)
+		w->detail = "in uninterruptible sleep (D state)";
+	t->wait = w;
+	t->state = base_state ? base_state : wait_kind_name(w->kind);
+}

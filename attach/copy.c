@@ -1,0 +1,92 @@
+#include "attach/copy.h"
+#include "util/xalloc.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+size_t copy_range(pid_t pid, int memfd, struct memimage *m, uint64_t addr, uint64_t len)
+{
+	if (len == 0)
+		return 0;
+	unsigned char *buf = xmalloc(len);
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n <= 0 && memfd >= 0)
+		n = pread(memfd, buf, len, (off_t)addr);
+	if (n <= 0) {
+		free(buf);
+		return 0;
+	}
+	if ((uint64_t)n < len)
+		buf = xrealloc(buf, (size_t)n);
+	memimage_add_buf(m, addr, buf, (uint64_t)n);
+	return (size_t)n;
+}
+
+static const struct mapping *map_at(const struct mapping *maps, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && addr < maps[lo - 1].end)
+		return &maps[lo - 1];
+	return NULL;
+}
+
+void copy_task_stack(pid_t pid, int memfd, struct memimage *m, const struct task *t,
+		      const struct mapping *maps, size_t nmaps)
+{
+	if (!t->have_regs)
+		return;
+	uint64_t sp = t->regs.rsp;
+	const struct mapping *mp = map_at(maps, nmaps, sp);
+	if (mp) {
+		uint64_t lo = sp - COPY_RED_ZONE;
+		if (lo < mp->start || lo > sp)
+			lo = mp->start;
+		uint64_t hi = mp->end;
+		if (hi - lo > COPY_STACK_MAX)
+			hi = lo + COPY_STACK_MAX;
+		copy_range(pid, memfd, m, lo, hi - lo);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+void copy_futex_windows(pid_t pid, int memfd, struct memimage *m, const struct task *tasks,
+			size_t ntasks, const struct mapping *maps, size_t nmaps)
+{
+	/* Hundreds of waiters usually share a handful of locks: copy each window once. */
+	uint64_t *addrs = xcalloc(ntasks ? ntasks : 1, sizeof(*addrs));
+	size_t n = 0;
+	for (size_t i = 0; i < ntasks; i++)
+		if (tasks[i].syscall_nr == 202 && tasks[i].syscall_args[0])
+			addrs[n++] = tasks[i].syscall_args[0];
+	qsort(addrs, n, sizeof(*addrs), cmp_u64);
+	uint64_t covered_to = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ua = addrs[i];
+		const struct mapping *fm = map_at(maps, nmaps, ua);
+		if (!fm)
+			continue;
+		uint64_t lo = ua >= fm->start + COPY_FUTEX_BEFORE ? ua - COPY_FUTEX_BEFORE : fm->start;
+		uint64_t hi = ua + COPY_FUTEX_AFTER <= fm->end ? ua + COPY_FUTEX_AFTER : fm->end;
+		if (lo < covered_to)
+			lo = covered_to;
+		if (hi <= lo)
+			continue;
+		copy_range(pid, memfd, m, lo, hi - lo);
+		covered_to = hi;
+	}
+	free(addrs);
+}

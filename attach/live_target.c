@@ -1,0 +1,240 @@
+#include "attach/live_target.h"
+#include "attach/copy.h"
+#include "attach/fds.h"
+#include "attach/freeze.h"
+#include "attach/procfs.h"
+#include "util/xalloc.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+struct live_target {
+	struct target base;
+};
+
+/* Open the file a live process mapped: the plain path when it is the same inode, else
+ * through the process's own root (containers), else map_files (deleted or replaced). */
+static int live_open_module(struct target *t, const struct module *m, const char **path)
+{
+	struct snapshot *s = t->snap;
+	const struct mapping *mp = snapshot_mapping_at(s, m->start);
+	uint64_t inode = mp ? mp->inode : 0;
+	char buf[4200];
+	const char *cands[3];
+	char rootpath[4200], mapfiles[128];
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root%s", (int)t->pid, m->name);
+	snprintf(mapfiles, sizeof(mapfiles), "/proc/%d/map_files/%llx-%llx", (int)t->pid,
+		 (unsigned long long)(mp ? mp->start : m->start), (unsigned long long)(mp ? mp->end : m->end));
+	cands[0] = m->name;
+	cands[1] = rootpath;
+	cands[2] = mapfiles;
+	for (int i = 0; i < 3; i++) {
+		const char *opened = NULL;
+		int fd = target_open_regular(NULL, cands[i], &opened, &s->arena);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (inode && fstat(fd, &st) == 0 && st.st_ino != inode && i < 2) {
+			close(fd);
+			continue;
+		}
+		snprintf(buf, sizeof(buf), "%s", opened ? opened : cands[i]);
+		*path = arena_strdup(&s->arena, buf);
+		return fd;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+static void live_close(struct target *t)
+{
+	free(t);
+}
+
+static const struct target_ops live_ops = {
+	.name = "attach",
+	.open_module = live_open_module,
+	.close = live_close,
+};
+
+static void read_task_info(pid_t pid, struct task *t, struct arena *a)
+{
+	char path[96], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)t->tid);
+	if (procfs_read(path, buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, "\n")] = 0;
+		t->name = arena_strdup(a, buf);
+	} else {
+		t->name = "";
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
+	t->kstate = '?';
+	if (procfs_read(path, buf, sizeof(buf)) > 0)
+		procfs_parse_stat(buf, &t->kstate, NULL);
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+	const struct task *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* A syscall was interrupted by our stop when orig_rax holds its number; the kernel restarts
+ * it on detach, so the task was (and will again be) blocked in it. */
+static void syscall_from_regs(struct task *t)
+{
+	long nr = (long)t->regs.orig_rax;
+	t->syscall_nr = nr >= 0 ? nr : -1;
+	t->syscall_args[0] = t->regs.rdi;
+	t->syscall_args[1] = t->regs.rsi;
+	t->syscall_args[2] = t->regs.rdx;
+	t->syscall_args[3] = t->regs.r10;
+	t->syscall_args[4] = t->regs.r8;
+	t->syscall_args[5] = t->regs.r9;
+}
+
+struct target *live_target_capture(pid_t pid, const struct target_options *o, struct snapshot *s,
+				   struct err *e)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return err_set(e, ERR_FAIL, "process %d: no such process", (int)pid), NULL;
+	char tgid[32] = "";
+	if (procfs_status_field(pid, "Tgid", tgid, sizeof(tgid)) && atoi(tgid) != pid)
+		return err_set(e, ERR_FAIL, "process %d: is a thread of process %s; give the process id",
+			       (int)pid, tgid), NULL;
+
+	struct live_target *lt = xcalloc(1, sizeof(*lt));
+	struct target *t = &lt->base;
+	t->ops = &live_ops;
+	t->pid = pid;
+	t->opts = o;
+	t->snap = s;
+	s->target = t;
+	s->pid = pid;
+
+	/* Before the freeze (it costs the target nothing): names, state letters, command line. */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	char exe[4096];
+	ssize_t el = readlink(path, exe, sizeof(exe) - 1);
+	if (el > 0) {
+		exe[el] = 0;
+		static const char del[] = " (deleted)";
+		size_t l = strlen(exe);
+		if (l > sizeof(del) - 1 && strcmp(exe + l - (sizeof(del) - 1), del) == 0)
+			exe[l - (sizeof(del) - 1)] = 0;
+		s->executable = arena_strdup(&s->arena, exe);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	char cmd[4096];
+	ssize_t cl = procfs_read(path, cmd, sizeof(cmd));
+	if (cl > 0) {
+		for (ssize_t i = 0; i < cl - 1; i++)
+			if (cmd[i] == 0)
+				cmd[i] = ' ';
+		s->cmdline = arena_strdup(&s->arena, cmd);
+	}
+
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	s->capture_time_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+
+	/* chang's own SIGINT/SIGTERM/SIGHUP wait until the target is thawed: they are
+	 * blocked over the frozen window and take effect, with their default action, after. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	struct freeze fz;
+	uint64_t t0 = mono_ns();
+	if (freeze_process(&fz, pid, o->attach_timeout_ms, e) != 0) {
+		freeze_free(&fz);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		free(lt);
+		s->target = NULL;
+		return NULL;
+	}
+	uint64_t t_frozen = mono_ns();
+
+	/* ---- frozen: copy only ---- */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	int memfd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	size_t mcap = 1 << 20;
+	char *maps = xmalloc(mcap);
+	ssize_t ml;
+	while ((ml = procfs_read(path, maps, mcap)) >= 0 && (size_t)ml >= mcap - 1) {
+		mcap *= 2;
+		maps = xrealloc(maps, mcap);
+	}
+	s->nmaps = ml > 0 ? procfs_parse_maps(maps, &s->maps, &s->arena) : 0;
+	free(maps);
+
+	struct task *tasks = ARENA_NEW(&s->arena, struct task, fz.n ? fz.n : 1);
+	size_t nt = 0;
+	for (size_t i = 0; i < fz.n; i++) {
+		struct frozen_thread *ft = &fz.t[i];
+		if (ft->stop == TS_EXITED)
+			continue;
+		struct task *tk = &tasks[nt++];
+		tk->kind = TASK_THREAD;
+		tk->tid = ft->tid;
+		tk->syscall_nr = -1;
+		if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
+			tk->have_regs = true;
+			syscall_from_regs(tk);
+			copy_task_stack(pid, memfd, &t->mem, tk, s->maps, s->nmaps);
+		} else if (ft->stop == TS_TIMEOUT) {
+			snapshot_warn(s, "thread %d did not stop within %u ms (uninterruptible sleep or "
+				      "traced by another debugger); its stack is missing", (int)ft->tid,
+				      o->attach_timeout_ms);
+		}
+		if (ft->stop == TS_GROUP)
+			s->job_stopped = true;
+	}
+	copy_futex_windows(pid, memfd, &t->mem, tasks, nt, s->maps, s->nmaps);
+	uint64_t t_copied = mono_ns();
+	/* ---- thaw ---- */
+	thaw_process(&fz);
+	uint64_t t_thawed = mono_ns();
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (memfd >= 0)
+		close(memfd);
+
+	s->pause_ns = fz.t_thawed_ns - fz.t_start_ns;
+	s->stats.t_freeze = (double)(t_frozen - t0) / 1e9;
+	s->stats.t_copy = (double)(t_copied - t_frozen) / 1e9;
+	s->stats.t_detach = (double)(t_thawed - t_copied) / 1e9;
+	s->stats.bytes_copied = t->mem.bytes_copied;
+	if (fz.job_stopped)
+		s->job_stopped = true;
+
+	/* After the thaw: what does not need the freeze. */
+	for (size_t i = 0; i < nt; i++)
+		read_task_info(pid, &tasks[i], &s->arena);
+	for (size_t i = 0; i < fz.n; i++)
+		if (fz.t[i].stop == TS_SIGNAL)
+			snapshot_warn(s, "thread %d was receiving signal %d when frozen; it was delivered "
+				      "on detach", (int)fz.t[i].tid, fz.t[i].sig);
+	freeze_free(&fz);
+	qsort(tasks, nt, sizeof(*tasks), cmp_task);
+	s->tasks = tasks;
+	s->ntasks = nt;
+	fds_read(pid, s);
+	target_load_modules(t);
+	return t;
+}

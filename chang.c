@@ -1,0 +1,36 @@
+/* chang: diagnose hung processes from the outside. Each command is a small function
+ * over the shared library (capture -> target -> unwind -> symbols -> analyzers -> report). */
+#include <stdio.h>
+#include <string.h>
+#include "commands/commands.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "attach", cmd_attach },
+	{ "core", cmd_core },
+	{ "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_command("", stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("chang %s\n", CHANG_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage_command("", stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (strcmp(commands[i].name, cmd) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "chang: '%s' is not a command; see chang --help\n", cmd);
+	return 2;
+}

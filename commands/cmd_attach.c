@@ -1,0 +1,47 @@
+/* chang attach --pid N: freeze, copy, thaw, then the shared pipeline offline. */
+#include <stdio.h>
+#include <string.h>
+#include "attach/live_target.h"
+#include "commands/commands.h"
+#include "commands/pipeline.h"
+
+int cmd_attach(int argc, char **argv)
+{
+	struct report_options o;
+	struct err e = { 0 };
+	int pos;
+	if (options_parse("attach", argc, argv, &o, &pos, &e) != 0) {
+		if (strcmp(e.msg, "help") == 0) {
+			usage_command("attach", stdout);
+			return 0;
+		}
+		return pipeline_fail(&e);
+	}
+	if (!o.have_pid && pos < argc) {
+		/* "chang attach 1234" reads naturally too */
+		if (!options_parse_long(argv[pos], 1, 0x7fffffff, &o.pid)) {
+			err_set(&e, ERR_USAGE, "%s: not a process id (a positive number)", argv[pos]);
+			return pipeline_fail(&e);
+		}
+		o.have_pid = true;
+		pos++;
+	}
+	if (!o.have_pid) {
+		err_set(&e, ERR_USAGE, "attach: which process? give --pid N");
+		return pipeline_fail(&e);
+	}
+	if (pos < argc) {
+		err_set(&e, ERR_USAGE, "attach: unexpected argument %s", argv[pos]);
+		return pipeline_fail(&e);
+	}
+	struct snapshot *s = snapshot_new(SOURCE_ATTACH);
+	struct target *t = live_target_capture((pid_t)o.pid, &o.target, s, &e);
+	if (!t) {
+		snapshot_free(s);
+		return pipeline_fail(&e);
+	}
+	int r = pipeline_run(s, &o);
+	target_close(t);
+	snapshot_free(s);
+	return r;
+}

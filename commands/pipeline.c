@@ -1,0 +1,119 @@
+#include "commands/pipeline.h"
+#include "analyzers/analyze.h"
+#include "report/pprof.h"
+#include "report/report.h"
+#include "symbols/symbols.h"
+#include "unwind/unwind.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int pipeline_fail(const struct err *e)
+{
+	fprintf(stderr, "chang: %s\n", e->msg);
+	return e->code ? e->code : 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Write through a temporary file renamed into place, so an interrupted chang never
+ * leaves half a report where a script expects a whole one. */
+static int write_output(const struct snapshot *s, const struct report_options *o, struct err *e)
+{
+	if (!o->output || strcmp(o->output, "-") == 0) {
+		if (report_write(stdout, o->format, s, e) != 0)
+			return -1;
+		if (fflush(stdout) != 0)
+			return err_set(e, ERR_FAIL, "stdout: %s", strerror(errno));
+		return 0;
+	}
+	char path[4096];
+	struct stat st;
+	if (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (o->format == FMT_PPROF) {
+			if (report_pprof_default_name(path, sizeof(path), o->output, s, e) != 0)
+				return -1;
+		} else {
+			static const char *const ext[] = { [FMT_TEXT] = "txt", [FMT_THREADS] = "threads.txt",
+				[FMT_JSON] = "json", [FMT_GOROUTINE] = "goroutine.txt", [FMT_PPROF] = "pb.gz",
+				[FMT_DOT] = "dot" };
+			snprintf(path, sizeof(path), "%s/chang-%d.%s", o->output, (int)s->pid, ext[o->format]);
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s", o->output);
+	}
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(e, ERR_FAIL, "%s: cannot create: %s", path, strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
+	}
+	int r = report_write(f, o->format, s, e);
+	if (fclose(f) != 0 && r == 0)
+		r = err_set(e, ERR_FAIL, "%s: write failed: %s", path, strerror(errno));
+	if (r == 0 && rename(tmp, path) != 0)
+		r = err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
+	if (r != 0)
+		unlink(tmp);
+	return r;
+}
+
+int pipeline_run(struct snapshot *s, const struct report_options *o)
+{
+	struct err e = { 0 };
+	double t0 = now_s();
+	struct symbolizer *sz = symbolizer_new(s->target, &e);
+	if (!sz)
+		return pipeline_fail(&e);
+	if (unwind_snapshot(s, sz, o->unwinder, o->target.max_frames, &e) != 0) {
+		symbolizer_free(sz);
+		return pipeline_fail(&e);
+	}
+	double t1 = now_s();
+	symbolize_snapshot(sz, s);
+	snapshot_group(s);
+	double t2 = now_s();
+	struct analyze_options ao = { .mass_threshold = o->mass_threshold };
+	analyze_snapshot(s, &ao);
+	double t3 = now_s();
+	int r = write_output(s, o, &e);
+	double t4 = now_s();
+	s->stats.t_unwind = t1 - t0;
+	s->stats.t_symbolize = t2 - t1;
+	s->stats.t_analyze = t3 - t2;
+	s->stats.t_write = t4 - t3;
+	symbolizer_free(sz);
+	s->symbolizer = NULL;
+	if (o->stats) {
+		const struct snapshot_stats *st = &s->stats;
+		fprintf(stderr,
+			"chang stats: freeze %.2f ms, copy %.2f ms, detach %.2f ms (pause %.2f ms), "
+			"unwind %.2f ms, symbolize %.2f ms, analyze %.2f ms, write %.2f ms\n"
+			"chang stats: %zu threads, %zu frames, %zu distinct PCs, %zu modules, "
+			"%llu bytes copied, %zu bytes of model\n",
+			st->t_freeze * 1e3, st->t_copy * 1e3, st->t_detach * 1e3, (double)s->pause_ns / 1e6,
+			st->t_unwind * 1e3, st->t_symbolize * 1e3, st->t_analyze * 1e3, st->t_write * 1e3,
+			s->ntasks, st->frames, st->distinct_pcs, s->nmodules,
+			(unsigned long long)st->bytes_copied, s->arena.total);
+	}
+	if (r != 0)
+		return pipeline_fail(&e);
+	if (o->exit_code && analyze_found_hang(s))
+		return 3;
+	return 0;
+}

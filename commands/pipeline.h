@@ -1,0 +1,14 @@
+/* The shared pipeline every report command runs after its capture: unwind, symbolize,
+ * group, analyze, write. One implementation for live processes and cores alike. */
+#ifndef CHANG_PIPELINE_H
+#define CHANG_PIPELINE_H
+#include "commands/options.h"
+#include "model/snapshot.h"
+#include "target/target.h"
+
+/* Returns the process exit status (0, 3 with --exit-code and a hang found, 1 on error
+ * after printing it). */
+int pipeline_run(struct snapshot *s, const struct report_options *o);
+/* Print "chang: msg" to stderr and return e->code. */
+int pipeline_fail(const struct err *e);
+#endif

@@ -1,0 +1,307 @@
+#include "report/debug1.h"
+#include "report/tabwriter.h"
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Go's own writer: tabwriter.NewWriter(w, 1, 8, 1, '\t', 0) in printCountProfile. */
+#define D1_MINWIDTH 1
+#define D1_TABWIDTH 8
+#define D1_PADDING 1
+
+/* Beyond these a comment line would swamp the stack it annotates. */
+#define MAX_LISTED_TASKS 16
+#define MAX_LISTED_STATES 4
+
+bool report_go_target(const struct snapshot *s)
+{
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (s->tasks[i].kind == TASK_GOROUTINE)
+			return true;
+	return false;
+}
+
+/* Names and paths go out verbatim unless a byte would change the grammar: a tab or newline
+ * would split cells or lines, 0xff would open a tabwriter escape. */
+static bool breaks_grammar(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c == 0xff;
+}
+
+static void put_clean(struct tabwriter *tw, const char *s)
+{
+	const char *run = s;
+	for (; *s; s++) {
+		if (!breaks_grammar((unsigned char)*s))
+			continue;
+		tabwriter_write(tw, run, (size_t)(s - run));
+		tabwriter_printf(tw, "\\x%02x", (unsigned char)*s);
+		run = s + 1;
+	}
+	tabwriter_write(tw, run, (size_t)(s - run));
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 if it is not one (Go's decoding rules). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c == 0xe0)
+		need = 2, lo = 0xa0;
+	else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+		need = 2;
+	else if (c == 0xed)
+		need = 2, hi = 0x9f;
+	else if (c == 0xf0)
+		need = 3, lo = 0x90;
+	else if (c >= 0xf1 && c <= 0xf3)
+		need = 3;
+	else if (c == 0xf4)
+		need = 3, hi = 0x8f;
+	else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++)
+		if (p[k] < 0x80 || p[k] > 0xbf)
+			return 0;
+	return need + 1;
+}
+
+/* Thread names are arbitrary bytes; quote them as Go's %q would so a reader can split the
+ * list unambiguously (non-ASCII printability is not checked: valid UTF-8 passes as is). */
+static void put_quoted(struct tabwriter *tw, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	tabwriter_write(tw, "\"", 1);
+	while (*p) {
+		size_t n = utf8_seq(p);
+		const char *esc = NULL;
+		switch (*p) {
+		case '\a': esc = "\\a"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\v': esc = "\\v"; break;
+		case '\\': esc = "\\\\"; break;
+		case '"': esc = "\\\""; break;
+		default: break;
+		}
+		if (esc) {
+			tabwriter_puts(tw, esc);
+			p++;
+		} else if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+			tabwriter_printf(tw, "\\x%02x", *p);
+			p++;
+		} else {
+			tabwriter_write(tw, (const char *)p, n);
+			p += n;
+		}
+	}
+	tabwriter_write(tw, "\"", 1);
+}
+
+static void put_task_list(struct tabwriter *tw, const struct group *g)
+{
+	bool go = g->count > 0 && g->tasks[0]->kind == TASK_GOROUTINE;
+	tabwriter_puts(tw, go ? "# goroutines: " : "# threads: ");
+	int shown = g->count < MAX_LISTED_TASKS ? g->count : MAX_LISTED_TASKS;
+	for (int i = 0; i < shown; i++) {
+		const struct task *t = g->tasks[i];
+		if (i)
+			tabwriter_puts(tw, ", ");
+		if (t->kind == TASK_GOROUTINE)
+			tabwriter_printf(tw, "%" PRIu64, t->goid);
+		else
+			tabwriter_printf(tw, "%d", (int)t->tid);
+		if (t->name) {
+			tabwriter_puts(tw, " ");
+			put_quoted(tw, t->name);
+		}
+	}
+	if (shown < g->count)
+		tabwriter_printf(tw, " and %d more", g->count - shown);
+	tabwriter_puts(tw, "\n");
+}
+
+/* "mutex on lock_a (0x601040) held by 1234"; empty when the task has no known state. */
+static void describe_state(const struct task *t, char *buf, size_t size)
+{
+	const struct wait *w = t->wait && t->wait->kind != WAIT_NONE ? t->wait : NULL;
+	const char *state = t->state ? t->state : w ? wait_kind_name(w->kind) : NULL;
+	buf[0] = 0;
+	if (!state)
+		return;
+	size_t len = 0;
+#define APPEND(...) do { \
+		if (len < size) { \
+			int n__ = snprintf(buf + len, size - len, __VA_ARGS__); \
+			if (n__ > 0) len += (size_t)n__; \
+		} } while (0)
+	APPEND("%s", state);
+	if (w) {
+		if (w->symbol && w->address)
+			APPEND(" on %s (0x%" PRIx64 ")", w->symbol, w->address);
+		else if (w->symbol)
+			APPEND(" on %s", w->symbol);
+		else if (w->address)
+			APPEND(" on 0x%" PRIx64, w->address);
+		else if (w->fd >= 0 && w->fd_target)
+			APPEND(" on fd %d (%s)", w->fd, w->fd_target);
+		else if (w->fd >= 0)
+			APPEND(" on fd %d", w->fd);
+		if (w->owner_tid)
+			APPEND(" held by %d", (int)w->owner_tid);
+		if (w->idle)
+			APPEND(" (idle)");
+	}
+#undef APPEND
+}
+
+/* Tasks with one stack can still wait on different objects (two mutexes locked from one
+ * call site), so every distinct state is named, with how many tasks are in it when they
+ * differ. */
+static void put_states(struct tabwriter *tw, const struct group *g)
+{
+	char states[MAX_LISTED_STATES][256];
+	int counts[MAX_LISTED_STATES];
+	int nstates = 0, without = 0, elsewhere = 0;
+	char desc[256];
+	for (int i = 0; i < g->count; i++) {
+		describe_state(g->tasks[i], desc, sizeof(desc));
+		if (!desc[0]) {
+			without++;
+			continue;
+		}
+		int k;
+		for (k = 0; k < nstates; k++)
+			if (strcmp(states[k], desc) == 0)
+				break;
+		if (k < nstates) {
+			counts[k]++;
+		} else if (nstates < MAX_LISTED_STATES) {
+			memcpy(states[nstates], desc, sizeof(desc));
+			counts[nstates++] = 1;
+		} else {
+			elsewhere++;
+		}
+	}
+	if (nstates == 0)
+		return;
+	const char *noun = g->tasks[0]->kind == TASK_GOROUTINE ? "goroutines" : "threads";
+	bool uniform = nstates == 1 && without == 0;
+	for (int k = 0; k < nstates; k++) {
+		tabwriter_puts(tw, "# state: ");
+		put_clean(tw, states[k]);
+		if (!uniform)
+			tabwriter_printf(tw, " (%d of %d %s)", counts[k], g->count, noun);
+		tabwriter_puts(tw, "\n");
+	}
+	if (elsewhere)
+		tabwriter_printf(tw, "# state: %d more %s in other states\n", elsewhere, noun);
+}
+
+static bool is_runtime(const char *name)
+{
+	return strncmp(name, "runtime.", 8) == 0;
+}
+
+/* One pass of Go's printStackRecord over the logical frames. For goroutines (go), Go leaves
+ * out runtime.goexit and, unless all, the leading runtime.* frames; an unknown PC ends the
+ * hiding. Returns how many lines it wrote (or would write, if !tw). */
+static int put_frames(struct tabwriter *tw, const struct group *g, bool go, bool all)
+{
+	const struct pcsym *const *syms = g->count ? g->tasks[0]->syms : NULL;
+	bool show = all;
+	int lines = 0;
+	for (int i = 0; i < g->npcs; i++) {
+		const struct pcsym *ps = syms ? syms[i] : NULL;
+		if (!ps || ps->nframes == 0) {
+			show = true;
+			lines++;
+			if (tw)
+				tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", g->pcs[i]);
+			continue;
+		}
+		bool said_unknown = false;
+		for (int k = 0; k < ps->nframes; k++) {
+			const struct sym_frame *f = &ps->frames[k];
+			if (!f->function) {
+				/* As Go prints a PC it has no name for: the address alone, once. */
+				show = true;
+				if (said_unknown)
+					continue;
+				said_unknown = true;
+				lines++;
+				if (tw)
+					tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", ps->pc);
+				continue;
+			}
+			if (go && (strcmp(f->function, "runtime.goexit") == 0 || (!show && is_runtime(f->function))))
+				continue;
+			show = true;
+			lines++;
+			if (!tw)
+				continue;
+			tabwriter_printf(tw, "#\t0x%" PRIx64 "\t", ps->lookup_pc);
+			put_clean(tw, f->function);
+			/* An offset from an unknown entry would be a made-up number; leave it out. */
+			if (f->func_entry && f->func_entry <= ps->lookup_pc)
+				tabwriter_printf(tw, "+0x%" PRIx64, ps->lookup_pc - f->func_entry);
+			tabwriter_puts(tw, "\t");
+			if (f->file)
+				put_clean(tw, f->file);
+			else
+				tabwriter_puts(tw, "?");	/* Go's name for a file it does not know */
+			tabwriter_printf(tw, ":%d\n", f->line);
+		}
+	}
+	return lines;
+}
+
+static void put_group(struct tabwriter *tw, const struct group *g, bool thread_comments)
+{
+	tabwriter_printf(tw, "%d @", g->count);
+	for (int i = 0; i < g->npcs; i++)
+		tabwriter_printf(tw, " 0x%" PRIx64, g->pcs[i]);
+	tabwriter_puts(tw, "\n");
+	if (thread_comments && g->count > 0) {
+		put_task_list(tw, g);
+		put_states(tw, g);
+	}
+	/* Go's hiding is for goroutines, whose stacks begin in the scheduler; a native thread's
+	 * innermost frames are exactly what the reader needs. */
+	bool go = g->count > 0 && g->tasks[0]->kind == TASK_GOROUTINE;
+	/* If hiding would leave nothing, Go prints the record again with its runtime frames. */
+	bool all = !go || put_frames(NULL, g, true, false) == 0;
+	put_frames(tw, g, go, all);
+	tabwriter_puts(tw, "\n");
+}
+
+void report_debug1_groups(FILE *out, const struct snapshot *s, bool thread_comments)
+{
+	struct tabwriter *tw = tabwriter_new(out, D1_MINWIDTH, D1_TABWIDTH, D1_PADDING, '\t');
+	for (size_t i = 0; i < s->ngroups; i++)
+		put_group(tw, &s->groups[i], thread_comments);
+	tabwriter_flush(tw);
+	tabwriter_free(tw);
+}
+
+int report_goroutine(FILE *out, const struct snapshot *s, struct err *e)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < s->ngroups; i++)
+		total += (size_t)s->groups[i].count;
+	/* The header has no tab, so writing it around the tabwriter pads nothing differently. */
+	fprintf(out, "%s profile: total %zu\n", report_go_target(s) ? "goroutine" : "threads", total);
+	report_debug1_groups(out, s, false);
+	if (fflush(out) == EOF || ferror(out))
+		return err_set(e, ERR_FAIL, "goroutine profile: cannot write the output");
+	return 0;
+}

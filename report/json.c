@@ -1,0 +1,278 @@
+/* --format=json: the whole snapshot with stable field names (documented in README.md). */
+#include "report/report.h"
+#include "report/jsonw.h"
+#include "target/buildid.h"
+#include <string.h>
+#include <time.h>
+
+static void frame_json(struct jsonw *w, const struct pcsym *ps, uint64_t pc, const struct sym_frame *f)
+{
+	jw_obj(w);
+	jw_key(w, "pc");
+	jw_hex(w, pc);
+	jw_key(w, "function");
+	jw_str(w, f ? f->function : NULL);
+	if (f && f->mangled) {
+		jw_key(w, "mangled");
+		jw_str(w, f->mangled);
+	}
+	jw_key(w, "offset");
+	if (f && f->func_entry && ps->lookup_pc >= f->func_entry)
+		jw_hex(w, ps->lookup_pc - f->func_entry);
+	else
+		jw_null(w);
+	jw_key(w, "file");
+	jw_str(w, f ? f->file : NULL);
+	jw_key(w, "line");
+	if (f && f->line)
+		jw_int(w, f->line);
+	else
+		jw_null(w);
+	jw_key(w, "inlined");
+	jw_bool(w, f && f->inlined);
+	jw_key(w, "module");
+	jw_str(w, ps && ps->module ? ps->module->name : NULL);
+	jw_obj_end(w);
+}
+
+/* One JSON frame per logical frame: inlined callees first, as they were called. */
+static void frames_json(struct jsonw *w, const struct task *t)
+{
+	jw_arr(w);
+	for (int i = 0; i < t->npcs; i++) {
+		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		if (!ps || ps->nframes == 0) {
+			frame_json(w, ps, t->pcs[i], NULL);
+			continue;
+		}
+		for (int k = 0; k < ps->nframes; k++)
+			frame_json(w, ps, t->pcs[i], &ps->frames[k]);
+	}
+	jw_arr_end(w);
+}
+
+static void wait_json(struct jsonw *w, const struct wait *wt)
+{
+	if (!wt) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "kind");
+	jw_str(w, wait_kind_name(wt->kind));
+	jw_key(w, "address");
+	if (wt->address)
+		jw_hex(w, wt->address);
+	else
+		jw_null(w);
+	jw_key(w, "symbol");
+	jw_str(w, wt->symbol);
+	jw_key(w, "owner_tid");
+	if (wt->owner_tid)
+		jw_int(w, wt->owner_tid);
+	else
+		jw_null(w);
+	jw_key(w, "fd");
+	if (wt->fd >= 0)
+		jw_int(w, wt->fd);
+	else
+		jw_null(w);
+	jw_key(w, "fd_target");
+	jw_str(w, wt->fd_target);
+	jw_key(w, "syscall");
+	jw_str(w, wt->syscall);
+	jw_key(w, "detail");
+	jw_str(w, wt->detail);
+	jw_key(w, "idle");
+	jw_bool(w, wt->idle);
+	jw_obj_end(w);
+}
+
+static void tids_json(struct jsonw *w, const pid_t *tids, int n)
+{
+	jw_arr(w);
+	for (int i = 0; i < n; i++)
+		jw_int(w, tids[i]);
+	jw_arr_end(w);
+}
+
+static void finding_json(struct jsonw *w, const struct finding *f)
+{
+	jw_obj(w);
+	jw_key(w, "kind");
+	jw_str(w, finding_kind_name(f->kind));
+	jw_key(w, "id");
+	char id[48];
+	snprintf(id, sizeof(id), "%s#%d", finding_kind_name(f->kind), f->seq);
+	jw_str(w, id);
+	jw_key(w, "summary");
+	jw_str(w, f->summary);
+	jw_key(w, "tids");
+	tids_json(w, f->tids, f->ntids);
+	jw_key(w, "locks");
+	jw_arr(w);
+	for (int i = 0; i < f->nlocks; i++) {
+		const struct finding_lock *l = &f->locks[i];
+		jw_obj(w);
+		jw_key(w, "kind");
+		jw_str(w, wait_kind_name(l->kind));
+		jw_key(w, "address");
+		jw_hex(w, l->address);
+		jw_key(w, "symbol");
+		jw_str(w, l->symbol);
+		jw_key(w, "owner_tid");
+		if (l->owner_tid)
+			jw_int(w, l->owner_tid);
+		else
+			jw_null(w);
+		jw_key(w, "waiters");
+		tids_json(w, l->waiters, l->nwaiters);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (f->kind == FINDING_BLOCKING_CHAIN) {
+		jw_key(w, "root_tid");
+		jw_int(w, f->root_tid);
+	}
+	if (f->kind == FINDING_MASS_BLOCKING) {
+		jw_key(w, "count");
+		jw_int(w, f->count);
+		jw_key(w, "object");
+		wait_json(w, &f->object);
+	}
+	jw_key(w, "maybe_normal");
+	jw_bool(w, f->maybe_normal);
+	jw_obj_end(w);
+}
+
+int report_json(FILE *out, const struct snapshot *s, struct err *e)
+{
+	struct jsonw w;
+	jw_init(&w, out, 1);
+	jw_obj(&w);
+	jw_key(&w, "chang_version");
+	jw_str(&w, CHANG_VERSION);
+	jw_key(&w, "source");
+	jw_str(&w, s->source == SOURCE_ATTACH ? "attach" : "core");
+	jw_key(&w, "pid");
+	jw_int(&w, s->pid);
+	jw_key(&w, "executable");
+	jw_str(&w, s->executable);
+	jw_key(&w, "cmdline");
+	jw_str(&w, s->cmdline);
+	char tbuf[64];
+	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
+	jw_key(&w, "capture_time");
+	jw_str(&w, tbuf);
+	jw_key(&w, "pause_ms");
+	if (s->source == SOURCE_ATTACH)
+		jw_double(&w, (double)s->pause_ns / 1e6);
+	else
+		jw_null(&w);
+	jw_key(&w, "job_stopped");
+	jw_bool(&w, s->job_stopped);
+	jw_key(&w, "thread_count");
+	jw_uint(&w, s->ntasks);
+	jw_key(&w, "warnings");
+	jw_arr(&w);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		jw_str(&w, s->warnings[i]);
+	jw_arr_end(&w);
+
+	jw_key(&w, "findings");
+	jw_arr(&w);
+	for (size_t i = 0; i < s->nfindings; i++)
+		finding_json(&w, &s->findings[i]);
+	jw_arr_end(&w);
+
+	jw_key(&w, "threads");
+	jw_arr(&w);
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const struct task *t = &s->tasks[i];
+		jw_obj(&w);
+		jw_key(&w, "tid");
+		jw_int(&w, t->tid);
+		jw_key(&w, "name");
+		jw_str(&w, t->name);
+		jw_key(&w, "kernel_state");
+		char ks[2] = { t->kstate ? t->kstate : '?', 0 };
+		jw_str(&w, ks);
+		jw_key(&w, "state");
+		jw_str(&w, t->state);
+		jw_key(&w, "wait");
+		wait_json(&w, t->wait);
+		jw_key(&w, "pc");
+		if (t->have_regs)
+			jw_hex(&w, t->regs.rip);
+		else
+			jw_null(&w);
+		jw_key(&w, "sp");
+		if (t->have_regs)
+			jw_hex(&w, t->regs.rsp);
+		else
+			jw_null(&w);
+		jw_key(&w, "syscall_nr");
+		if (t->syscall_nr >= 0)
+			jw_int(&w, t->syscall_nr);
+		else
+			jw_null(&w);
+		jw_key(&w, "unwind_error");
+		jw_str(&w, t->unwind_error);
+		jw_key(&w, "truncated");
+		jw_bool(&w, t->truncated);
+		jw_key(&w, "group");
+		jw_int(&w, t->group);
+		jw_key(&w, "frames");
+		frames_json(&w, t);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+
+	jw_key(&w, "groups");
+	jw_arr(&w);
+	for (size_t i = 0; i < s->ngroups; i++) {
+		const struct group *g = &s->groups[i];
+		jw_obj(&w);
+		jw_key(&w, "count");
+		jw_int(&w, g->count);
+		jw_key(&w, "tids");
+		jw_arr(&w);
+		for (int k = 0; k < g->count; k++)
+			jw_int(&w, g->tasks[k]->tid);
+		jw_arr_end(&w);
+		jw_key(&w, "state");
+		jw_str(&w, g->count ? g->tasks[0]->state : NULL);
+		jw_key(&w, "frames");
+		frames_json(&w, g->tasks[0]);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+
+	jw_key(&w, "modules");
+	jw_arr(&w);
+	for (size_t i = 0; i < s->nmodules; i++) {
+		const struct module *m = &s->modules[i];
+		jw_obj(&w);
+		jw_key(&w, "name");
+		jw_str(&w, m->name);
+		jw_key(&w, "file");
+		jw_str(&w, m->file);
+		jw_key(&w, "start");
+		jw_hex(&w, m->start);
+		jw_key(&w, "end");
+		jw_hex(&w, m->end);
+		char hex[81];
+		buildid_hex(m->build_id_len ? m->build_id : m->target_build_id,
+			    m->build_id_len ? m->build_id_len : m->target_build_id_len, hex);
+		jw_key(&w, "build_id");
+		jw_str(&w, hex[0] ? hex : NULL);
+		jw_key(&w, "missing");
+		jw_bool(&w, m->missing);
+		jw_key(&w, "mismatched");
+		jw_bool(&w, m->mismatched);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return ferror(out) ? err_set(e, ERR_FAIL, "writing the JSON report failed") : 0;
+}

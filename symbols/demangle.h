@@ -1,0 +1,6 @@
+#ifndef CHANG_DEMANGLE_H
+#define CHANG_DEMANGLE_H
+#include "util/arena.h"
+/* The demangled C++ name in the arena, or NULL when name is not a mangled C++ name. */
+const char *demangle(const char *name, struct arena *a);
+#endif

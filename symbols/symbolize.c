@@ -1,0 +1,288 @@
+#include "symbols/symbols.h"
+#include "symbols/demangle.h"
+#include "symbols/symbolizer_impl.h"
+#include "util/xalloc.h"
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	struct symbolizer *sz = symbolizer_current;
+	/* The module's index was stashed in its userdata slot at report time. */
+	size_t idx = (size_t)(uintptr_t)*userdata - 1;
+	if (!sz || idx >= sz->snap->nmodules)
+		return -1;
+	int fd = target_module_fd(sz->target, idx);
+	if (fd < 0)
+		return -1;
+	const struct module *m = &sz->snap->modules[idx];
+	*file_name = strdup(m->file ? m->file : m->name);
+	*elfp = NULL;
+	return fd;
+}
+
+struct symbolizer *symbolizer_current;
+
+struct symbolizer *symbolizer_new(struct target *t, struct err *e)
+{
+	struct snapshot *s = t->snap;
+	struct symbolizer *sz = xcalloc(1, sizeof(*sz));
+	sz->target = t;
+	sz->snap = s;
+	const struct target_options *o = t->opts;
+	/* elfutils' default, extended with --debuginfo-path and the sysroot's debug tree. */
+	char dip[8192];
+	snprintf(dip, sizeof(dip), "%s%s%s%s%s:.debug:/usr/lib/debug",
+		 o && o->debuginfo_path ? o->debuginfo_path : "",
+		 o && o->debuginfo_path ? ":" : "",
+		 o && o->sysroot ? o->sysroot : "", o && o->sysroot ? "/usr/lib/debug" : "",
+		 o && o->sysroot ? ":" : "");
+	/* drop an empty leading component */
+	sz->debuginfo_path = xstrdup(dip[0] == ':' ? dip + 1 : dip);
+	sz->callbacks.find_elf = find_elf;
+	sz->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	sz->callbacks.debuginfo_path = &sz->debuginfo_path;
+	sz->dwfl = dwfl_begin(&sz->callbacks);
+	if (!sz->dwfl) {
+		err_set(e, ERR_FAIL, "libdwfl: %s", dwfl_errmsg(-1));
+		symbolizer_free(sz);
+		return NULL;
+	}
+	symbolizer_current = sz;
+	dwfl_report_begin(sz->dwfl);
+	for (size_t i = 0; i < s->nmodules; i++) {
+		struct module *m = &s->modules[i];
+		if (m->missing)
+			continue;
+		Dwfl_Module *dm = dwfl_report_module(sz->dwfl, m->name, m->start, m->end);
+		if (!dm)
+			continue;
+		void **ud = NULL;
+		dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+		if (ud)
+			*ud = (void *)(uintptr_t)(i + 1);
+		m->dwfl_module = dm;
+	}
+	dwfl_report_end(sz->dwfl, NULL, NULL);
+	s->symbolizer = sz;
+	return sz;
+}
+
+void *symbolizer_dwfl(struct symbolizer *sz)
+{
+	return sz ? sz->dwfl : NULL;
+}
+
+void symbolizer_free(struct symbolizer *sz)
+{
+	if (!sz)
+		return;
+	if (sz->dwfl)
+		dwfl_end(sz->dwfl);
+	if (symbolizer_current == sz)
+		symbolizer_current = NULL;
+	free(sz->debuginfo_path);
+	free(sz->table);
+	free(sz);
+}
+
+/* The name to show for a DWARF function DIE: its demangled linkage name, else its name. */
+static const char *die_function_name(Dwarf_Die *die, const char **mangled, struct arena *a)
+{
+	Dwarf_Attribute at;
+	const char *link = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &at) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &at))
+		link = dwarf_formstring(&at);
+	if (link) {
+		const char *d = demangle(link, a);
+		if (d) {
+			*mangled = arena_strdup(a, link);
+			return d;
+		}
+	}
+	*mangled = NULL;
+	const char *n = NULL;
+	if (dwarf_attr_integrate(die, DW_AT_name, &at))
+		n = dwarf_formstring(&at);
+	return n ? arena_strdup(a, n) : NULL;
+}
+
+static const char *cu_file(Dwarf_Die *cudie, Dwarf_Word idx)
+{
+	Dwarf_Files *files;
+	size_t nfiles;
+	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0 || idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+/* Frames for one address: inline chain from DWARF scopes when there is debug info,
+ * else the ELF symbol alone. */
+static void resolve(struct symbolizer *sz, struct pcsym *ps)
+{
+	struct arena *a = &sz->snap->arena;
+	uint64_t pc = ps->lookup_pc;
+	Dwfl_Module *mod = dwfl_addrmodule(sz->dwfl, pc);
+	ps->module = snapshot_module_at(sz->snap, ps->pc);
+	if (!mod) {
+		ps->nframes = 0;
+		return;
+	}
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	const char *symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	uint64_t entry = symname ? pc - off : 0;
+
+	struct sym_frame fr[64];
+	int n = 0;
+	const char *call_file = NULL;	/* where the outermost inlined frame was called from */
+	int call_line = 0;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *scopes = NULL;
+	int nscopes = cudie ? dwarf_getscopes(cudie, pc - bias, &scopes) : 0;
+	if (nscopes > 0) {
+		/* Innermost frame: line table at pc; each inlined scope's call site gives the
+		 * line of the frame that encloses it. */
+		Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+		const char *file = NULL;
+		int lineno = 0;
+		if (line)
+			file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		for (int i = 0; i < nscopes && n < 64; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+			if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+				continue;
+			struct sym_frame *f = &fr[n++];
+			memset(f, 0, sizeof(*f));
+			f->function = die_function_name(&scopes[i], &f->mangled, a);
+			f->file = file ? arena_strdup(a, file) : NULL;
+			f->line = lineno;
+			f->inlined = tag == DW_TAG_inlined_subroutine;
+			if (tag == DW_TAG_subprogram) {
+				Dwarf_Addr lo;
+				if (dwarf_entrypc(&scopes[i], &lo) == 0)
+					entry = lo + bias;
+				break;
+			}
+			Dwarf_Attribute at;
+			Dwarf_Word cf = 0, cl = 0;
+			file = NULL;
+			lineno = 0;
+			if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &at), &cf) == 0)
+				file = cu_file(cudie, cf);
+			if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &at), &cl) == 0)
+				lineno = (int)cl;
+			call_file = file;
+			call_line = lineno;
+		}
+		free(scopes);
+	}
+	/* Without DWARF for the physical function, the ELF symbol names it. */
+	bool need_phys = n == 0 || fr[n - 1].inlined;
+	if (need_phys && n == 64)
+		n--;
+	struct sym_frame *phys = need_phys ? &fr[n++] : &fr[n - 1];
+	if (need_phys) {
+		memset(phys, 0, sizeof(*phys));
+		if (n > 1) {
+			phys->file = call_file ? arena_strdup(a, call_file) : NULL;
+			phys->line = call_line;
+		} else {
+			Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+			int lineno = 0;
+			const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+			phys->file = file ? arena_strdup(a, file) : NULL;
+			phys->line = lineno;
+		}
+	}
+	if (!phys->function && symname) {
+		/* .symtab of glibc names some symbols with their version ("foo@GLIBC_2.2.5") */
+		size_t nl = strcspn(symname, "@");
+		char *plain = arena_strndup(a, symname, nl);
+		const char *d = demangle(plain, a);
+		phys->function = d ? d : plain;
+		phys->mangled = d ? plain : NULL;
+	}
+	for (int i = 0; i < n; i++)
+		fr[i].func_entry = entry;
+	ps->nframes = n;
+	ps->frames = arena_memdup(a, fr, sizeof(*fr) * (size_t)n);
+}
+
+static uint64_t hash_key(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+/* The pcsym for (pc, innermost), created and resolved on first sight: 1,000 threads
+ * typically share a few dozen PCs, so each is resolved once. */
+static const struct pcsym *lookup(struct symbolizer *sz, uint64_t pc, bool innermost)
+{
+	uint64_t key = (pc << 1) | (innermost ? 1 : 0);
+	if (sz->count * 2 >= sz->cap) {
+		size_t ncap = sz->cap ? sz->cap * 2 : 1024;
+		struct pcsym **nt = xcalloc(ncap, sizeof(*nt));
+		for (size_t i = 0; i < sz->cap; i++) {
+			struct pcsym *p = sz->table[i];
+			if (!p)
+				continue;
+			uint64_t k = (p->pc << 1) | (p->lookup_pc == p->pc ? 1 : 0);
+			size_t h = hash_key(k) & (ncap - 1);
+			while (nt[h])
+				h = (h + 1) & (ncap - 1);
+			nt[h] = p;
+		}
+		free(sz->table);
+		sz->table = nt;
+		sz->cap = ncap;
+	}
+	size_t h = hash_key(key) & (sz->cap - 1);
+	while (sz->table[h]) {
+		struct pcsym *p = sz->table[h];
+		if (p->pc == pc && (p->lookup_pc == p->pc) == innermost)
+			return p;
+		h = (h + 1) & (sz->cap - 1);
+	}
+	struct pcsym *p = ARENA_NEW(&sz->snap->arena, struct pcsym, 1);
+	p->pc = pc;
+	/* pc 0 cannot be a return address; keep the lookup inside the address space */
+	p->lookup_pc = innermost || pc == 0 ? pc : pc - 1;
+	resolve(sz, p);
+	sz->table[h] = p;
+	sz->count++;
+	return p;
+}
+
+void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
+{
+	size_t frames = 0;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, t->npcs ? t->npcs : 1);
+		for (int k = 0; k < t->npcs; k++) {
+			/* A goroutine's innermost PC is a return address too (g.sched.pc). */
+			bool innermost = k == 0 && t->kind == TASK_THREAD;
+			t->syms[k] = lookup(sz, t->pcs[k], innermost);
+			frames += (size_t)t->syms[k]->nframes;
+		}
+	}
+	s->pcsyms = ARENA_NEW(&s->arena, struct pcsym *, sz->count ? sz->count : 1);
+	size_t n = 0;
+	for (size_t i = 0; i < sz->cap; i++)
+		if (sz->table[i])
+			s->pcsyms[n++] = sz->table[i];
+	s->npcsyms = n;
+	s->stats.frames = frames;
+	s->stats.distinct_pcs = n;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""chang's test runner: unit test binaries, then end-to-end tests (release and ASan builds).
+Ends with the line "N passed, N failed"."""
+import argparse
+import glob
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import harness  # noqa: E402
+
+passed = failed = skipped = 0
+
+
+def report(ok, name, detail="", secs=0.0):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("PASS %-60s %6.2fs" % (name, secs), flush=True)
+    else:
+        failed += 1
+        print("FAIL %-60s %6.2fs\n     %s" % (name, secs, detail.replace("\n", "\n     ")), flush=True)
+
+
+def run_units(build):
+    for b in sorted(glob.glob(os.path.join(ROOT, "build", build, "tests", "test_*"))):
+        if b.endswith(".d") or not os.access(b, os.X_OK):
+            continue
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run([b], capture_output=True, text=True, timeout=300, cwd=ROOT)
+            ok = r.returncode == 0
+            detail = (r.stdout + r.stderr)[-3000:]
+        except subprocess.TimeoutExpired:
+            ok, detail = False, "timed out"
+        report(ok, "unit/%s/%s" % (build, os.path.basename(b)), detail, time.monotonic() - t0)
+
+
+class Timeout(Exception):
+    pass
+
+
+def on_alarm(sig, frm):
+    raise Timeout()
+
+
+def run_e2e(label, chang, pattern):
+    global skipped
+    os.environ["CHANG_BIN"] = chang
+    signal.signal(signal.SIGALRM, on_alarm)
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "e2e", "test_*.py"))):
+        spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        asan_ok = getattr(mod, "RUN_UNDER_ASAN", True)
+        if label == "asan" and not asan_ok:
+            continue
+        for name in sorted(n for n in dir(mod) if n.startswith("test_")):
+            full = "%s/%s/%s" % (label, mod.__name__, name)
+            if pattern and pattern not in full:
+                continue
+            fn = getattr(mod, name)
+            limit = getattr(fn, "timeout", 120)
+            t0 = time.monotonic()
+            signal.alarm(limit)
+            try:
+                res = fn()
+                signal.alarm(0)
+                if isinstance(res, str) and res.startswith("skip"):
+                    skipped += 1
+                    print("SKIP %-60s %s" % (full, res), flush=True)
+                    continue
+                report(True, full, secs=time.monotonic() - t0)
+            except Timeout:
+                report(False, full, "timed out after %ds" % limit, time.monotonic() - t0)
+            except harness.TestFailure as e:
+                signal.alarm(0)
+                report(False, full, str(e), time.monotonic() - t0)
+            except Exception:
+                signal.alarm(0)
+                report(False, full, traceback.format_exc()[-3000:], time.monotonic() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["unit", "e2e"])
+    ap.add_argument("-k", dest="pattern", default="")
+    ap.add_argument("--no-asan", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(harness.OUT, exist_ok=True)
+    if a.only != "e2e":
+        run_units("release")
+        if not a.no_asan:
+            run_units("asan")
+    if a.only != "unit":
+        run_e2e("release", os.path.join(ROOT, "chang"), a.pattern)
+        asan = os.path.join(ROOT, "build", "asan", "chang")
+        if not a.no_asan and os.path.exists(asan):
+            os.environ["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
+            os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=99"
+            run_e2e("asan", asan, a.pattern)
+    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+/* libdw backend: libdwfl's unwinder (CFI from .eh_frame/.debug_frame, frame-pointer
+ * fallback) with our own thread callbacks, so it walks the frozen copy rather than a
+ * process it would have to ptrace itself. */
+#include "unwind/unwind.h"
+#include "target/target.h"
+#include <elfutils/libdwfl.h>
+#include <string.h>
+
+struct dw_ctx {
+	struct snapshot *s;
+	size_t next;		/* next_thread's cursor */
+	int max_frames;
+	int cap;
+	uint64_t prev_sp;
+	struct task *cur;
+};
+
+static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct dw_ctx *c = arg;
+	while (c->next < c->s->ntasks) {
+		struct task *t = &c->s->tasks[c->next++];
+		if (t->have_regs) {
+			*thread_argp = t;
+			return t->tid;
+		}
+	}
+	return 0;
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	struct dw_ctx *c = arg;
+	struct task *t = snapshot_find_task(c->s, tid);
+	if (!t || !t->have_regs)
+		return false;
+	*thread_argp = t;
+	return true;
+}
+
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct dw_ctx *c = arg;
+	uint64_t v;
+	if (!target_read_u64(c->s->target, addr, &v))
+		return false;
+	*result = v;
+	return true;
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct task *t = thread_arg;
+	const struct user_regs_struct *r = &t->regs;
+	/* DWARF register numbers for x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 */
+	Dwarf_Word regs[17] = { r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
+				r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip };
+	if (!dwfl_thread_state_registers(thread, 0, 17, regs))
+		return false;
+	dwfl_thread_state_register_pc(thread, r->rip);
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_cbs = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+static int frame_cb(Dwfl_Frame *frame, void *arg)
+{
+	struct dw_ctx *c = arg;
+	struct task *t = c->cur;
+	Dwarf_Addr pc;
+	bool act;
+	if (!dwfl_frame_pc(frame, &pc, &act))
+		return DWARF_CB_ABORT;
+	Dwarf_Word sp = 0;
+	if (dwfl_frame_reg(frame, 7, &sp) != 0)
+		sp = c->prev_sp;	/* unknown: do not fail the monotonic check on it */
+	if (!unwind_accept_frame(t, pc, sp, c->prev_sp, c->max_frames))
+		return DWARF_CB_ABORT;
+	unwind_push(t, pc, &c->cap, &c->s->arena);
+	c->prev_sp = sp;
+	return DWARF_CB_OK;
+}
+
+int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, struct err *e)
+{
+	Dwfl *dwfl = symbolizer_dwfl(sz);
+	if (!dwfl)
+		return err_set(e, ERR_FAIL, "libdw unwinder: no modules to unwind with");
+	struct dw_ctx c = { .s = s, .max_frames = max_frames };
+	/* libdwfl learns the architecture from an ELF: the executable's, else any module's. */
+	Elf *elf = NULL;
+	for (size_t i = 0; i < s->nmodules && !elf; i++) {
+		Dwarf_Addr bias;
+		if (s->modules[i].dwfl_module)
+			elf = dwfl_module_getelf(s->modules[i].dwfl_module, &bias);
+	}
+	if (!dwfl_attach_state(dwfl, elf, s->pid ? s->pid : 1, &thread_cbs, &c))
+		return err_set(e, ERR_FAIL, "libdw unwinder: %s", dwfl_errmsg(-1));
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		if (!t->have_regs)
+			continue;
+		c.cur = t;
+		c.cap = 0;
+		c.prev_sp = 0;
+		int r = dwfl_getthread_frames(dwfl, t->tid, frame_cb, &c);
+		if (r == -1 && !t->unwind_error && !t->truncated && t->npcs <= 1)
+			t->unwind_error = "libdw could not unwind";
+	}
+	return 0;
+}

@@ -1,0 +1,247 @@
+/* libunwind backend: libunwind's own DWARF unwind-table search (the routine its ptrace
+ * and coredump accessors use) over the module's .eh_frame_hdr, with every byte and
+ * register served from the frozen target. */
+#include "unwind/unwind.h"
+#include "target/target.h"
+#include "util/xalloc.h"
+#include <elf.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <libunwind.h>
+#include <libunwind-ptrace.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
+					      unw_dyn_info_t *di, unw_proc_info_t *pi,
+					      int need_unwind_info, void *arg);
+
+/* Per module: where its binary-search table lives in the target. */
+struct modtab {
+	bool loaded, usable;
+	unw_dyn_info_t di;
+};
+
+struct uw_ctx {
+	struct snapshot *s;
+	struct target *t;
+	struct modtab *tabs;
+	struct task *task;
+};
+
+static void load_modtab(struct uw_ctx *c, size_t i)
+{
+	struct modtab *mt = &c->tabs[i];
+	mt->loaded = true;
+	struct module *m = &c->s->modules[i];
+	int fd = target_module_fd(c->t, i);
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t phnum = 0;
+	if (!e || elf_getphdrnum(e, &phnum) != 0) {
+		if (e)
+			elf_end(e);
+		close(fd);
+		return;
+	}
+	uint64_t first_vaddr = 0, text_lo = UINT64_MAX, text_hi = 0, ehdr_vaddr = 0;
+	bool have_first = false, have_ehdr = false;
+	for (size_t k = 0; k < phnum; k++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)k, &ph))
+			continue;
+		if (ph.p_type == PT_LOAD) {
+			if (!have_first) {
+				first_vaddr = ph.p_vaddr & ~(ph.p_align ? ph.p_align - 1 : 0xfff);
+				have_first = true;
+			}
+			if (ph.p_flags & PF_X) {
+				if (ph.p_vaddr < text_lo)
+					text_lo = ph.p_vaddr;
+				if (ph.p_vaddr + ph.p_memsz > text_hi)
+					text_hi = ph.p_vaddr + ph.p_memsz;
+			}
+		} else if (ph.p_type == PT_GNU_EH_FRAME) {
+			ehdr_vaddr = ph.p_vaddr;
+			have_ehdr = true;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	if (!have_first || !have_ehdr || text_lo >= text_hi)
+		return;
+	uint64_t bias = m->start - first_vaddr;
+	m->bias = bias;
+	uint64_t hdr = bias + ehdr_vaddr;
+	/* .eh_frame_hdr: version, eh_frame_ptr_enc, fde_count_enc, table_enc, then the
+	 * encoded eh_frame pointer and FDE count; the table follows. */
+	unsigned char h[4];
+	if (target_read(c->t, hdr, h, 4) != 4 || h[0] != 1)
+		return;
+	if (h[3] != (0x30 | 0x0b))	/* DW_EH_PE_datarel | DW_EH_PE_sdata4 */
+		return;
+	uint64_t p = hdr + 4;
+	int sz_ptr = (h[1] & 0x0f) == 0x0b || (h[1] & 0x0f) == 0x03 ? 4 : 8;	/* sdata4/udata4 else 8 */
+	p += (uint64_t)sz_ptr;
+	uint32_t count32 = 0;
+	uint64_t count = 0;
+	if ((h[2] & 0x0f) == 0x03 || (h[2] & 0x0f) == 0x0b) {
+		if (!target_read_u32(c->t, p, &count32))
+			return;
+		count = count32;
+		p += 4;
+	} else if ((h[2] & 0x0f) == 0x04 || (h[2] & 0x0f) == 0x0c) {
+		if (!target_read_u64(c->t, p, &count))
+			return;
+		p += 8;
+	} else {
+		return;
+	}
+	if (count == 0 || count > (1u << 26))
+		return;
+	memset(&mt->di, 0, sizeof(mt->di));
+	mt->di.start_ip = bias + text_lo;
+	mt->di.end_ip = bias + text_hi;
+	mt->di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	mt->di.u.rti.name_ptr = 0;
+	mt->di.u.rti.segbase = hdr;
+	mt->di.u.rti.table_data = p;
+	mt->di.u.rti.table_len = (count * 8) / sizeof(unw_word_t);
+	mt->usable = true;
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct uw_ctx *c = arg;
+	struct module *m = snapshot_module_at(c->s, ip);
+	if (!m)
+		return -UNW_ENOINFO;
+	size_t i = (size_t)(m - c->s->modules);
+	if (!c->tabs[i].loaded)
+		load_modtab(c, i);
+	if (!c->tabs[i].usable || ip < c->tabs[i].di.start_ip || ip >= c->tabs[i].di.end_ip)
+		return -UNW_ENOINFO;
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &c->tabs[i].di, pi, need_unwind_info, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	_UPT_put_unwind_info(as, pi, arg);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dilap, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	struct uw_ctx *c = arg;
+	if (write)
+		return -UNW_EREADONLYREG;
+	uint64_t v = 0;
+	if (!target_read_u64(c->t, addr, &v))
+		return -UNW_EINVAL;
+	*val = v;
+	return 0;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	struct uw_ctx *c = arg;
+	const struct user_regs_struct *r = &c->task->regs;
+	if (write)
+		return -UNW_EREADONLYREG;
+	switch (reg) {
+	case UNW_X86_64_RAX: *val = r->rax; break;
+	case UNW_X86_64_RDX: *val = r->rdx; break;
+	case UNW_X86_64_RCX: *val = r->rcx; break;
+	case UNW_X86_64_RBX: *val = r->rbx; break;
+	case UNW_X86_64_RSI: *val = r->rsi; break;
+	case UNW_X86_64_RDI: *val = r->rdi; break;
+	case UNW_X86_64_RBP: *val = r->rbp; break;
+	case UNW_X86_64_RSP: *val = r->rsp; break;
+	case UNW_X86_64_R8: *val = r->r8; break;
+	case UNW_X86_64_R9: *val = r->r9; break;
+	case UNW_X86_64_R10: *val = r->r10; break;
+	case UNW_X86_64_R11: *val = r->r11; break;
+	case UNW_X86_64_R12: *val = r->r12; break;
+	case UNW_X86_64_R13: *val = r->r13; break;
+	case UNW_X86_64_R14: *val = r->r14; break;
+	case UNW_X86_64_R15: *val = r->r15; break;
+	case UNW_X86_64_RIP: *val = r->rip; break;
+	default: return -UNW_EBADREG;
+	}
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *cursor, void *arg)
+{
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
+			 unw_word_t *offp, void *arg)
+{
+	return -UNW_ENOINFO;	/* names come from symbols/, not from libunwind */
+}
+
+int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
+{
+	static unw_accessors_t acc = {
+		.find_proc_info = find_proc_info,
+		.put_unwind_info = put_unwind_info,
+		.get_dyn_info_list_addr = get_dyn_info_list_addr,
+		.access_mem = access_mem,
+		.access_reg = access_reg,
+		.access_fpreg = access_fpreg,
+		.resume = resume,
+		.get_proc_name = get_proc_name,
+	};
+	unw_addr_space_t as = unw_create_addr_space(&acc, 0);
+	if (!as)
+		return err_set(e, ERR_FAIL, "libunwind: cannot create an address space");
+	unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+	struct uw_ctx c = { .s = s, .t = s->target };
+	c.tabs = xcalloc(s->nmodules ? s->nmodules : 1, sizeof(*c.tabs));
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		if (!t->have_regs)
+			continue;
+		c.task = t;
+		unw_cursor_t cur;
+		int cap = 0;
+		if (unw_init_remote(&cur, as, &c) < 0) {
+			t->unwind_error = "libunwind could not start the walk";
+			continue;
+		}
+		uint64_t prev_sp = 0;
+		for (;;) {
+			unw_word_t pc = 0, sp = 0;
+			unw_get_reg(&cur, UNW_REG_IP, &pc);
+			unw_get_reg(&cur, UNW_REG_SP, &sp);
+			if (!unwind_accept_frame(t, pc, sp, prev_sp, max_frames))
+				break;
+			unwind_push(t, pc, &cap, &s->arena);
+			prev_sp = sp;
+			int r = unw_step(&cur);
+			if (r <= 0) {
+				if (r < 0 && !t->unwind_error)
+					t->unwind_error = "libunwind stopped: no unwind information";
+				break;
+			}
+		}
+	}
+	free(c.tabs);
+	unw_destroy_addr_space(as);
+	return 0;
+}
