@@ -49,7 +49,7 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 	opterr = 0;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, "+o:p:h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:p:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (report_parse_format(optarg, &o->format) != 0)

@@ -149,6 +149,14 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 	Dwarf_Die *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, pc - bias, &scopes) : 0;
 	if (nscopes > 0) {
+		/* dwarf_getscopes continues past an inlined instance into its abstract
+		 * definition's scopes; the concrete chain of callers comes from the DIE tree. */
+		Dwarf_Die inner = scopes[0];
+		free(scopes);
+		scopes = NULL;
+		nscopes = dwarf_getscopes_die(&inner, &scopes);
+	}
+	if (nscopes > 0) {
 		/* Innermost frame: line table at pc; each inlined scope's call site gives the
 		 * line of the frame that encloses it. */
 		Dwfl_Line *line = dwfl_module_getsrc(mod, pc);

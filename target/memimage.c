@@ -42,13 +42,13 @@ void memimage_add_file(struct memimage *m, uint64_t start, uint64_t len, int fd,
 }
 
 void memimage_add_fallback(struct memimage *m, uint64_t start, uint64_t len, int fd,
-			   uint64_t file_off, uint64_t file_len)
+			   uint64_t file_off, uint64_t file_len, bool stale)
 {
 	if (m->nfb == 0)
 		m->fbsorted = true;
 	add(&m->fb, &m->nfb, &m->capfb, &m->fbsorted,
 	    (struct region){ .start = start, .len = len, .src = REGION_FILE, .fd = fd,
-			     .file_off = file_off, .file_len = file_len });
+			     .file_off = file_off, .file_len = file_len, .stale = stale });
 }
 
 /* The region containing addr: the last region starting at or below addr, searched among
@@ -109,7 +109,7 @@ bool memimage_covers(struct memimage *m, uint64_t addr)
 	return find(m->r, m->n, &m->sorted, addr) || find(m->fb, m->nfb, &m->fbsorted, addr);
 }
 
-size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len)
+static size_t read_image(struct memimage *m, uint64_t addr, void *buf, size_t len, bool stale_ok)
 {
 	unsigned char *out = buf;
 	size_t done = 0;
@@ -120,7 +120,7 @@ size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len)
 		const struct region *r = find(m->r, m->n, &m->sorted, a);
 		if (!r)
 			r = find(m->fb, m->nfb, &m->fbsorted, a);
-		if (!r)
+		if (!r || (r->stale && !stale_ok))
 			break;
 		size_t k = read_region(r, a, out + done, len - done);
 		if (k == 0)
@@ -128,6 +128,16 @@ size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len)
 		done += k;
 	}
 	return done;
+}
+
+size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len)
+{
+	return read_image(m, addr, buf, len, false);
+}
+
+size_t memimage_read_stale_ok(struct memimage *m, uint64_t addr, void *buf, size_t len)
+{
+	return read_image(m, addr, buf, len, true);
 }
 
 void memimage_free(struct memimage *m)

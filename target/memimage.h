@@ -17,6 +17,7 @@ struct region {
 	int fd;				/* REGION_FILE */
 	uint64_t file_off;
 	uint64_t file_len;		/* bytes present in the file; the rest reads as zero */
+	bool stale;			/* a writable mapping's file bytes: may differ from memory */
 };
 
 struct memimage {
@@ -37,8 +38,11 @@ void memimage_add_buf(struct memimage *m, uint64_t start, unsigned char *buf, ui
 void memimage_add_file(struct memimage *m, uint64_t start, uint64_t len, int fd,
 		       uint64_t file_off, uint64_t file_len);
 void memimage_add_fallback(struct memimage *m, uint64_t start, uint64_t len, int fd,
-			   uint64_t file_off, uint64_t file_len);
+			   uint64_t file_off, uint64_t file_len, bool stale);
 bool memimage_covers(struct memimage *m, uint64_t addr);
 size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len);
+/* Also serve stale fallback bytes (a writable data mapping read from its file): good enough
+ * for an unwinder dereferencing a CIE's personality pointer, never for lock words. */
+size_t memimage_read_stale_ok(struct memimage *m, uint64_t addr, void *buf, size_t len);
 void memimage_free(struct memimage *m);
 #endif

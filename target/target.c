@@ -14,6 +14,11 @@ size_t target_read(struct target *t, uint64_t addr, void *buf, size_t len)
 	return memimage_read(&t->mem, addr, buf, len);
 }
 
+size_t target_read_for_unwind(struct target *t, uint64_t addr, void *buf, size_t len)
+{
+	return memimage_read_stale_ok(&t->mem, addr, buf, len);
+}
+
 bool target_read_u64(struct target *t, uint64_t addr, uint64_t *v)
 {
 	return target_read(t, addr, v, sizeof(*v)) == sizeof(*v);
@@ -181,10 +186,11 @@ void target_load_modules(struct target *t)
 	free(mods);
 	t->modfds = fds;
 
-	/* Read-only file mappings never change, so their bytes can come from the file. */
+	/* Read-only file mappings never change, so their bytes can come from the file;
+	 * writable ones only for readers that accept stale bytes (unwinders). */
 	for (size_t i = 0; i < s->nmaps; i++) {
 		const struct mapping *mp = &s->maps[i];
-		if (!mp->path || mp->perms[1] == 'w')
+		if (!mp->path)
 			continue;
 		for (size_t k = 0; k < kept; k++) {
 			struct module *m = &s->modules[k];
@@ -195,7 +201,8 @@ void target_load_modules(struct target *t)
 			if (fstat(fds[k], &st) != 0)
 				break;
 			uint64_t flen = (uint64_t)st.st_size > mp->offset ? (uint64_t)st.st_size - mp->offset : 0;
-			memimage_add_fallback(&t->mem, mp->start, mp->end - mp->start, fds[k], mp->offset, flen);
+			memimage_add_fallback(&t->mem, mp->start, mp->end - mp->start, fds[k], mp->offset, flen,
+					      mp->perms[1] == 'w');
 			break;
 		}
 	}

@@ -44,6 +44,9 @@ struct target {
 /* Read len bytes at addr from the frozen image; returns the number of bytes read
  * (short when the range leaves what is known). */
 size_t target_read(struct target *t, uint64_t addr, void *buf, size_t len);
+/* As target_read, but data mappings never copied may be served from their file (possibly
+ * stale): CFI parsing dereferences personality pointers there. */
+size_t target_read_for_unwind(struct target *t, uint64_t addr, void *buf, size_t len);
 bool target_read_u64(struct target *t, uint64_t addr, uint64_t *v);
 bool target_read_u32(struct target *t, uint64_t addr, uint32_t *v);
 int target_open_module(struct target *t, const struct module *m, const char **path);

@@ -42,7 +42,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 {
 	struct dw_ctx *c = arg;
 	uint64_t v;
-	if (!target_read_u64(c->s->target, addr, &v))
+	if (target_read_for_unwind(c->s->target, addr, &v, 8) != 8)
 		return false;
 	*result = v;
 	return true;

@@ -144,7 +144,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	if (write)
 		return -UNW_EREADONLYREG;
 	uint64_t v = 0;
-	if (!target_read_u64(c->t, addr, &v))
+	if (target_read_for_unwind(c->t, addr, &v, 8) != 8)
 		return -UNW_EINVAL;
 	*val = v;
 	return 0;
