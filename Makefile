@@ -21,7 +21,7 @@ CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-paramete
 LDFLAGS   += $(SANFLAGS)
 LDLIBS    := -lunwind-ptrace -lunwind-x86_64 -lunwind -ldw -lelf -lprotobuf-c -lz -lstdc++
 
-LIB_DIRS  := util model target attach core unwind symbols analyzers report commands
+LIB_DIRS  := util model target attach core go unwind symbols analyzers report commands
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 PROTO     := report/profile.proto
 PROTO_C   := $(if $(wildcard $(PROTO)),$(BUILD)/gen/report/profile.pb-c.c)

@@ -3,6 +3,7 @@
 #include "attach/fds.h"
 #include "attach/freeze.h"
 #include "attach/procfs.h"
+#include "go/go.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,14 @@ static int live_open_module(struct target *t, const struct module *m, const char
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+/* Only called while the process is frozen (t->read_live is cleared at thaw). */
+static size_t live_read(struct target *t, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+	return n > 0 ? (size_t)n : 0;
 }
 
 static void live_close(struct target *t)
@@ -159,10 +168,21 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &old);
 
+	/* A Go executable is recognised before the freeze so the pause pays only for reading
+	 * goroutines, not for parsing the binary. */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	int go_exe_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (go_exe_fd >= 0 && !go_is_go_binary(go_exe_fd)) {
+		close(go_exe_fd);
+		go_exe_fd = -1;
+	}
+
 	struct freeze fz;
 	uint64_t t0 = mono_ns();
 	if (freeze_process(&fz, pid, o->attach_timeout_ms, e) != 0) {
 		freeze_free(&fz);
+		if (go_exe_fd >= 0)
+			close(go_exe_fd);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		free(lt);
 		s->target = NULL;
@@ -207,6 +227,16 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 			s->job_stopped = true;
 	}
 	copy_futex_windows(pid, memfd, &t->mem, tasks, nt, s->maps, s->nmaps);
+	s->tasks = tasks;
+	s->ntasks = nt;
+	if (go_exe_fd >= 0) {
+		/* Goroutines live in the heap, not on thread stacks: read them while frozen. */
+		t->read_live = live_read;
+		struct err ge = { 0 };
+		if (go_capture(t, s, go_exe_fd, &ge) != 0)
+			snapshot_warn(s, "goroutines: %s", ge.msg);
+		t->read_live = NULL;
+	}
 	uint64_t t_copied = mono_ns();
 	/* ---- thaw ---- */
 	thaw_process(&fz);
@@ -214,6 +244,8 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (memfd >= 0)
 		close(memfd);
+	if (go_exe_fd >= 0)
+		close(go_exe_fd);
 
 	s->pause_ns = fz.t_thawed_ns - fz.t_start_ns;
 	s->stats.t_freeze = (double)(t_frozen - t0) / 1e9;
@@ -232,8 +264,6 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 				      "on detach", (int)fz.t[i].tid, fz.t[i].sig);
 	freeze_free(&fz);
 	qsort(tasks, nt, sizeof(*tasks), cmp_task);
-	s->tasks = tasks;
-	s->ntasks = nt;
 	fds_read(pid, s);
 	target_load_modules(t);
 	return t;

@@ -140,10 +140,11 @@ static int cmp_groups(const void *x, const void *y)
 
 void snapshot_group(struct snapshot *s)
 {
-	size_t n = s->ntasks;
+	struct task *set = s->ngoroutines ? s->goroutines : s->tasks;
+	size_t n = s->ngoroutines ? s->ngoroutines : s->ntasks;
 	struct task **order = xcalloc(n ? n : 1, sizeof(*order));
 	for (size_t i = 0; i < n; i++)
-		order[i] = &s->tasks[i];
+		order[i] = &set[i];
 	qsort(order, n, sizeof(*order), cmp_task_stacks);
 
 	struct group *g = ARENA_NEW(&s->arena, struct group, n ? n : 1);

@@ -169,8 +169,14 @@ struct snapshot {
 	uint64_t pause_ns;	/* freeze to last detach; 0 for cores */
 	bool job_stopped;	/* the process was in a job-control stop */
 
-	struct task *tasks;
+	struct task *tasks;	/* OS threads, sorted by tid */
 	size_t ntasks;
+	/* Go targets: goroutines read from the runtime (kind TASK_GOROUTINE, sorted by goid),
+	 * unwound and symbolized by go/ itself; NULL otherwise. When present, groups are
+	 * groups of goroutines, as in Go's own profiles. */
+	struct task *goroutines;
+	size_t ngoroutines;
+	const char *go_version;	/* "go1.19.8", or NULL for a native target */
 	struct mapping *maps;
 	size_t nmaps;
 	struct module *modules;
@@ -201,6 +207,7 @@ void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((form
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
 struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr);
 const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr);
-/* Group tasks with identical PC stacks, largest group first (Go's debug=1 order). */
+/* Group tasks with identical PC stacks (goroutines when there are any, else threads),
+ * largest group first (Go's debug=1 order). */
 void snapshot_group(struct snapshot *s);
 #endif

@@ -277,6 +277,8 @@ void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
 	size_t frames = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct task *t = &s->tasks[i];
+		if (t->syms)
+			continue;	/* symbolized by its reader (go/ uses the pclntab) */
 		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, t->npcs ? t->npcs : 1);
 		for (int k = 0; k < t->npcs; k++) {
 			/* A goroutine's innermost PC is a return address too (g.sched.pc). */

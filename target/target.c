@@ -11,7 +11,10 @@
 
 size_t target_read(struct target *t, uint64_t addr, void *buf, size_t len)
 {
-	return memimage_read(&t->mem, addr, buf, len);
+	size_t n = memimage_read(&t->mem, addr, buf, len);
+	if (n < len && t->read_live)
+		n += t->read_live(t, addr + n, (unsigned char *)buf + n, len - n);
+	return n;
 }
 
 size_t target_read_for_unwind(struct target *t, uint64_t addr, void *buf, size_t len)

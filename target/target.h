@@ -36,6 +36,9 @@ struct target {
 	pid_t pid;
 	const struct target_options *opts;
 	struct snapshot *snap;	/* the snapshot this target filled */
+	/* Set only while a live target is frozen: reads that miss the copied image go to the
+	 * process itself (readers that run inside the freeze, such as go/). */
+	size_t (*read_live)(struct target *t, uint64_t addr, void *buf, size_t len);
 	int *modfds;		/* per snapshot module, -1 when missing */
 	int *fds;		/* files the target opened, closed by target_close */
 	size_t nfds, capfds;

@@ -103,7 +103,7 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 		return err_set(e, ERR_FAIL, "libdw unwinder: %s", dwfl_errmsg(-1));
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct task *t = &s->tasks[i];
-		if (!t->have_regs)
+		if (!t->have_regs || t->npcs)
 			continue;
 		c.cur = t;
 		c.cap = 0;

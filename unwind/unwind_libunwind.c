@@ -215,8 +215,8 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 	c.tabs = xcalloc(s->nmodules ? s->nmodules : 1, sizeof(*c.tabs));
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct task *t = &s->tasks[i];
-		if (!t->have_regs)
-			continue;
+		if (!t->have_regs || t->npcs)
+			continue;	/* no registers, or already walked (by go/, say) */
 		c.task = t;
 		unw_cursor_t cur;
 		int cap = 0;

@@ -1,0 +1,27 @@
+#include "analyzers/analyze.h"
+#include "analyzers/findings.h"
+#include "analyzers/waits.h"
+
+void analyze_findings(struct snapshot *s, const struct analyze_options *o)
+{
+	struct finding_list l = { 0 };
+	waitgraph_findings(s, &l);
+	mass_findings(s, o ? o->mass_threshold : 0, &l);
+	findings_commit(s, &l);
+}
+
+void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
+{
+	for (size_t i = 0; i < s->ntasks; i++)
+		wait_decode_task(s, &s->tasks[i]);
+	analyze_findings(s, o);
+}
+
+bool analyze_found_hang(const struct snapshot *s)
+{
+	for (size_t i = 0; i < s->nfindings; i++)
+		if (s->findings[i].kind == FINDING_DEADLOCK || s->findings[i].kind == FINDING_SELF_DEADLOCK ||
+		    s->findings[i].kind == FINDING_ABANDONED_LOCK)
+			return true;
+	return false;
+}

@@ -1,0 +1,152 @@
+#include "report/findings_text.h"
+#include "analyzers/describe.h"
+#include <string.h>
+
+#define RULE "==================================================="
+#define TIDS_SHOWN 16
+#define FRAMES_SHOWN 40
+
+static const char *lock_words(const struct snapshot *s, const struct finding_lock *l, struct arena *a)
+{
+	struct wait w = { .kind = l->kind, .address = l->address, .symbol = l->symbol, .fd = -1 };
+	const char *name = describe_wait_object(s, &w, a);
+	if (l->kind == WAIT_JOIN || !l->address)
+		return name;
+	return arena_printf(a, "%s (%#llx)", name, (unsigned long long)l->address);
+}
+
+static void print_stack(FILE *out, const struct task *t, const char *indent)
+{
+	int shown = 0;
+	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
+		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		if (!ps || ps->nframes == 0) {
+			const char *mod = ps && ps->module && ps->module->name ? strrchr(ps->module->name, '/') : NULL;
+			fprintf(out, "%sat %#llx%s%s%s\n", indent, (unsigned long long)t->pcs[i],
+				mod ? " (" : "", mod ? mod + 1 : "", mod ? ")" : "");
+			shown++;
+			continue;
+		}
+		for (int k = 0; k < ps->nframes && shown < FRAMES_SHOWN; k++, shown++) {
+			const struct sym_frame *f = &ps->frames[k];
+			fprintf(out, "%sat %s", indent, f->function ? f->function : "??");
+			if (f->file) {
+				const char *base = strrchr(f->file, '/');
+				fprintf(out, " (%s:%d)", base ? base + 1 : f->file, f->line);
+			}
+			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+		}
+	}
+	if (t->npcs == 0)
+		fprintf(out, "%s(no stack%s%s)\n", indent, t->unwind_error ? ": " : "",
+			t->unwind_error ? t->unwind_error : "");
+	else if (shown >= FRAMES_SHOWN || t->truncated)
+		fprintf(out, "%s...\n", indent);
+}
+
+static void print_thread_stack(FILE *out, const struct snapshot *s, pid_t tid, struct arena *a)
+{
+	const struct task *t = snapshot_find_task(s, tid);
+	fprintf(out, "%s", describe_thread(t, tid, a));
+	if (t && t->state)
+		fprintf(out, " [%s]", t->state);
+	fprintf(out, ":\n");
+	if (t)
+		print_stack(out, t, "\t");
+}
+
+static void print_tids(FILE *out, const char *label, const pid_t *tids, int n)
+{
+	if (n <= 0)
+		return;
+	fprintf(out, "  %s:", label);
+	for (int i = 0; i < n && i < TIDS_SHOWN; i++)
+		fprintf(out, " %d", (int)tids[i]);
+	if (n > TIDS_SHOWN)
+		fprintf(out, " … (%d more)", n - TIDS_SHOWN);
+	fputc('\n', out);
+}
+
+static void print_deadlock(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
+{
+	fprintf(out, "%s#%d: %s\n%s\n", finding_kind_name(f->kind), f->seq, f->summary, RULE);
+	for (int i = 0; i < f->ntids; i++) {
+		const struct task *t = snapshot_find_task(s, f->tids[i]);
+		const struct finding_lock *l = i < f->nlocks ? &f->locks[i] : NULL;
+		fprintf(out, "%s:\n", describe_thread(t, f->tids[i], a));
+		if (!l)
+			continue;
+		pid_t owner = l->owner_tid;
+		const char *holder = describe_thread(snapshot_find_task(s, owner), owner, a);
+		if (l->kind == WAIT_JOIN)
+			fprintf(out, "  waiting to join %s\n", holder);
+		else
+			fprintf(out, "  waiting to lock %s,\n  which is held by %s%s\n", lock_words(s, l, a),
+				l->kind == WAIT_RWLOCK ? "writer " : "", holder);
+		if (l->nwaiters > 1)
+			fprintf(out, "  (%d threads wait for it)\n", l->nwaiters);
+	}
+	fprintf(out, "\nStacks of the threads listed above:\n%s\n", RULE);
+	for (int i = 0; i < f->ntids; i++)
+		print_thread_stack(out, s, f->tids[i], a);
+	fputc('\n', out);
+}
+
+static void print_other(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
+{
+	fprintf(out, "%s#%d%s: %s\n", finding_kind_name(f->kind), f->seq,
+		f->maybe_normal ? " (may be normal)" : "", f->summary);
+	switch (f->kind) {
+	case FINDING_SELF_DEADLOCK:
+		if (f->nlocks && f->locks[0].nwaiters > 1)
+			print_tids(out, "also waiting for it", f->locks[0].waiters, f->locks[0].nwaiters);
+		if (f->ntids)
+			print_thread_stack(out, s, f->tids[0], a);
+		break;
+	case FINDING_ABANDONED_LOCK:
+		if (f->nlocks)
+			fprintf(out, "  lock: %s, last owner thread %d (gone)\n",
+				lock_words(s, &f->locks[0], a), (int)f->locks[0].owner_tid);
+		print_tids(out, "blocked", f->tids, f->ntids);
+		if (f->ntids)
+			print_thread_stack(out, s, f->tids[0], a);
+		break;
+	case FINDING_BLOCKING_CHAIN:
+		for (int i = 0; i < f->nlocks; i++)
+			fprintf(out, "  holds %s\n", lock_words(s, &f->locks[i], a));
+		print_tids(out, "blocked behind it", f->tids, f->ntids);
+		fprintf(out, "  root blocker ");
+		print_thread_stack(out, s, f->root_tid, a);
+		break;
+	case FINDING_MASS_BLOCKING:
+		print_tids(out, "threads", f->tids, f->ntids);
+		if (f->ntids) {
+			fprintf(out, "  where they wait, e.g. ");
+			print_thread_stack(out, s, f->tids[0], a);
+		}
+		break;
+	default:
+		break;
+	}
+	fputc('\n', out);
+}
+
+void report_findings_text(FILE *out, const struct snapshot *s)
+{
+	struct arena a = { 0 };
+	int ndead = 0;
+	for (size_t i = 0; i < s->nfindings; i++) {
+		if (s->findings[i].kind != FINDING_DEADLOCK)
+			continue;
+		print_deadlock(out, s, &s->findings[i], &a);
+		ndead++;
+	}
+	if (ndead)
+		fprintf(out, "Found %d deadlock%s.\n\n", ndead, ndead == 1 ? "" : "s");
+	else
+		fprintf(out, "No deadlock found.\n\n");
+	for (size_t i = 0; i < s->nfindings; i++)
+		if (s->findings[i].kind != FINDING_DEADLOCK)
+			print_other(out, s, &s->findings[i], &a);
+	arena_free(&a);
+}
