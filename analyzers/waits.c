@@ -104,9 +104,15 @@ static bool rd64(struct snapshot *s, uint64_t addr, uint64_t *v)
 	return s->target && target_read_u64(s->target, addr, v);
 }
 
+/* Weak: symbols/ declares the data-address namer but may not define it yet; until it does,
+ * objects are named by address ("heap 0x…") and everything else works. */
+extern __typeof__(symbolizer_data_name) symbolizer_data_name __attribute__((weak));
+
 static const char *data_name(struct snapshot *s, uint64_t addr)
 {
-	return s->symbolizer ? symbolizer_data_name(s->symbolizer, addr, &s->arena) : NULL;
+	if (!s->symbolizer || !symbolizer_data_name)
+		return NULL;
+	return symbolizer_data_name(s->symbolizer, addr, &s->arena);
 }
 
 static void set_object(struct ctx *c, enum wait_kind kind, uint64_t base)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- helpers ---- */
 
@@ -613,6 +614,61 @@ static void test_empty(void)
 	snapshot_free(s);
 }
 
+/* `go tool pprof` reads a debug=1 file as a legacy count profile: the "#" lines (the frame
+ * lines and chang's comments alike) are skipped and each "N @ …" line is a sample of N. */
+static void test_go_tool_reads_it(void)
+{
+	FILE *v = popen("go version 2>/dev/null", "r");
+	char line[256] = "";
+	if (v) {
+		if (!fgets(line, sizeof(line), v))
+			line[0] = 0;
+		pclose(v);
+	}
+	if (!strstr(line, "go version")) {
+		UNIT_NOTE("go is not installed: go tool pprof check skipped");
+		return;
+	}
+	struct snapshot *s = native_snapshot();
+	for (int comments = 0; comments < 2; comments++) {
+		char path[] = "/tmp/chang-test-debug1-XXXXXX";
+		int fd = mkstemp(path);
+		CHECK(fd >= 0);
+		if (fd < 0)
+			break;
+		FILE *f = fdopen(fd, "w");
+		fputs("threads profile: total 4\n", f);
+		report_debug1_groups(f, s, comments);
+		fclose(f);
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "go tool pprof -raw %s 2>&1", path);
+		FILE *p = popen(cmd, "r");
+		long total = 0;
+		int samples = 0;
+		bool in_samples = false, typed = false;
+		while (p && fgets(line, sizeof(line), p)) {
+			if (strncmp(line, "threads/count", 13) == 0)
+				typed = true;
+			if (strncmp(line, "Samples:", 8) == 0)
+				in_samples = true;
+			else if (strncmp(line, "Locations", 9) == 0)
+				in_samples = false;
+			else if (in_samples) {
+				char *end;
+				long n = strtol(line, &end, 10);
+				if (end != line && *end == ':')
+					total += n, samples++;
+			}
+		}
+		int st = p ? pclose(p) : -1;
+		CHECKF(st == 0 && typed && total == 4 && samples == 3,
+		       "pprof -raw on the goroutine text (comments %d): status %d, %ld in %d samples", comments, st,
+		       total, samples);
+		unlink(path);
+	}
+	snapshot_free(s);
+}
+
 static void unit_tests(void)
 {
 	test_tabwriter_fixtures();
@@ -622,4 +678,5 @@ static void unit_tests(void)
 	test_goroutines();
 	test_bounded_list();
 	test_empty();
+	test_go_tool_reads_it();
 }

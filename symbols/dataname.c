@@ -1,0 +1,132 @@
+/* Naming data addresses for humans: the ELF symbol that covers the address, refined with
+ * DWARF into the member or element it points at ("jobs.not_full", "forks[2]"). */
+#include "symbols/symbols.h"
+#include "symbols/symbolizer_impl.h"
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Find a variable DIE named name among the top-level DIEs of the module's CUs (and one
+ * level of namespaces, for C++). Only called for the few lock addresses in a report. */
+static bool find_variable(Dwarf *dw, const char *name, Dwarf_Die *out)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+			do {
+				int tag = dwarf_tag(&child);
+				const char *n = dwarf_diename(&child);
+				if (tag == DW_TAG_variable && n && strcmp(n, name) == 0 &&
+				    dwarf_hasattr(&child, DW_AT_type)) {
+					Dwarf_Attribute at;
+					/* a declaration may lack the type's full definition; prefer
+					 * the defining DIE but accept either */
+					if (!dwarf_hasattr(&child, DW_AT_declaration) ||
+					    dwarf_attr(&child, DW_AT_location, &at)) {
+						*out = child;
+						return true;
+					}
+				}
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		off = next;
+	}
+	return false;
+}
+
+/* Append ".member" / "[i]" steps while offset stays inside a composite. */
+static void describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t cap)
+{
+	for (int depth = 0; depth < 16; depth++) {
+		Dwarf_Die t;
+		if (dwarf_peel_type(type, &t) != 0)
+			break;
+		int tag = dwarf_tag(&t);
+		if (tag == DW_TAG_array_type) {
+			Dwarf_Attribute at;
+			Dwarf_Die elem;
+			Dwarf_Word esz;
+			if (!dwarf_formref_die(dwarf_attr_integrate(&t, DW_AT_type, &at), &elem) ||
+			    dwarf_aggregate_size(&elem, &esz) != 0 || esz == 0)
+				break;
+			size_t l = strlen(buf);
+			snprintf(buf + l, cap - l, "[%llu]", (unsigned long long)(off / esz));
+			off %= esz;
+			*type = elem;
+			continue;
+		}
+		if (tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type) {
+			Dwarf_Die m;
+			bool found = false;
+			if (dwarf_child(&t, &m) == 0) {
+				do {
+					if (dwarf_tag(&m) != DW_TAG_member)
+						continue;
+					Dwarf_Attribute at;
+					Dwarf_Word loc = 0;
+					if (tag != DW_TAG_union_type &&
+					    dwarf_formudata(dwarf_attr(&m, DW_AT_data_member_location, &at), &loc) != 0)
+						continue;
+					Dwarf_Die mt;
+					Dwarf_Word msz = 0;
+					if (!dwarf_formref_die(dwarf_attr_integrate(&m, DW_AT_type, &at), &mt) ||
+					    dwarf_aggregate_size(&mt, &msz) != 0)
+						continue;
+					if (off >= loc && off < loc + msz) {
+						const char *mn = dwarf_diename(&m);
+						size_t l = strlen(buf);
+						snprintf(buf + l, cap - l, ".%s", mn ? mn : "?");
+						off -= loc;
+						*type = mt;
+						found = true;
+						break;
+					}
+				} while (dwarf_siblingof(&m, &m) == 0);
+			}
+			if (found)
+				continue;
+		}
+		break;
+	}
+	if (off) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, cap - l, "+0x%llx", (unsigned long long)off);
+	}
+}
+
+const char *symbolizer_data_name(struct symbolizer *sz, uint64_t addr, struct arena *a)
+{
+	if (!sz || !sz->dwfl)
+		return NULL;
+	Dwfl_Module *mod = dwfl_addrmodule(sz->dwfl, addr);
+	if (!mod)
+		return NULL;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+		return NULL;
+	/* addrinfo also answers with the nearest symbol below; only a covering one names it */
+	if (sym.st_size && off >= sym.st_size)
+		return NULL;
+	char buf[512];
+	size_t nl = strcspn(name, "@");
+	snprintf(buf, sizeof(buf), "%.*s", (int)nl, name);
+	if (off == 0)
+		return arena_strdup(a, buf);
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	Dwarf_Die var, type;
+	Dwarf_Attribute at;
+	if (dw && find_variable(dw, buf, &var) &&
+	    dwarf_formref_die(dwarf_attr_integrate(&var, DW_AT_type, &at), &type)) {
+		describe_offset(&type, off, buf, sizeof(buf));
+		return arena_strdup(a, buf);
+	}
+	size_t l = strlen(buf);
+	snprintf(buf + l, sizeof(buf) - l, "+0x%llx", (unsigned long long)off);
+	return arena_strdup(a, buf);
+}
