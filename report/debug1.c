@@ -15,10 +15,13 @@
 
 bool report_go_target(const struct snapshot *s)
 {
-	for (size_t i = 0; i < s->ntasks; i++)
-		if (s->tasks[i].kind == TASK_GOROUTINE)
-			return true;
-	return false;
+	return s->goroutines && s->ngoroutines > 0;
+}
+
+const struct task *report_profiled_tasks(const struct snapshot *s, size_t *n)
+{
+	*n = report_go_target(s) ? s->ngoroutines : s->ntasks;
+	return report_go_target(s) ? s->goroutines : s->tasks;
 }
 
 /* Names and paths go out verbatim unless a byte would change the grammar: a tab or newline

@@ -7,8 +7,12 @@
 #include "model/snapshot.h"
 #include "util/err.h"
 
-/* A Go target is one whose snapshot holds goroutines; its profiles are named as Go names them. */
+/* A Go target is one whose snapshot holds goroutines: its groups, and so its profiles, are
+ * of goroutines and are named as Go names them ("goroutine profile"). */
 bool report_go_target(const struct snapshot *s);
+/* What a profile counts, the set snapshot_group() grouped: the goroutines of a Go target,
+ * else the threads. */
+const struct task *report_profiled_tasks(const struct snapshot *s, size_t *n);
 
 /* Each of s->groups (in their order): "COUNT @ 0xPC …", then "#\t0xPC\tFUNC+0xOFF\tFILE:LINE"
  * per logical frame (inlined callees first), then an empty line. With thread_comments, "# "

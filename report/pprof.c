@@ -369,6 +369,9 @@ static void add_sample(struct builder *b, const struct task *t, const struct tid
 		if (w->owner_tid)
 			add_label(b, "owner_tid", arena_printf(&b->a, "%d", (int)w->owner_tid), false, 0);
 	}
+	/* Findings name OS threads; a goroutine is not one, even while it runs on one. */
+	if (t->kind == TASK_GOROUTINE)
+		ntf = 0;
 	/* tf is sorted by tid: find this task's run of findings */
 	size_t lo = 0, hi = ntf;
 	while (lo < hi) {
@@ -464,9 +467,11 @@ int report_pprof(FILE *out, const struct snapshot *s, struct err *e)
 			tf[ntf++] = (struct tid_finding){ s->findings[i].tids[k], i };
 	qsort(tf, ntf, sizeof(*tf), cmp_tid_finding);
 
-	b.samples = ARENA_NEW(&b.a, PbSample *, s->ntasks ? s->ntasks : 1);
-	for (size_t i = 0; i < s->ntasks; i++)
-		add_sample(&b, &s->tasks[i], tf, ntf);
+	size_t ntasks;
+	const struct task *tasks = report_profiled_tasks(s, &ntasks);
+	b.samples = ARENA_NEW(&b.a, PbSample *, ntasks ? ntasks : 1);
+	for (size_t i = 0; i < ntasks; i++)
+		add_sample(&b, &tasks[i], tf, ntf);
 	free(tf);
 
 	for (size_t i = 0; i < s->nmodules; i++) {
