@@ -441,11 +441,12 @@ static void chains(struct graph *g, struct finding_list *out)
 		f->root_tid = root->tid;
 		f->tids = collect_behind(g, &r, 1, r, &f->ntids);
 		f->count = f->ntids;
-		/* The locks the root holds that someone waits on directly, one entry each. */
+		/* The locks the root holds that someone waits on directly, one entry each;
+		 * threads joining the root are behind it too but hold it by no lock. */
 		long nd = 0, ndirect_threads = 0;
 		for (long k = g->bucket_start[r]; k < g->bucket_start[r + 1]; k++) {
 			long x = g->bucket[k];
-			if (g->next[x] != r)
+			if (g->next[x] != r || !lock_kind(wait_of(g, x)->kind))
 				continue;
 			ndirect_threads++;
 			bool seen = false;
@@ -460,20 +461,31 @@ static void chains(struct graph *g, struct finding_list *out)
 		struct sbuf what = { 0 };
 		for (long d = 0; d < nd; d++) {
 			fill_lock(g, direct[d], &f->locks[d]);
-			const struct wait *w = wait_of(g, direct[d]);
 			sb_printf(&what, "%s%s", d == 0 ? "" : d == nd - 1 ? " and " : ", ",
-				  w->kind == WAIT_JOIN ? "the end" : describe_wait_object(s, w, &s->arena));
+				  describe_wait_object(s, wait_of(g, direct[d]), &s->arena));
 		}
-		const char *objs = sb_finish(&what, &s->arena);
+		const char *objs = nd ? sb_finish(&what, &s->arena) : "a lock";
+		free(what.p);
 		const char *site = describe_site(root, &s->arena);
 		struct sbuf b = { 0 };
-		if (ndirect_threads == f->ntids)
-			sb_printf(&b, "%d %s for %s held by %s", f->ntids,
-				  plural(f->ntids, "thread waits", "threads wait"), objs,
+		long others = f->ntids - ndirect_threads;
+		if (ndirect_threads)
+			sb_printf(&b, "%ld %s for %s held by %s", ndirect_threads,
+				  plural(ndirect_threads, "thread waits", "threads wait"), objs,
 				  thread_name(g, r));
 		else
-			sb_printf(&b, "%d threads are blocked behind %s held by %s (%ld waiting for it "
-				  "directly)", f->ntids, objs, thread_name(g, r), ndirect_threads);
+			sb_printf(&b, "%d %s behind %s", f->ntids,
+				  plural(f->ntids, "thread is blocked", "threads are blocked"), thread_name(g, r));
+		long joiners = 0;
+		for (long k = g->bucket_start[r]; k < g->bucket_start[r + 1]; k++)
+			joiners += g->next[g->bucket[k]] == r && wait_of(g, g->bucket[k])->kind == WAIT_JOIN;
+		if (ndirect_threads && joiners && others > joiners)
+			sb_printf(&b, " (plus %ld joining it and %ld more blocked behind them)", joiners,
+				  others - joiners);
+		else if (ndirect_threads && joiners)
+			sb_printf(&b, " (plus %ld joining it)", joiners);
+		else if (ndirect_threads && others)
+			sb_printf(&b, " (plus %ld more blocked behind them)", others);
 		sb_printf(&b, ", which is %s%s%s.", describe_doing(s, root, &s->arena),
 			  site ? " in " : "", site ? site : "");
 		f->summary = sb_finish(&b, &s->arena);

@@ -104,15 +104,17 @@ static bool rd64(struct snapshot *s, uint64_t addr, uint64_t *v)
 	return s->target && target_read_u64(s->target, addr, v);
 }
 
-/* Weak: symbols/ declares the data-address namer but may not define it yet; until it does,
- * objects are named by address ("heap 0x…") and everything else works. */
-extern __typeof__(symbolizer_data_name) symbolizer_data_name __attribute__((weak));
-
 static const char *data_name(struct snapshot *s, uint64_t addr)
 {
-	if (!s->symbolizer || !symbolizer_data_name)
+	if (!s->symbolizer)
 		return NULL;
-	return symbolizer_data_name(s->symbolizer, addr, &s->arena);
+	char *name = (char *)symbolizer_data_name(s->symbolizer, addr, &s->arena);
+	/* The lock is the whole object: forks[1], not forks[1].__data.__lock (glibc's private
+	 * members all start with "__"). */
+	char *inner = name ? strstr(name, ".__") : NULL;
+	if (inner && inner != name)
+		*inner = 0;
+	return name;
 }
 
 static void set_object(struct ctx *c, enum wait_kind kind, uint64_t base)

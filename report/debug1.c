@@ -159,7 +159,10 @@ static void describe_state(const struct task *t, char *buf, size_t size)
 			APPEND(" on fd %d (%s)", w->fd, w->fd_target);
 		else if (w->fd >= 0)
 			APPEND(" on fd %d", w->fd);
-		if (w->owner_tid)
+		/* a join's "owner" is the thread waited for, which holds nothing */
+		if (w->owner_tid && w->kind == WAIT_JOIN)
+			APPEND(" on thread %d", (int)w->owner_tid);
+		else if (w->owner_tid)
 			APPEND(" held by %d", (int)w->owner_tid);
 		if (w->idle)
 			APPEND(" (idle)");

@@ -207,8 +207,9 @@ static uint64_t location_id(struct builder *b, uint64_t pc, const struct pcsym *
 	perftools__profiles__location__init(l);
 	l->id = b->nlocs + 1;
 	l->address = k.lookup_pc;
-	const struct module *m = ps && ps->module ? ps->module : snapshot_module_at(b->s, pc);
-	long mi = module_index(b->s, m);
+	long mi = module_index(b->s, ps ? ps->module : NULL);
+	if (mi < 0)
+		mi = module_index(b->s, snapshot_module_at(b->s, pc));
 	if (mi >= 0)
 		l->mapping_id = b->mapid[mi];
 	struct module_seen *seen = mi >= 0 ? &b->seen[mi] : NULL;

@@ -7,7 +7,8 @@
 #include "model/snapshot.h"
 #include "util/err.h"
 
-/* One sample per task (value 1, leaf first) labelled with tid, thread, state, wait,
+/* One sample (value 1, leaf first) per thread, or per goroutine for a Go target, labelled
+ * with tid (goid for goroutines), thread, state, wait,
  * wait_object, owner_tid and finding; locations per distinct PC with their inlined frames,
  * functions, one mapping per module, and the findings' summaries as comments. */
 int report_pprof(FILE *out, const struct snapshot *s, struct err *e);

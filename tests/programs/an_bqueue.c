@@ -69,10 +69,10 @@ int main(int argc, char **argv)
 	pthread_attr_setstacksize(&attr, 128 * 1024);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_create(&c, NULL, consumer, NULL);
-	pthread_join(c, NULL);
 	for (int i = 0; i < producers; i++)
 		if (pthread_create(&p, &attr, producer, NULL) != 0)
 			return 1;
+	pthread_join(c, NULL);
 	ready_wait_and_announce(producers);
 	pause();
 	return 0;

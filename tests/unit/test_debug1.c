@@ -305,7 +305,7 @@ static void test_debug1_fixture(const char *path)
 			ntasks += (size_t)gs[i].count;
 	}
 	CHECKF(sum == total, "%s: counts add up to %ld, header says %ld", path, sum, total);
-	s->tasks = ARENA_NEW(&s->arena, struct task, ntasks);
+	s->goroutines = ARENA_NEW(&s->arena, struct task, ntasks);
 	uint64_t goid = 1;
 	for (int i = 0; i < ng; i++) {
 		struct fx_group *g = &gs[i];
@@ -327,7 +327,7 @@ static void test_debug1_fixture(const char *path)
 		}
 		CHECKF(f == g->nframes, "%s: group %d: %d of %d frame lines matched to PCs", path, i, f, g->nframes);
 		for (int t = 0; t < g->count; t++) {
-			struct task *tk = &s->tasks[s->ntasks++];
+			struct task *tk = &s->goroutines[s->ngoroutines++];
 			tk->kind = TASK_GOROUTINE;
 			tk->goid = goid++;
 			tk->tid = (pid_t)tk->goid;
@@ -488,7 +488,7 @@ static void test_native(void)
 		   "\n"
 		   "1 @ 0x7f0000044567 0x401400\n"
 		   "# threads: 102 \"main\"\n"
-		   "# state: join held by 100\n"
+		   "# state: join on thread 100\n"
 		   "#\t0x7f0000044567\t__futex_abstimed_wait_common+0x67\t./nptl/futex-internal.c:57\n"
 		   "#\t0x4013ff\tmain+0x7f\t\t\t\t/src/app/app.c:77\n"
 		   "\n"
@@ -540,12 +540,19 @@ static void test_goroutines(void)
 	const struct pcsym *st1[] = { p_park, mk_pcsym(s, 0x44c23e, 0x44c23d, NULL, 1, &send),
 				      mk_pcsym(s, 0x672279, 0x672278, NULL, 1, &prod), p_exit };
 	const struct pcsym *st2[] = { p_park, mk_pcsym(s, 0x44a9ac, 0x44a9ab, NULL, 1, &block), p_exit };
-	s->ntasks = 2;
-	s->tasks = ARENA_NEW(&s->arena, struct task, 2);
-	s->tasks[0] = (struct task){ .kind = TASK_GOROUTINE, .goid = 5, .state = "chan send" };
-	s->tasks[1] = (struct task){ .kind = TASK_GOROUTINE, .goid = 6, .state = "select (no cases)" };
-	set_stack(s, &s->tasks[0], 4, st1);
-	set_stack(s, &s->tasks[1], 3, st2);
+	/* the OS threads of a Go target stay out of its goroutine profile */
+	struct sym_frame fx = frame("runtime.futex", NULL, 0, 0x4651c0, false);
+	const struct pcsym *stt[] = { mk_pcsym(s, 0x4651e3, 0x4651e3, NULL, 1, &fx) };
+	s->ntasks = 1;
+	s->tasks = ARENA_NEW(&s->arena, struct task, 1);
+	s->tasks[0] = (struct task){ .tid = 300, .name = "x" };
+	set_stack(s, &s->tasks[0], 1, stt);
+	s->ngoroutines = 2;
+	s->goroutines = ARENA_NEW(&s->arena, struct task, 2);
+	s->goroutines[0] = (struct task){ .kind = TASK_GOROUTINE, .goid = 5, .state = "chan send" };
+	s->goroutines[1] = (struct task){ .kind = TASK_GOROUTINE, .goid = 6, .state = "select (no cases)" };
+	set_stack(s, &s->goroutines[0], 4, st1);
+	set_stack(s, &s->goroutines[1], 3, st2);
 	snapshot_group(s);
 	CHECK(report_go_target(s));
 	int rc;

@@ -390,12 +390,28 @@ static void test_go_profile(void)
 	const struct pcsym *st[] = { mk_pcsym(s, 0x43b296, 0x43b295, NULL, 1, &park),
 				     mk_pcsym(s, 0x672279, 0x672278, NULL, 1, &prod),
 				     mk_pcsym(s, 0x46b9c1, 0x46b9c0, NULL, 1, &exit) };
-	s->ntasks = 2;
-	s->tasks = ARENA_NEW(&s->arena, struct task, 2);
-	s->tasks[0] = (struct task){ .kind = TASK_GOROUTINE, .goid = 1, .tid = 0 };
-	s->tasks[1] = (struct task){ .kind = TASK_GOROUTINE, .goid = 7, .tid = 77 };
-	set_stack(s, &s->tasks[0], 3, st);
-	set_stack(s, &s->tasks[1], 3, st);
+	/* the OS threads of a Go target stay out of its goroutine profile */
+	struct sym_frame fx = frame("runtime.futex", NULL, 0, 0x4651c0, false);
+	const struct pcsym *stt[] = { mk_pcsym(s, 0x4651e3, 0x4651e3, NULL, 1, &fx) };
+	s->ntasks = 3;
+	s->tasks = ARENA_NEW(&s->arena, struct task, 3);
+	for (int i = 0; i < 3; i++) {
+		s->tasks[i] = (struct task){ .tid = 76 + i, .name = "x" };
+		set_stack(s, &s->tasks[i], 1, stt);
+	}
+	s->ngoroutines = 2;
+	s->goroutines = ARENA_NEW(&s->arena, struct task, 2);
+	s->goroutines[0] = (struct task){ .kind = TASK_GOROUTINE, .goid = 1, .tid = 0 };
+	s->goroutines[1] = (struct task){ .kind = TASK_GOROUTINE, .goid = 7, .tid = 77, .state = "chan send" };
+	set_stack(s, &s->goroutines[0], 3, st);
+	set_stack(s, &s->goroutines[1], 3, st);
+	/* findings name OS threads: thread 77 is not goroutine 7 even while it runs it */
+	pid_t *ft = ARENA_NEW(&s->arena, pid_t, 1);
+	ft[0] = 77;
+	s->findings = ARENA_NEW(&s->arena, struct finding, 1);
+	s->findings[0] = (struct finding){ .kind = FINDING_MASS_BLOCKING, .seq = 1, .tids = ft, .ntids = 1,
+					   .summary = "thread 77 blocks" };
+	s->nfindings = 1;
 	snapshot_group(s);
 	size_t len;
 	unsigned char *gz = write_profile(s, &len);
@@ -408,8 +424,10 @@ static void test_go_profile(void)
 		CHECK(p->n_sample == 2 && p->sample[0]->n_location_id == 2);
 		CHECK(p->n_sample == 2 && strcmp(labels(p, p->sample[0], "goid"), "1") == 0 &&
 		      num_label(p, p->sample[0], "goid") == 1 && strcmp(labels(p, p->sample[0], "tid"), "") == 0);
-		CHECK(p->n_sample == 2 && strcmp(labels(p, p->sample[1], "tid"), "77") == 0);
-		CHECK(p->n_mapping == 0 && p->n_comment == 0);
+		CHECK(p->n_sample == 2 && strcmp(labels(p, p->sample[1], "tid"), "77") == 0 &&
+		      strcmp(labels(p, p->sample[1], "state"), "chan send") == 0);
+		CHECK(p->n_sample == 2 && strcmp(labels(p, p->sample[1], "finding"), "") == 0);
+		CHECK(p->n_mapping == 0 && p->n_comment == 1);
 		perftools__profiles__profile__free_unpacked(p, NULL);
 	}
 	free(gz);
