@@ -10,6 +10,11 @@ const char *describe_object_name(const struct snapshot *s, uint64_t addr, const 
 	const struct mapping *m = s ? snapshot_mapping_at(s, addr) : NULL;
 	if (m && m->path && strcmp(m->path, "[stack]") == 0)
 		return arena_printf(a, "stack %#llx", (unsigned long long)addr);
+	/* Static data of a file without symbols for it (stripped): say whose data it is. */
+	if (m && m->path && m->path[0] == '/') {
+		const char *base = strrchr(m->path, '/') + 1;
+		return arena_printf(a, "%#llx in %s", (unsigned long long)addr, base);
+	}
 	return arena_printf(a, "heap %#llx", (unsigned long long)addr);
 }
 

@@ -131,25 +131,28 @@ static bool deadline_passed(uint64_t deadline)
 	return mono_ns() >= deadline;
 }
 
-/* Wait until every seized thread reports a stop, or the deadline passes. */
+/* Wait until every seized thread reports a stop, or the deadline passes. One interval
+ * timer covers the whole wait: after the deadline it keeps firing, so any waitpid still
+ * blocked returns EINTR (re-arming a timer per thread would cost two syscalls each). */
 static void wait_stops(struct freeze *f, uint64_t deadline)
 {
+	uint64_t now = mono_ns();
+	uint64_t left = deadline > now ? deadline - now : 1000;
+	struct itimerval it = {
+		.it_value = { .tv_sec = (time_t)(left / 1000000000ull),
+			      .tv_usec = (suseconds_t)(left % 1000000000ull / 1000) + 1 },
+		.it_interval = { .tv_sec = 0, .tv_usec = 10000 },
+	};
+	setitimer(ITIMER_REAL, &it, NULL);
 	for (size_t i = 0; i < f->n; i++) {
 		struct frozen_thread *t = &f->t[i];
 		while (t->stop == TS_NONE) {
-			uint64_t now = mono_ns();
-			if (now >= deadline) {
+			if (mono_ns() >= deadline) {
 				t->stop = TS_TIMEOUT;
 				break;
 			}
-			uint64_t left = deadline - now;
-			struct itimerval it = { .it_value = { .tv_sec = (time_t)(left / 1000000000ull),
-							      .tv_usec = (suseconds_t)(left % 1000000000ull / 1000) + 1 } };
-			setitimer(ITIMER_REAL, &it, NULL);
 			int status;
 			pid_t r = waitpid(t->tid, &status, __WALL);
-			struct itimerval off = { 0 };
-			setitimer(ITIMER_REAL, &off, NULL);
 			if (r < 0) {
 				if (errno == EINTR)
 					continue;
@@ -183,6 +186,8 @@ static void wait_stops(struct freeze *f, uint64_t deadline)
 			}
 		}
 	}
+	struct itimerval off = { 0 };
+	setitimer(ITIMER_REAL, &off, NULL);
 }
 
 int freeze_process(struct freeze *f, pid_t pid, unsigned timeout_ms, struct err *e)

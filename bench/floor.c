@@ -1,5 +1,6 @@
 /* The floor for a live capture: seize and interrupt every thread, wait for each, copy its
  * registers and live stack with one process_vm_readv, detach. Prints the pause in ms. */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>

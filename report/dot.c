@@ -128,8 +128,9 @@ int report_dot(FILE *out, const struct snapshot *s, struct err *e)
 
 	fprintf(out, "digraph chang {\n");
 	fprintf(out, "  graph [rankdir=LR, labelloc=t, fontname=\"Helvetica\", label=");
-	dot_str(out, arena_printf(&a, "chang: process %d (%s), %zu threads, %zu findings", (int)s->pid,
-				  s->executable ? s->executable : "?", s->ntasks, s->nfindings));
+	dot_str(out, arena_printf(&a, "chang: process %d (%s), %zu thread%s, %zu finding%s", (int)s->pid,
+				  s->executable ? s->executable : "?", s->ntasks, s->ntasks == 1 ? "" : "s",
+				  s->nfindings, s->nfindings == 1 ? "" : "s"));
 	fprintf(out, "];\n  node [fontname=\"Helvetica\", fontsize=10];\n"
 		     "  edge [fontname=\"Helvetica\", fontsize=9];\n");
 
@@ -209,9 +210,13 @@ int report_dot(FILE *out, const struct snapshot *s, struct err *e)
 		fprintf(out, "%s];\n  mc%d [shape=box3d, label=", style, mass_id);
 		const struct task *t0 = f->ntids ? snapshot_find_task(s, f->tids[0]) : NULL;
 		const char *site = t0 ? describe_site(t0, &a) : NULL;
-		dot_str(out, arena_printf(&a, "%d threads\n%s()%s%s", f->count,
-					  f->object.syscall ? f->object.syscall : wait_kind_name(f->object.kind),
-					  site ? " in " : "", site ? site : ""));
+		if (f->object.fd >= 0)
+			dot_str(out, arena_printf(&a, "%d threads\n%s()%s%s", f->count,
+						  f->object.syscall ? f->object.syscall : "?",
+						  site ? " in " : "", site ? site : ""));
+		else
+			dot_str(out, arena_printf(&a, "%d threads%s%s", f->count, site ? "\nin " : "",
+						  site ? site : ""));
 		fprintf(out, "%s];\n  mc%d -> m%d [label=\"wait\"%s];\n", style, mass_id, mass_id, style);
 		mass_id++;
 	}

@@ -10,7 +10,7 @@ static const char *lock_words(const struct snapshot *s, const struct finding_loc
 {
 	struct wait w = { .kind = l->kind, .address = l->address, .symbol = l->symbol, .fd = -1 };
 	const char *name = describe_wait_object(s, &w, a);
-	if (l->kind == WAIT_JOIN || !l->address)
+	if (l->kind == WAIT_JOIN || !l->address || !l->symbol)
 		return name;
 	return arena_printf(a, "%s (%#llx)", name, (unsigned long long)l->address);
 }
@@ -99,7 +99,7 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 	switch (f->kind) {
 	case FINDING_SELF_DEADLOCK:
 		if (f->nlocks && f->locks[0].nwaiters > 1)
-			print_tids(out, "also waiting for it", f->locks[0].waiters, f->locks[0].nwaiters);
+			print_tids(out, "waiters", f->locks[0].waiters, f->locks[0].nwaiters);
 		if (f->ntids)
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
