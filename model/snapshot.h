@@ -85,10 +85,51 @@ struct wait {
 
 enum task_kind { TASK_THREAD, TASK_GOROUTINE };
 
+/* A channel or sync object that goroutines block on, shared by all its waiters (go/). */
+struct go_object {
+	enum wait_kind kind;	/* WAIT_CHANNEL, WAIT_MUTEX, WAIT_RWLOCK, WAIT_JOIN (WaitGroup) */
+	const char *type;	/* "chan string", "sync.Mutex", "sync.RWMutex", "sync.WaitGroup" */
+	uint64_t address;
+	const char *symbol;	/* the global holding or being it ("main.logCh"), NULL for heap */
+	/* channels */
+	uint64_t qcount, capacity;
+	bool closed;
+	int senders, receivers;	/* goroutines queued on sendq / recvq */
+	/* sync objects: decoded state word, e.g. "locked, 101 waiters"; waiters from the
+	 * runtime's semaphore table */
+	const char *state;
+	bool locked;
+	int sema_waiters;
+};
+
+struct go_label {
+	const char *key, *value;
+};
+
+/* What the Go runtime records about a goroutine; NULL for threads. */
+struct goroutine_info {
+	uint64_t g;		/* address of its runtime.g */
+	const char *status;	/* as Go prints it: "chan send", "running", "syscall", "sleep" */
+	const char *wait_reason;	/* the runtime's wait reason, NULL when not waiting */
+	bool scan, locked_to_thread;
+	int64_t wait_minutes;	/* Go's "N minutes" (set only once a GC saw it blocked); -1 unknown */
+	const char *created_by;	/* function of the go statement; NULL for the main goroutine */
+	const char *created_file;
+	int created_line;
+	uint64_t created_off;	/* gopc - entry of created_by */
+	uint64_t parent_goid;	/* 0 when the runtime does not record it (before Go 1.21) */
+	struct go_label *labels;	/* pprof labels, sorted by key */
+	int nlabels;
+	const char *labels_text;	/* Go's rendering {"k":"v", ...}; NULL without labels */
+	const struct go_object *object;	/* what it blocks on, when go/ could tell */
+	const char *object_op;	/* "sending on", "receiving from", "selecting on", "locking", ... */
+};
+
 struct task {
 	enum task_kind kind;
 	pid_t tid;
 	uint64_t goid;		/* goroutines only */
+	const struct goroutine_info *go;	/* goroutines only */
 	const char *name;	/* comm */
 	char kstate;		/* kernel state letter from stat/prpsinfo: R S D T t Z X, '?' */
 	bool have_regs;
@@ -143,6 +184,9 @@ struct finding {
 	struct wait object;	/* mass-blocking: the shared object */
 	int count;		/* mass-blocking */
 	bool maybe_normal;	/* e.g. an idle worker pool */
+	uint64_t *goids;	/* Go targets: the goroutines concerned (tids stay for threads) */
+	int ngoids;
+	bool inferred;		/* drawn from circumstantial evidence (Go mutexes record no owner) */
 };
 
 /* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */

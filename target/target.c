@@ -75,8 +75,15 @@ int target_open_regular(const char *sysroot, const char *path, const char **open
 		snprintf(buf, sizeof(buf), "%s%s", sysroot, path);
 	else
 		snprintf(buf, sizeof(buf), "%s", path);
-	/* O_NONBLOCK so that a FIFO named by a lying core cannot block the open; then refuse
-	 * anything that is not a regular file (devices, FIFOs, sockets). */
+	/* A lying core may name devices or FIFOs: refuse anything that is not a regular file
+	 * before opening it, and open with O_NONBLOCK in case the path changes in between. */
+	struct stat pre;
+	if (stat(buf, &pre) != 0)
+		return -1;
+	if (!S_ISREG(pre.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
 	int fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;

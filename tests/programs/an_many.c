@@ -53,6 +53,7 @@ __attribute__((noinline)) static void flush_cache(void)
 	pthread_barrier_wait(&both_hold);
 	ready_arrive();
 	pthread_mutex_lock(&journal_lock);
+	__asm__ volatile("" ::: "memory");	/* no tail call: keep this frame */
 }
 
 __attribute__((noinline)) static void write_journal(void)
@@ -61,6 +62,7 @@ __attribute__((noinline)) static void write_journal(void)
 	pthread_barrier_wait(&both_hold);
 	ready_arrive();
 	pthread_mutex_lock(&cache_lock);
+	__asm__ volatile("" ::: "memory");
 }
 
 static void *flusher(void *arg)
