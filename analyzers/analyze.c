@@ -12,8 +12,17 @@ void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 
 void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
 {
-	for (size_t i = 0; i < s->ntasks; i++)
-		wait_decode_task(s, &s->tasks[i]);
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		/* A goroutine's registers are not its wait: go/ sets state and wait from the
+		 * runtime's own wait reason, and the graphs below take them as they are. */
+		if (t->kind == TASK_GOROUTINE) {
+			if (!t->state)
+				t->state = "unknown";
+			continue;
+		}
+		wait_decode_task(s, t);
+	}
 	analyze_findings(s, o);
 }
 

@@ -25,6 +25,7 @@ static bool groupable(const struct wait *w)
 		return false;
 	switch (w->kind) {
 	case WAIT_CONDVAR: case WAIT_SEMAPHORE: case WAIT_BARRIER: case WAIT_FUTEX:
+	case WAIT_CHANNEL:
 		return w->address != 0;
 	case WAIT_MUTEX: case WAIT_RWLOCK:
 		return w->address != 0 && !(w->owner_known && w->owner_tid);

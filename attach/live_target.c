@@ -2,6 +2,7 @@
 #include "attach/copy.h"
 #include "attach/fds.h"
 #include "attach/freeze.h"
+#include "attach/nostop.h"
 #include "attach/procfs.h"
 #include "go/go.h"
 #include "util/xalloc.h"
@@ -179,7 +180,20 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 
 	struct freeze fz;
 	uint64_t t0 = mono_ns();
-	if (freeze_process(&fz, pid, o->attach_timeout_ms, e) != 0) {
+	if (o->no_stop) {
+		if (nostop_list(&fz, pid, e) != 0) {
+			freeze_free(&fz);
+			if (go_exe_fd >= 0)
+				close(go_exe_fd);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			free(lt);
+			s->target = NULL;
+			return NULL;
+		}
+		s->not_atomic = true;
+		snapshot_warn(s, "--no-stop: threads were read one by one while running, so the snapshot "
+			      "is not atomic; running threads have no stack");
+	} else if (freeze_process(&fz, pid, o->attach_timeout_ms, e) != 0) {
 		freeze_free(&fz);
 		if (go_exe_fd >= 0)
 			close(go_exe_fd);
@@ -214,7 +228,10 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		tk->kind = TASK_THREAD;
 		tk->tid = ft->tid;
 		tk->syscall_nr = -1;
-		if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
+		if (o->no_stop) {
+			if (nostop_regs(pid, tk))
+				copy_task_stack(pid, memfd, &t->mem, tk, s->maps, s->nmaps);
+		} else if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
 			tk->have_regs = true;
 			syscall_from_regs(tk);
 			copy_task_stack(pid, memfd, &t->mem, tk, s->maps, s->nmaps);
@@ -247,7 +264,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	if (go_exe_fd >= 0)
 		close(go_exe_fd);
 
-	s->pause_ns = fz.t_thawed_ns - fz.t_start_ns;
+	s->pause_ns = o->no_stop ? 0 : fz.t_thawed_ns - fz.t_start_ns;
 	s->stats.t_freeze = (double)(t_frozen - t0) / 1e9;
 	s->stats.t_copy = (double)(t_copied - t_frozen) / 1e9;
 	s->stats.t_detach = (double)(t_thawed - t_copied) / 1e9;

@@ -163,3 +163,27 @@ bool procfs_status_field(pid_t pid, const char *key, char *val, size_t cap)
 	}
 	return false;
 }
+
+int procfs_parse_syscall(const char *line, long *nr, uint64_t args[6], uint64_t *sp, uint64_t *pc)
+{
+	if (strncmp(line, "running", 7) == 0)
+		return 0;
+	long n;
+	unsigned long long a[8];
+	int k = sscanf(line, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &n, &a[0], &a[1], &a[2],
+		       &a[3], &a[4], &a[5], &a[6], &a[7]);
+	if (k == 3 && n == -1) {
+		*nr = -1;
+		*sp = a[0];
+		*pc = a[1];
+		return 2;
+	}
+	if (k != 9 || n < 0)
+		return -1;
+	*nr = n;
+	for (int i = 0; i < 6; i++)
+		args[i] = a[i];
+	*sp = a[6];
+	*pc = a[7];
+	return 1;
+}

@@ -18,6 +18,9 @@ bool procfs_parse_maps_line(const char *line, struct mapping *m, struct arena *a
 size_t procfs_parse_maps(const char *text, struct mapping **out, struct arena *a);
 /* From a stat line: state letter, utime+stime ticks; comm may contain spaces and ')'. */
 bool procfs_parse_stat(const char *line, char *state, uint64_t *cpu_ticks);
+/* /proc/PID/task/TID/syscall: 1 when in a syscall (nr, args, sp, pc set), 0 when
+ * "running", 2 when blocked outside a syscall ("-1 sp pc"), -1 when malformed. */
+int procfs_parse_syscall(const char *line, long *nr, uint64_t args[6], uint64_t *sp, uint64_t *pc);
 /* The value of a "Key:\tvalue" line of /proc/PID/status, copied into val. */
 bool procfs_status_field(pid_t pid, const char *key, char *val, size_t cap);
 #endif

@@ -26,7 +26,10 @@ void usage_command(const char *cmd, FILE *out)
 			"The target is left as it was: pending signals are delivered, a job-control stop\n"
 			"is kept, nothing stays traced.\n\n"
 			"  -p, --pid=N            the process to inspect\n"
-			"  --timeout=MS           give up on threads that do not stop within MS (5000)\n\n%s",
+			"  --timeout=MS           give up on threads that do not stop within MS (5000)\n"
+			"  --no-stop              no ptrace at all: read blocked threads from /proc while\n"
+			"                         the process runs (works beside another debugger; the\n"
+			"                         snapshot is not atomic; running threads have no stack)\n\n%s",
 			common_opts);
 	} else if (strcmp(cmd, "core") == 0) {
 		fprintf(out,

@@ -6,7 +6,7 @@
 
 enum {
 	OPT_FORMAT = 256, OPT_DEBUGINFO, OPT_SYSROOT, OPT_MAX_FRAMES, OPT_UNWINDER, OPT_STATS,
-	OPT_EXIT_CODE, OPT_MASS, OPT_PID, OPT_TIMEOUT,
+	OPT_EXIT_CODE, OPT_MASS, OPT_PID, OPT_TIMEOUT, OPT_NO_STOP,
 };
 
 static const struct option long_opts[] = {
@@ -21,6 +21,7 @@ static const struct option long_opts[] = {
 	{ "mass-threshold", required_argument, NULL, OPT_MASS },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -97,6 +98,11 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 			if (!options_parse_long(optarg, 1, 3600000, &v))
 				return err_set(e, ERR_USAGE, "--timeout=%s: milliseconds from 1 to 3600000", optarg);
 			o->target.attach_timeout_ms = (unsigned)v;
+			break;
+		case OPT_NO_STOP:
+			if (strcmp(cmd, "core") == 0)
+				return err_set(e, ERR_USAGE, "--no-stop: only for live processes");
+			o->target.no_stop = true;
 			break;
 		case 'h':
 			return err_set(e, ERR_USAGE, "help");

@@ -212,6 +212,7 @@ struct snapshot {
 	uint64_t capture_time_ns;	/* CLOCK_REALTIME at freeze (attach) or core mtime */
 	uint64_t pause_ns;	/* freeze to last detach; 0 for cores */
 	bool job_stopped;	/* the process was in a job-control stop */
+	bool not_atomic;	/* --no-stop: threads were read one at a time, without stopping */
 
 	struct task *tasks;	/* OS threads, sorted by tid */
 	size_t ntasks;

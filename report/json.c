@@ -169,6 +169,8 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_double(&w, (double)s->pause_ns / 1e6);
 	else
 		jw_null(&w);
+	jw_key(&w, "atomic");
+	jw_bool(&w, !s->not_atomic);
 	jw_key(&w, "job_stopped");
 	jw_bool(&w, s->job_stopped);
 	jw_key(&w, "thread_count");

@@ -18,6 +18,7 @@ struct target_options {
 	const char *debuginfo_path;	/* elfutils syntax, for separate debug files */
 	int max_frames;
 	unsigned attach_timeout_ms;
+	bool no_stop;		/* attach without ptrace: /proc/.../syscall and /proc/PID/mem only */
 	bool verbose;
 };
 

@@ -288,3 +288,16 @@ def test_one_cycle_among_2000_idle_threads():
 
 test_one_cycle_among_2000_idle_threads.timeout = 300
 test_bounded_queue_dead_consumer.timeout = 180
+
+
+def test_mass_threshold_option():
+    with Program(build("an_pipewriters"), threads=41) as p:
+        p.wait_ready()
+        rep = chang_json(["attach", "--pid", str(p.pid), "--mass-threshold=41"])
+        check(kinds(rep) == [], "40 writers are under a threshold of 41: %r" % kinds(rep))
+        rep = chang_json(["attach", "--pid", str(p.pid), "--mass-threshold=40"])
+        check(kinds(rep) == ["mass-blocking"] and rep["findings"][0]["count"] == 40, "threshold 40: %r" % kinds(rep))
+        core = p.gcore()
+        r = run_chang(["core", build("an_pipewriters"), core, "--format=dot"])
+        check("40 threads\\nwrite() in emit_log" in r.stdout, "dot from a core:\n%s" % r.stdout)
+        os.unlink(core)
