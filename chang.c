@@ -10,6 +10,8 @@ static const struct {
 } commands[] = {
 	{ "attach", cmd_attach },
 	{ "core", cmd_core },
+	{ "run", cmd_run },
+	{ "watch", cmd_watch },
 	{ "help", cmd_help },
 };
 

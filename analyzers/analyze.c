@@ -1,12 +1,14 @@
 #include "analyzers/analyze.h"
 #include "analyzers/findings.h"
 #include "analyzers/waits.h"
+#include "go/go.h"
 
 void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 {
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
 	mass_findings(s, o ? o->mass_threshold : 0, &l);
+	go_findings(s, o ? o->mass_threshold : 0, &l);
 	findings_commit(s, &l);
 }
 

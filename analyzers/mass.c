@@ -49,12 +49,11 @@ static int cmp_key(const struct wait *a, const struct wait *b)
 	return (a->address > b->address) - (a->address < b->address);
 }
 
-static const struct snapshot *sort_snap;
-
-static int cmp_task_idx(const void *x, const void *y)
+static int cmp_task_idx(const void *x, const void *y, void *snap)
 {
+	const struct snapshot *s = snap;
 	long a = *(const long *)x, b = *(const long *)y;
-	int c = cmp_key(sort_snap->tasks[a].wait, sort_snap->tasks[b].wait);
+	int c = cmp_key(s->tasks[a].wait, s->tasks[b].wait);
 	return c ? c : (a > b) - (a < b);
 }
 
@@ -125,8 +124,7 @@ void mass_findings(struct snapshot *s, int threshold, struct finding_list *out)
 	for (long i = 0; i < n; i++)
 		if (groupable(s->tasks[i].wait))
 			idx[m++] = i;
-	sort_snap = s;
-	qsort(idx, (size_t)m, sizeof(long), cmp_task_idx);
+	qsort_r(idx, (size_t)m, sizeof(long), cmp_task_idx, s);
 
 	struct mgroup *gv = xcalloc(m ? (size_t)m : 1, sizeof(*gv));
 	long ng = 0;

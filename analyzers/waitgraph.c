@@ -50,12 +50,10 @@ static long end_key(const struct graph *g, long i)
 	return g->end_kind[i] == END_CYCLE ? g->n + g->end_id[i] : g->end_id[i];
 }
 
-static const struct graph *sort_graph;
-
-static int cmp_by_lock(const void *a, const void *b)
+static int cmp_by_lock(const void *a, const void *b, void *graph)
 {
 	long x = *(const long *)a, y = *(const long *)b;
-	const struct wait *wx = wait_of(sort_graph, x), *wy = wait_of(sort_graph, y);
+	const struct wait *wx = wait_of(graph, x), *wy = wait_of(graph, y);
 	if (wx->kind != wy->kind)
 		return wx->kind < wy->kind ? -1 : 1;
 	if (wx->address != wy->address)
@@ -84,8 +82,7 @@ static void build(struct graph *g, struct snapshot *s)
 		g->next[i] = o ? (long)(o - s->tasks) : NEXT_GONE;
 		g->by_lock[g->nby_lock++] = i;
 	}
-	sort_graph = g;
-	qsort(g->by_lock, (size_t)g->nby_lock, sizeof(long), cmp_by_lock);
+	qsort_r(g->by_lock, (size_t)g->nby_lock, sizeof(long), cmp_by_lock, g);
 
 	/* mark: 0 unvisited, 1 on the current walk, 2 labelled. */
 	unsigned char *mark = xcalloc(cap, 1);

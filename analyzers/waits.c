@@ -8,13 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Kernel-internal return values a syscall shows while a stop interrupted it; user space
- * never sees them, so the task was blocked in the call and resumes it after the stop. */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
-
 enum lock_hint {
 	HINT_NONE, HINT_LLL, HINT_MUTEX, HINT_CONDVAR, HINT_RWLOCK, HINT_SEMAPHORE, HINT_BARRIER,
 	HINT_JOIN
@@ -158,7 +151,7 @@ static bool try_mutex(struct ctx *c)
 		/* lll_lock sleeps only on the "locked, with waiters" value. */
 		return false;
 	}
-	if (who < 0)
+	if (who < 0 || who > TID_MAX)
 		return false;
 	set_object(c, WAIT_MUTEX, base);
 	set_owner(c, who);
@@ -205,7 +198,7 @@ static bool try_rwlock(struct ctx *c)
 	    !rd32(c->s, base + GLIBC_RW_SHARED, &shared) || !rd64(c->s, base + GLIBC_RW_PAD2, &pad2) ||
 	    !rd32(c->s, base + GLIBC_RW_FLAGS, &flags))
 		return false;
-	if (pad3 || pad4 || pad2 || shared > 1 || flags > 2 || (int)cur_writer < 0)
+	if (pad3 || pad4 || pad2 || shared > 1 || flags > 2 || cur_writer > TID_MAX)
 		return false;
 	set_object(c, WAIT_RWLOCK, base);
 	set_owner(c, (pid_t)cur_writer);
@@ -214,8 +207,8 @@ static bool try_rwlock(struct ctx *c)
 					    : "wants to read; held by a writer";
 	else
 		c->w->detail = writer_waits
-			? "wants to write; held by readers (glibc does not record which threads)"
-			: "wants to read; a writer is taking it (glibc does not record readers)";
+			? "wants to write; held by readers, whom glibc does not record"
+			: "wants to read; a writer is taking it from readers, whom glibc does not record";
 	return true;
 }
 
@@ -285,6 +278,47 @@ static bool try_join(struct ctx *c, bool need_task)
 	return true;
 }
 
+/* The thread whose thread pointer (fs_base, which is its struct pthread) is p; with
+ * read_tid, also the one whose struct pthread at p says so. */
+static struct task *task_with_pthread(struct snapshot *s, uint64_t p, bool read_tid)
+{
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (s->tasks[i].have_regs && s->tasks[i].regs.fs_base == p)
+			return &s->tasks[i];
+	uint32_t tid;
+	if (!read_tid)
+		return NULL;
+	if (rd32(s, p + GLIBC_PTHREAD_TID, &tid) && tid && tid <= TID_MAX)
+		return snapshot_find_task(s, (pid_t)tid);
+	return NULL;
+}
+
+/* glibc's own locks sleep through __lll_lock_wait too. The stdio FILE lock (_IO_lock_t:
+ * lock word, count, owner) records its holder as a struct pthread pointer, which is the
+ * holder's fs_base; malloc's and the loader's plain locks record nobody. */
+static bool try_internal_lock(struct ctx *c, bool need_owner)
+{
+	if (c->cmd != FUTEX_OP_WAIT || c->val != 2 || (c->uaddr & 7))
+		return false;
+	uint32_t cnt;
+	uint64_t owner;
+	struct task *holder = NULL;
+	if (rd32(c->s, c->uaddr + GLIBC_IO_LOCK_CNT, &cnt) && cnt > 0 &&
+	    rd64(c->s, c->uaddr + GLIBC_IO_LOCK_OWNER, &owner) && owner)
+		holder = task_with_pthread(c->s, owner, !need_owner);
+	if (need_owner && !holder)
+		return false;
+	set_object(c, WAIT_MUTEX, c->uaddr);
+	if (holder) {
+		set_owner(c, holder->tid);
+		c->w->detail = arena_printf(&c->s->arena, "a stdio FILE lock, taken %u time%s by its owner",
+					    cnt, cnt == 1 ? "" : "s");
+	} else {
+		c->w->detail = "a glibc-internal lock (malloc, stdio, loader) that records no owner";
+	}
+	return true;
+}
+
 static bool try_hint(struct ctx *c, enum lock_hint h)
 {
 	switch (h) {
@@ -303,7 +337,9 @@ static bool try_hint(struct ctx *c, enum lock_hint h)
 static bool try_shape(struct ctx *c)
 {
 	if (c->cmd == FUTEX_OP_WAIT) {
-		if (try_mutex(c) || try_join(c, true) || try_barrier(c))
+		/* A pointer equal to a thread's fs_base never appears where a pthread mutex keeps
+		 * its owner TID and user count, so the stdio lock goes first. */
+		if (try_internal_lock(c, true) || try_mutex(c) || try_join(c, true) || try_barrier(c))
 			return true;
 		return false;
 	}
@@ -328,6 +364,11 @@ static void decode_futex(struct ctx *c)
 	if (c->cmd == FUTEX_OP_LOCK_PI || c->cmd == FUTEX_OP_LOCK_PI2) {
 		if (try_mutex(c))
 			return;
+	} else if (h == HINT_LLL) {
+		/* Only __lll_lock_wait and no pthread entry above it: a glibc-internal lock,
+		 * whose neighbouring words are not a pthread_mutex_t's. */
+		if (try_internal_lock(c, false))
+			return;
 	} else if (try_hint(c, h) || try_shape(c)) {
 		return;
 	}
@@ -342,11 +383,6 @@ static void decode_futex(struct ctx *c)
 		c->w->detail = arena_printf(&c->s->arena, "its futex word at %#llx does not match "
 					    "glibc's layout, so its owner is not known",
 					    (unsigned long long)c->uaddr);
-		return;
-	}
-	if (h == HINT_LLL && c->cmd == FUTEX_OP_WAIT) {
-		set_object(c, WAIT_MUTEX, c->uaddr);
-		c->w->detail = "a glibc-internal lock (stdio, malloc, loader); it records no owner";
 		return;
 	}
 	set_object(c, WAIT_FUTEX, c->uaddr);
@@ -393,15 +429,17 @@ static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool 
 					 (unsigned long long)(ts[1] / 1000000));
 }
 
-/* The thread was stopped inside the syscall (it will resume it), not on its way out of
- * one that already returned. Only registers can tell; /proc's syscall file means inside. */
+/* Whether the task still sits in its syscall, or got out of it before the stop. A stop
+ * interrupts a blocking call with a kernel-internal restart code, or with the partial
+ * count of a read or write that the C library then simply repeats: both mean blocked.
+ * Only a futex that already returned (woken, value changed, timed out) means the task is
+ * on its way back to user code. Without registers, /proc's syscall file means inside. */
 static bool syscall_in_progress(const struct task *t)
 {
-	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr)
+	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr || t->syscall_nr != SYS_NR_FUTEX)
 		return true;
 	long rax = (long)t->regs.rax;
-	return rax == -ENOSYS || rax == -EINTR || rax == -ERESTARTSYS || rax == -ERESTARTNOINTR ||
-	       rax == -ERESTARTNOHAND || rax == -ERESTART_RESTARTBLOCK;
+	return rax != 0 && rax != -EAGAIN && rax != -ETIMEDOUT;
 }
 
 /* Identifier words, split at '_', ':', digits and lower-to-upper case changes. */
@@ -475,7 +513,8 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 	}
 	const char *base_state = t->kstate == 'T' ? "stopped" : NULL;
 	if (t->syscall_nr < 0 || !syscall_in_progress(t)) {
-		t->state = base_state ? base_state : (!t->have_regs && t->kstate == '?') ? "unknown" : "running";
+		/* No registers and no syscall: the task never stopped (D state), nothing is known. */
+		t->state = base_state ? base_state : !t->have_regs ? "unknown" : "running";
 		return;
 	}
 	long nr = t->syscall_nr;

@@ -35,6 +35,11 @@
 #define GLIBC_BARRIER_COUNT 8
 #define GLIBC_BARRIER_SHARED 12
 #define GLIBC_PTHREAD_TID 0x2d0		/* struct pthread.tid: pthread_join sleeps on it */
+#define GLIBC_IO_LOCK_CNT 4		/* _IO_lock_t: recursion count */
+#define GLIBC_IO_LOCK_OWNER 8		/* _IO_lock_t: the holder's struct pthread (its fs_base) */
+
+/* No TID exceeds the kernel's PID_MAX_LIMIT on 64-bit: a larger "owner" is not one. */
+#define TID_MAX 4194304
 
 #define FUTEX_OP_WAIT 0
 #define FUTEX_OP_LOCK_PI 6

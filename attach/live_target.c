@@ -4,6 +4,7 @@
 #include "attach/freeze.h"
 #include "attach/nostop.h"
 #include "attach/procfs.h"
+#include "core/writer.h"
 #include "go/go.h"
 #include "util/xalloc.h"
 #include <errno.h>
@@ -155,6 +156,14 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		s->cmdline = arena_strdup(&s->arena, cmd);
 	}
 
+	/* --save-core: a file that cannot be created fails before the target is touched. */
+	struct core_save *cs = NULL;
+	if (o->save_core && !(cs = core_save_begin(pid, o->save_core, o->core_full, e))) {
+		free(lt);
+		s->target = NULL;
+		return NULL;
+	}
+
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->capture_time_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
@@ -186,6 +195,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 			if (go_exe_fd >= 0)
 				close(go_exe_fd);
 			sigprocmask(SIG_SETMASK, &old, NULL);
+			core_save_abort(cs);
 			free(lt);
 			s->target = NULL;
 			return NULL;
@@ -198,6 +208,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		if (go_exe_fd >= 0)
 			close(go_exe_fd);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		core_save_abort(cs);
 		free(lt);
 		s->target = NULL;
 		return NULL;
@@ -254,6 +265,9 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 			snapshot_warn(s, "goroutines: %s", ge.msg);
 		t->read_live = NULL;
 	}
+	/* What the core needs beyond the copy is read here, before the thaw. */
+	if (cs)
+		core_save_frozen(cs, t, s, memfd);
 	uint64_t t_copied = mono_ns();
 	/* ---- thaw ---- */
 	thaw_process(&fz);
@@ -283,5 +297,11 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	qsort(tasks, nt, sizeof(*tasks), cmp_task);
 	fds_read(pid, s);
 	target_load_modules(t);
+	if (cs) {
+		/* A core that could not be written does not spoil the report: s->saved_core
+		 * says why, and the command fails after printing it. */
+		struct err ce = { 0 };
+		core_save_finish(cs, t, s, &ce);
+	}
 	return t;
 }

@@ -122,6 +122,9 @@ def bench_live(t, reps_fast, reps_slow, slow_timeout):
     rows = []
     tools = [
         ("chang attach", [CHANG, "attach", "--pid", str(t.pid), "--stats"], reps_fast),
+        # the same capture also writing a mini core: its pause should stay near the plain one
+        ("chang attach --save-core (mini)", [CHANG, "attach", "--pid", str(t.pid), "--stats", "--save-core",
+                                             os.path.join(OUT, "mini.core")], reps_fast),
         ("floor (freeze-copy-detach)", [os.path.join(OUT, "floor"), str(t.pid)], reps_fast),
         ("eu-stack -i -p", ["eu-stack", "-i", "-p", str(t.pid)], reps_slow),
         ("gdb thread apply all bt", ["gdb", "-nx", "-batch", "-p", str(t.pid), "-ex", "thread apply all bt"], reps_slow),
@@ -147,6 +150,8 @@ def bench_live(t, reps_fast, reps_slow, slow_timeout):
             if wall == float("inf"):
                 break
         rows.append((name, "live", statistics.median(walls), statistics.median(rss), statistics.median(pauses), complete))
+    if os.path.exists(os.path.join(OUT, "mini.core")):
+        os.unlink(os.path.join(OUT, "mini.core"))
     return rows
 
 
@@ -205,9 +210,12 @@ def main():
                 rows.append(("gcore (for reference)", "live", gcore_s, float("nan"), None, True))
         finally:
             t.stop()
-        base = {r[1].split()[0]: r[2] for r in rows if r[0].startswith("chang")}
+        base = {}
+        for r in rows:
+            if r[0].startswith("chang"):
+                base.setdefault(r[1].split()[0], r[2])
         for name, inp, wall, rss, pause, complete in rows:
-            ratio = wall / base.get(inp.split()[0], float("nan")) if not name.startswith("chang") else 1.0
+            ratio = wall / base.get(inp.split()[0], float("nan"))
             lines.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
                 t.threads, name, inp, fmt_s(wall),
                 "%.0f MiB" % rss if rss == rss and rss is not None else "-",

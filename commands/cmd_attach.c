@@ -41,6 +41,11 @@ int cmd_attach(int argc, char **argv)
 		return pipeline_fail(&e);
 	}
 	int r = pipeline_run(s, &o);
+	/* The report says the core is missing; the exit status must too. */
+	if (s->saved_core && s->saved_core->error && (r == 0 || r == 3)) {
+		err_set(&e, ERR_FAIL, "%s", s->saved_core->error);
+		r = pipeline_fail(&e);
+	}
 	target_close(t);
 	snapshot_free(s);
 	return r;

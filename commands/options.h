@@ -2,6 +2,7 @@
 #ifndef CHANG_OPTIONS_H
 #define CHANG_OPTIONS_H
 #include <stdbool.h>
+#include <stdint.h>
 #include "report/report.h"
 #include "target/target.h"
 #include "unwind/unwind.h"
@@ -18,12 +19,25 @@ struct report_options {
 	/* command-specific */
 	long pid;
 	bool have_pid;
+	/* run and watch */
+	uint64_t timeout_ms;	/* run: capture after this long (0 = never) */
+	int term_signal;	/* run: signal that ends the tree after the capture */
+	uint64_t kill_after_ms;	/* run: then SIGKILL after this grace period */
+	const char *save_dir;	/* run/watch: also write JSON and pprof per process here */
+	uint64_t interval_ms;	/* watch: sampling period */
+	uint64_t after_ms;	/* watch: no progress for this long is a hang */
+	bool once;		/* watch: exit after the first hang */
+	const char *coredump;	/* core: a PID or name coredumpctl knows */
 };
 
 /* Parse argv for command cmd ("attach" or "core"); positional arguments are left in
  * argv[*first_pos .. argc). */
 int options_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *first_pos,
 		  struct err *e);
+/* "2s", "500ms", "1m", "1h", or a bare number of seconds (as timeout(1) reads them). */
+bool options_parse_duration(const char *s, uint64_t *ms);
+/* "TERM", "SIGTERM" or a number. */
+bool options_parse_signal(const char *s, int *sig);
 /* A strict integer parse: the whole string, in range. */
 bool options_parse_long(const char *s, long min, long max, long *out);
 #endif

@@ -73,16 +73,16 @@ static int write_output(const struct snapshot *s, const struct report_options *o
 	return r;
 }
 
-int pipeline_run(struct snapshot *s, const struct report_options *o)
+int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)
 {
-	struct err e = { 0 };
 	double t0 = now_s();
-	struct symbolizer *sz = symbolizer_new(s->target, &e);
+	struct symbolizer *sz = symbolizer_new(s->target, e);
 	if (!sz)
-		return pipeline_fail(&e);
-	if (unwind_snapshot(s, sz, o->unwinder, o->target.max_frames, &e) != 0) {
+		return -1;
+	if (unwind_snapshot(s, sz, o->unwinder, o->target.max_frames, e) != 0) {
 		symbolizer_free(sz);
-		return pipeline_fail(&e);
+		s->symbolizer = NULL;
+		return -1;
 	}
 	double t1 = now_s();
 	symbolize_snapshot(sz, s);
@@ -91,26 +91,45 @@ int pipeline_run(struct snapshot *s, const struct report_options *o)
 	struct analyze_options ao = { .mass_threshold = o->mass_threshold };
 	analyze_snapshot(s, &ao);
 	double t3 = now_s();
-	int r = write_output(s, o, &e);
-	double t4 = now_s();
+	/* Reports read only the model: names were resolved into the arena above. */
+	symbolizer_free(sz);
+	s->symbolizer = NULL;
 	s->stats.t_unwind = t1 - t0;
 	s->stats.t_symbolize = t2 - t1;
 	s->stats.t_analyze = t3 - t2;
-	s->stats.t_write = t4 - t3;
-	symbolizer_free(sz);
-	s->symbolizer = NULL;
-	if (o->stats) {
-		const struct snapshot_stats *st = &s->stats;
-		fprintf(stderr,
-			"chang stats: freeze %.2f ms, copy %.2f ms, detach %.2f ms (pause %.2f ms), "
-			"unwind %.2f ms, symbolize %.2f ms, analyze %.2f ms, write %.2f ms\n"
-			"chang stats: %zu threads, %zu frames, %zu distinct PCs, %zu modules, "
-			"%llu bytes copied, %zu bytes of model\n",
-			st->t_freeze * 1e3, st->t_copy * 1e3, st->t_detach * 1e3, (double)s->pause_ns / 1e6,
-			st->t_unwind * 1e3, st->t_symbolize * 1e3, st->t_analyze * 1e3, st->t_write * 1e3,
-			s->ntasks, st->frames, st->distinct_pcs, s->nmodules,
-			(unsigned long long)st->bytes_copied, s->arena.total);
-	}
+	return 0;
+}
+
+void pipeline_print_stats(const struct snapshot *s)
+{
+	const struct snapshot_stats *st = &s->stats;
+	fprintf(stderr,
+		"chang stats: freeze %.2f ms, copy %.2f ms, detach %.2f ms (pause %.2f ms), "
+		"unwind %.2f ms, symbolize %.2f ms, analyze %.2f ms, write %.2f ms\n"
+		"chang stats: %zu threads, %zu frames, %zu distinct PCs, %zu modules, "
+		"%llu bytes copied, %zu bytes of model\n",
+		st->t_freeze * 1e3, st->t_copy * 1e3, st->t_detach * 1e3, (double)s->pause_ns / 1e6,
+		st->t_unwind * 1e3, st->t_symbolize * 1e3, st->t_analyze * 1e3, st->t_write * 1e3,
+		s->ntasks, st->frames, st->distinct_pcs, s->nmodules,
+		(unsigned long long)st->bytes_copied, s->arena.total);
+}
+
+int pipeline_write(struct snapshot *s, const struct report_options *o, struct err *e)
+{
+	double t0 = now_s();
+	int r = write_output(s, o, e);
+	s->stats.t_write = now_s() - t0;
+	return r;
+}
+
+int pipeline_run(struct snapshot *s, const struct report_options *o)
+{
+	struct err e = { 0 };
+	if (pipeline_prepare(s, o, &e) != 0)
+		return pipeline_fail(&e);
+	int r = pipeline_write(s, o, &e);
+	if (o->stats)
+		pipeline_print_stats(s);
 	if (r != 0)
 		return pipeline_fail(&e);
 	if (o->exit_code && analyze_found_hang(s))

@@ -9,6 +9,11 @@
 /* Returns the process exit status (0, 3 with --exit-code and a hang found, 1 on error
  * after printing it). */
 int pipeline_run(struct snapshot *s, const struct report_options *o);
+/* The stages before output: unwind, symbolize, group, analyze. */
+int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e);
+/* Write the report where the options say (stdout, a file, a directory). */
+int pipeline_write(struct snapshot *s, const struct report_options *o, struct err *e);
+void pipeline_print_stats(const struct snapshot *s);
 /* Print "chang: msg" to stderr and return e->code. */
 int pipeline_fail(const struct err *e);
 #endif

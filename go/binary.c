@@ -84,7 +84,6 @@ int go_elf_load(struct goreader *r, struct err *e)
 	if (nsec > 4096)
 		nsec = 4096;
 	el->secs = xcalloc(nsec ? nsec : 1, sizeof(*el->secs));
-	size_t strbytes = 0;
 	Elf_Scn *symscn = NULL;
 	GElf_Shdr symsh = { 0 };
 	Elf_Scn *scn = NULL;
@@ -146,7 +145,6 @@ int go_elf_load(struct goreader *r, struct err *e)
 				el->objs[el->nobjs++] = (struct go_sym){ sym.st_value + el->bias, sym.st_size, NULL };
 			}
 			len += l;
-			strbytes = len;
 		}
 		el->strtab = buf;
 		for (size_t i = 0; i < el->nobjs; i++)
@@ -156,7 +154,6 @@ int go_elf_load(struct goreader *r, struct err *e)
 		free(nameoffs);
 		qsort(el->objs, el->nobjs, sizeof(*el->objs), cmp_sym);
 	}
-	(void)strbytes;
 	elf_end(elf);
 	return 0;
 }
@@ -202,14 +199,13 @@ const char *go_data_name(struct goreader *r, uint64_t addr)
 		else
 			hi = mid;
 	}
-	/* sized symbols first; a few zero-sized markers sit at the same addresses */
+	/* the nearest symbols at or below addr; a few zero-sized markers share addresses */
 	for (size_t i = lo, steps = 0; i > 0 && steps < 8; i--, steps++) {
 		const struct go_sym *o = &el->objs[i - 1];
-		if (addr - o->addr < o->size || (o->size == 0 && addr == o->addr && steps == 0)) {
-			if (addr == o->addr)
-				return o->name;
+		if (addr == o->addr)
+			return arena_strdup(&r->s->arena, o->name);
+		if (addr - o->addr < o->size)
 			return arena_printf(&r->s->arena, "%s+%#llx", o->name, (unsigned long long)(addr - o->addr));
-		}
 	}
 	/* stripped: the section is all a reader can be told */
 	static const char *const datasecs[] = { ".noptrdata", ".data", ".bss", ".noptrbss" };

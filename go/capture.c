@@ -1,10 +1,164 @@
+/* go_capture: from an executable and a frozen image to the goroutines of the snapshot.
+ * Order matters: the ELF gives the pclntab's address, the pclntab the function table and
+ * the code the stripped-binary matchers decode, moduledata the type descriptors, those the
+ * layouts that make allgs readable. Live targets call this inside the freeze, so it does
+ * all its reading (goroutines, channels, semaphores) here and leaves nothing for later. */
 #include "go/go.h"
+#include "go/internal.h"
+#include "unwind/unwind.h"
+#include "util/xalloc.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void parse_version(struct goreader *r, const char *v)
+{
+	const char *p = v ? strstr(v, "go1.") : NULL;
+	if (!p)
+		return;
+	r->major = 1;
+	r->minor = atoi(p + 4);
+}
+
+/* funcIDs and special functions, from their own _func records: one pass over the table. */
+static void scan_functions(struct goreader *r, bool *has_unwinder, bool *has_corostart)
+{
+	struct go_funcids *id = &r->fid;
+	*id = (struct go_funcids){ -1, -1, -1, -1, -1, -1, -1 };
+	static const struct {
+		const char *name;
+		size_t at;
+	} named[] = {
+		{ "runtime.goexit", offsetof(struct go_funcids, goexit) },
+		{ "runtime.gopanic", offsetof(struct go_funcids, gopanic) },
+		{ "runtime.sigpanic", offsetof(struct go_funcids, sigpanic) },
+		{ "runtime.panicwrap", offsetof(struct go_funcids, panicwrap) },
+		{ "runtime.asyncPreempt", offsetof(struct go_funcids, asyncpreempt) },
+		{ "runtime.debugCallV2", offsetof(struct go_funcids, debugcallv2) },
+	};
+	int maxid = -1;
+	struct go_func f;
+	for (uint64_t i = 0; i < r->nfunc; i++) {
+		if (!go_func_by_index(r, i, &f))
+			continue;
+		if (f.funcid > maxid)
+			maxid = f.funcid;
+		const char *n = go_funcname(r, f.nameoff);
+		if (!n || strncmp(n, "runtime.", 8) != 0)
+			continue;
+		for (size_t k = 0; k < sizeof(named) / sizeof(*named); k++)
+			if (strcmp(n, named[k].name) == 0)
+				*(int *)((char *)id + named[k].at) = f.funcid;
+		if (strcmp(n, "runtime.main") == 0)
+			r->f_runtime_main = f.entry;
+		else if (strcmp(n, "runtime.runfinq") == 0)
+			r->f_runfinq = f.entry;
+		else if (strcmp(n, "runtime.handleAsyncEvent") == 0)
+			r->f_handleasync = f.entry;
+		else if (strcmp(n, "runtime.corostart") == 0) {
+			r->f_corostart = f.entry;
+			*has_corostart = true;
+		} else if (strcmp(n, "runtime.(*unwinder).next") == 0)
+			*has_unwinder = true;
+	}
+	/* funcID_wrapper is the last value of the enum in every version */
+	id->wrapper = maxid;
+}
+
+/* What the status alone says a goroutine waits for, when no object was found. */
+static void plain_waits(struct goreader *r)
+{
+	static const struct {
+		const char *status;
+		enum wait_kind kind;
+	} map[] = {
+		{ "sleep", WAIT_SLEEP }, { "IO wait", WAIT_POLL }, { "sync.Cond.Wait", WAIT_CONDVAR },
+		{ "syscall", WAIT_SYSCALL }, { "semacquire", WAIT_SEMAPHORE }, { "sync.Mutex.Lock", WAIT_MUTEX },
+		{ "sync.RWMutex.Lock", WAIT_RWLOCK }, { "sync.RWMutex.RLock", WAIT_RWLOCK },
+		{ "sync.WaitGroup.Wait", WAIT_JOIN },
+	};
+	for (size_t i = 0; i < r->ngs; i++) {
+		struct task *t = &r->gs[i];
+		if (t->wait)
+			continue;
+		for (size_t k = 0; k < sizeof(map) / sizeof(*map); k++) {
+			if (strcmp(t->go->status, map[k].status) != 0)
+				continue;
+			struct wait *w = ARENA_NEW(&r->s->arena, struct wait, 1);
+			w->kind = map[k].kind;
+			w->fd = -1;
+			t->wait = w;
+			break;
+		}
+	}
+}
+
+static void reader_free(struct goreader *r)
+{
+	go_elf_free(&r->elf);
+	free(r->pcln);
+	free(r->typebuf);
+	free(r->gidx);
+	go_cache_free(r);
+	go_pccache_free(r);
+	go_symcache_free(r);
+}
 
 int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 {
-	(void)t;
-	(void)exe_fd;
-	s->go_version = "go";
-	return err_set(e, ERR_FAIL, "this is a Go program; reading its goroutines is not supported "
-		       "yet, so only its OS threads are shown");
+	struct goreader r = { .t = t, .s = s, .exe_fd = exe_fd };
+	if (s->source == SOURCE_ATTACH) {
+		/* nanotime() is CLOCK_MONOTONIC, shared by every process of the machine */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r.now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
+	int rc = go_elf_load(&r, e);
+	if (rc == 0) {
+		r.version = go_buildinfo_version(&r);
+		parse_version(&r, r.version);
+		if (r.major == 1 && r.minor > 0 && r.minor < 18)
+			rc = err_set(e, ERR_FAIL, "built by %s; chang reads goroutines of Go 1.18 and later only",
+				     r.version);
+	}
+	if (rc == 0)
+		rc = go_pclntab_load(&r, e);
+	if (rc == 0) {
+		bool has_unwinder = false, has_corostart = false;
+		scan_functions(&r, &has_unwinder, &has_corostart);
+		if (!r.major) {
+			/* no build info: the pclntab and the runtime's own functions date it */
+			r.major = 1;
+			r.minor = r.magic == 0xfffffff0 ? 19 : has_corostart ? 23 : has_unwinder ? 21 : 20;
+			r.version = arena_printf(&s->arena, "go1.%d (guessed)", r.minor);
+		}
+		if (r.fid.goexit < 0 || r.fid.wrapper <= 0)
+			rc = err_set(e, ERR_FAIL, "pclntab: runtime.goexit not found; not a Go runtime this chang knows");
+	}
+	s->go_version = r.version ? r.version : "go";
+	if (rc == 0)
+		rc = go_moduledata_load(&r, e);
+	if (rc == 0)
+		rc = go_layout_load(&r, e);
+	if (rc == 0)
+		rc = go_globals_load(&r, e);
+	if (rc == 0) {
+		int go_depth = r.minor >= 23 ? 128 : 32;
+		/* Go's own profile depth unless --max-frames asked for another */
+		r.max_depth = t->opts && t->opts->max_frames > 0 && t->opts->max_frames != UNWIND_MAX_FRAMES_DEFAULT
+				      ? t->opts->max_frames
+				      : go_depth;
+		rc = go_read_goroutines(&r, e);
+	}
+	if (rc == 0) {
+		go_chan_waits(&r);
+		go_sema_waits(&r);
+		go_guess_holders(&r);
+		plain_waits(&r);
+		s->goroutines = r.gs;
+		s->ngoroutines = r.ngs;
+	}
+	reader_free(&r);
+	return rc;
 }

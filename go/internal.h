@@ -61,7 +61,7 @@ struct go_layout {
 	uint64_t sudog_size, sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_isselect, sudog_waitlink;
 	uint64_t sudog_c;
 	uint64_t hchan_size, hchan_qcount, hchan_dataqsiz, hchan_elemsize, hchan_closed, hchan_elemtype;
-	uint64_t hchan_recvq, hchan_sendq, waitq_first;
+	uint64_t hchan_recvq, hchan_sendq;	/* of recvq.first and sendq.first */
 	uint64_t hmap_count, hmap_b, hmap_buckets, hmap_oldbuckets;
 	/* sync objects: the offset of each semaphore inside its object */
 	uint64_t mutex_state, mutex_sema;
@@ -71,6 +71,7 @@ struct go_layout {
 
 struct pc_cache;
 struct sym_cache;
+struct go_cache;
 
 struct goreader {
 	struct target *t;
@@ -110,6 +111,14 @@ struct goreader {
 	uint64_t semtab_stride;
 	const char **waitreasons;
 	int nwaitreasons;
+
+	/* the goroutines read, and their g addresses sorted for lookups by pointer */
+	struct task *gs;
+	size_t ngs;
+	struct go_gidx *gidx;
+	size_t ngidx;
+
+	struct go_cache *cache;	/* mem.c: prefetched ranges and blocks */
 
 	struct pc_cache *pcc;
 	struct sym_cache *symc;
@@ -161,6 +170,7 @@ struct go_range {
 };
 void go_prefetch(struct goreader *r, struct go_range *v, size_t n, uint64_t max_gap);
 bool go_read(struct goreader *r, uint64_t addr, void *buf, size_t len);
+void go_cache_free(struct goreader *r);
 bool go_u64(struct goreader *r, uint64_t addr, uint64_t *v);
 bool go_u32(struct goreader *r, uint64_t addr, uint32_t *v);
 uint64_t go_le64(const unsigned char *p);
@@ -184,7 +194,13 @@ const struct pcsym *go_symbolize(struct goreader *r, uint64_t pc);
 void go_symcache_free(struct goreader *r);
 
 /* allgs.c */
+struct go_gidx {
+	uint64_t g;
+	struct task *t;
+};
 int go_read_goroutines(struct goreader *r, struct err *e);
+/* The goroutine whose runtime.g is at g, or NULL (dead, system or unknown). */
+struct task *go_task_by_g(const struct goreader *r, uint64_t g);
 
 /* labels.c */
 void go_read_labels(struct goreader *r, uint64_t labels, struct goroutine_info *gi);
@@ -194,4 +210,6 @@ char *go_quote(struct arena *a, const char *s, size_t len);
 /* chan.c / sema.c: each goroutine's wait object, while the target is still readable */
 void go_chan_waits(struct goreader *r);
 void go_sema_waits(struct goreader *r);
+/* holders.c: which contended global mutexes each blocked goroutine likely holds */
+void go_guess_holders(struct goreader *r);
 #endif

@@ -1,11 +1,53 @@
-/* Reading the target. Everything goes through target_read (a live process during its freeze,
- * or a core); bulk ranges (every g, every stack) are coalesced and copied once into the
- * target's memory image, so a process with 100,000 goroutines costs a few large reads
- * instead of hundreds of thousands of small ones, and later readers find the bytes there. */
+/* Reading the target. Everything goes through target_read (the live process during its
+ * freeze, or a core), but rarely byte by byte: every g and every stack top are fetched in a
+ * few coalesced reads (go_prefetch), and the pointer chasing that remains (sudogs, channel
+ * queues, the semaphore treaps) reads whole aligned blocks, which heap neighbours share.
+ * A live process with 100,000 goroutines then costs a few hundred reads, not a million.
+ * The copies are private to go/ and freed when capture ends: nothing after it needs them. */
 #include "go/internal.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define BLOCK_SHIFT 13		/* 8 KiB: one heap span of small objects */
+#define BLOCK_SIZE (1u << BLOCK_SHIFT)
+#define BLOCK_BUDGET (64u << 20)
+#define PREFETCH_CHUNK (64ull << 20)
+#define PREFETCH_BUDGET (2ull << 30)
+
+struct chunk {
+	uint64_t lo, hi;
+	unsigned char *buf;
+	bool owned;		/* else inside a slab */
+};
+
+struct block {
+	uint64_t idx;
+	unsigned char *buf;	/* NULL: slot empty */
+	uint32_t len;		/* bytes readable from the block's start */
+};
+
+struct go_cache {
+	struct chunk *c;
+	size_t n, cap;
+	struct go_range *slabs;	/* [lo = address, hi = length) of each mapping */
+	size_t nslabs, capslabs;
+	unsigned char *scratch;
+	size_t scratch_len;
+	const struct chunk *last;
+	struct block *b;
+	size_t nb, capb;
+	size_t block_bytes;
+};
+
+/* Bulk buffers of tens of megabytes, mapped directly so they go back whole when capture
+ * ends (huge pages were tried: compaction stalls made the pause longer, not shorter). */
+static unsigned char *big_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
 
 uint64_t go_le64(const unsigned char *p)
 {
@@ -21,9 +63,97 @@ uint32_t go_le32(const unsigned char *p)
 	return v;
 }
 
+static struct go_cache *cache(struct goreader *r)
+{
+	if (!r->cache)
+		r->cache = xcalloc(1, sizeof(*r->cache));
+	return r->cache;
+}
+
+static const struct chunk *chunk_at(const struct go_cache *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->c[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < c->c[lo - 1].hi ? &c->c[lo - 1] : NULL;
+}
+
+static uint64_t hash_idx(uint64_t i)
+{
+	uint64_t h = i * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static struct block *block_get(struct goreader *r, uint64_t idx)
+{
+	struct go_cache *c = cache(r);
+	if (c->nb * 2 >= c->capb) {
+		struct block *old = c->b;
+		size_t oc = c->capb;
+		c->capb = oc ? oc * 2 : 1024;
+		c->b = xcalloc(c->capb, sizeof(*c->b));
+		for (size_t i = 0; i < oc; i++) {
+			if (!old[i].buf)
+				continue;
+			size_t h = hash_idx(old[i].idx) & (c->capb - 1);
+			while (c->b[h].buf)
+				h = (h + 1) & (c->capb - 1);
+			c->b[h] = old[i];
+		}
+		free(old);
+	}
+	size_t h = hash_idx(idx) & (c->capb - 1);
+	while (c->b[h].buf) {
+		if (c->b[h].idx == idx)
+			return &c->b[h];
+		h = (h + 1) & (c->capb - 1);
+	}
+	if (c->block_bytes >= BLOCK_BUDGET)
+		return NULL;
+	unsigned char *buf = xmalloc(BLOCK_SIZE);
+	size_t got = target_read(r->t, idx << BLOCK_SHIFT, buf, BLOCK_SIZE);
+	c->b[h] = (struct block){ idx, buf, (uint32_t)got };
+	c->nb++;
+	c->block_bytes += BLOCK_SIZE;
+	return &c->b[h];
+}
+
 bool go_read(struct goreader *r, uint64_t addr, void *buf, size_t len)
 {
-	return target_read(r->t, addr, buf, len) == len;
+	if (len == 0)
+		return true;
+	if (addr + len < addr)
+		return false;
+	struct go_cache *c = cache(r);
+	/* reads come in runs (one g, one stack): try the chunk of the last read first */
+	const struct chunk *ch = c->last && addr >= c->last->lo && addr < c->last->hi ? c->last : chunk_at(c, addr);
+	if (ch && len <= ch->hi - addr) {
+		c->last = ch;
+		memcpy(buf, ch->buf + (addr - ch->lo), len);
+		return true;
+	}
+	if (len > 4 * BLOCK_SIZE)
+		return target_read(r->t, addr, buf, len) == len;
+	unsigned char *out = buf;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t a = addr + done;
+		struct block *b = block_get(r, a >> BLOCK_SHIFT);
+		if (!b)
+			return target_read(r->t, addr, buf, len) == len;
+		uint32_t off = (uint32_t)(a & (BLOCK_SIZE - 1));
+		if (off >= b->len)
+			return target_read(r->t, addr, buf, len) == len;	/* a hole in the block */
+		size_t k = b->len - off < len - done ? b->len - off : len - done;
+		memcpy(out + done, b->buf + off, k);
+		done += k;
+	}
+	return true;
 }
 
 bool go_u64(struct goreader *r, uint64_t addr, uint64_t *v)
@@ -57,54 +187,118 @@ static int cmp_range(const void *a, const void *b)
 	return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-/* Regions this large are read in pieces so one unmapped page costs little. */
-#define PREFETCH_CHUNK (64ull << 20)
-
-static void fetch(struct goreader *r, uint64_t lo, uint64_t hi, const struct go_range *parts, size_t nparts)
+static int cmp_chunk(const void *a, const void *b)
 {
-	while (lo < hi) {
-		uint64_t end = hi - lo > PREFETCH_CHUNK ? lo + PREFETCH_CHUNK : hi;
-		size_t len = (size_t)(end - lo);
-		unsigned char *buf = xmalloc(len);
-		size_t got = target_read(r->t, lo, buf, len);
-		if (got == len) {
-			memimage_add_buf(&r->t->mem, lo, buf, len);
-		} else {
-			/* A hole inside the merged range: keep what came, then the pieces one by one. */
-			free(buf);
-			for (size_t i = 0; i < nparts; i++) {
-				uint64_t a = parts[i].lo > lo ? parts[i].lo : lo;
-				uint64_t b = parts[i].hi < end ? parts[i].hi : end;
-				if (a >= b)
-					continue;
-				unsigned char *pb = xmalloc((size_t)(b - a));
-				size_t k = target_read(r->t, a, pb, (size_t)(b - a));
-				if (k)
-					memimage_add_buf(&r->t->mem, a, xrealloc(pb, k), k);
-				else
-					free(pb);
-			}
-		}
-		lo = end;
+	const struct chunk *x = a, *y = b;
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+static void keep(struct go_cache *c, uint64_t lo, unsigned char *buf, size_t len, bool owned)
+{
+	c->last = NULL;	/* the array may move */
+	VEC_RESERVE(c->c, c->cap, c->n + 1);
+	c->c[c->n++] = (struct chunk){ lo, lo + len, buf, owned };
+}
+
+/* Read the merged span [lo, hi) once into scratch and keep only the parts that were asked
+ * for, packed into slab: bridging small gaps saves system calls, packing saves memory. */
+static unsigned char *fetch(struct goreader *r, uint64_t lo, uint64_t hi, const struct go_range *parts,
+			    size_t nparts, unsigned char *slab)
+{
+	struct go_cache *c = cache(r);
+	size_t len = (size_t)(hi - lo), got = 0;
+	if (len > c->scratch_len) {
+		if (c->scratch)
+			munmap(c->scratch, c->scratch_len);
+		c->scratch = big_alloc(len);
+		c->scratch_len = c->scratch ? len : 0;
 	}
+	if (c->scratch)
+		got = target_read(r->t, lo, c->scratch, len);
+	for (size_t i = 0; i < nparts; i++) {
+		size_t plen = (size_t)(parts[i].hi - parts[i].lo), off = (size_t)(parts[i].lo - lo);
+		size_t have = off + plen <= got ? plen : 0;
+		if (!have)
+			have = target_read(r->t, parts[i].lo, slab, plen);	/* a hole in the span */
+		else
+			memcpy(slab, c->scratch + off, plen);
+		if (have)
+			keep(c, parts[i].lo, slab, have, false);
+		slab += plen;
+	}
+	return slab;
 }
 
 void go_prefetch(struct goreader *r, struct go_range *v, size_t n, uint64_t max_gap)
 {
 	if (!n)
 		return;
+	struct go_cache *c = cache(r);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct chunk *ch = chunk_at(c, v[i].lo);
+		if (v[i].hi > v[i].lo && !(ch && v[i].hi <= ch->hi))
+			v[k++] = v[i];
+	}
+	n = k;
+	if (!n)
+		return;
 	qsort(v, n, sizeof(*v), cmp_range);
+	/* overlapping parts become one, so no two chunks overlap */
+	k = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (v[i].lo <= v[k].hi) {
+			if (v[i].hi > v[k].hi)
+				v[k].hi = v[i].hi;
+		} else {
+			v[++k] = v[i];
+		}
+	}
+	n = k + 1;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += (size_t)(v[i].hi - v[i].lo);
+	/* nonsense ranges from a damaged image must not become a giant allocation; what is
+	 * not prefetched is still read, block by block */
+	if (total > PREFETCH_BUDGET)
+		return;
+	unsigned char *slab = big_alloc(total), *at = slab;
+	if (!slab)
+		return;
+	VEC_RESERVE(c->slabs, c->capslabs, c->nslabs + 1);
+	c->slabs[c->nslabs++] = (struct go_range){ (uint64_t)(uintptr_t)slab, total };
 	size_t i = 0;
 	while (i < n) {
 		uint64_t lo = v[i].lo, hi = v[i].hi;
 		size_t j = i + 1;
-		while (j < n && v[j].lo <= hi + max_gap) {
-			if (v[j].hi > hi)
-				hi = v[j].hi;
+		while (j < n && v[j].lo <= hi + max_gap && v[j].hi - lo <= PREFETCH_CHUNK) {
+			hi = v[j].hi;
 			j++;
 		}
-		if (hi > lo)
-			fetch(r, lo, hi, &v[i], j - i);
+		at = fetch(r, lo, hi, &v[i], j - i, at);
 		i = j;
 	}
+	qsort(c->c, c->n, sizeof(*c->c), cmp_chunk);
+	c->last = NULL;
+}
+
+void go_cache_free(struct goreader *r)
+{
+	struct go_cache *c = r->cache;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->c[i].owned)
+			free(c->c[i].buf);
+	for (size_t i = 0; i < c->nslabs; i++)
+		munmap((void *)(uintptr_t)c->slabs[i].lo, (size_t)c->slabs[i].hi);
+	free(c->slabs);
+	if (c->scratch)
+		munmap(c->scratch, c->scratch_len);
+	for (size_t i = 0; i < c->capb; i++)
+		free(c->b[i].buf);
+	free(c->c);
+	free(c->b);
+	free(c);
+	r->cache = NULL;
 }

@@ -121,12 +121,27 @@ static int cmp_pc_lists(const uint64_t *a, int na, const uint64_t *b, int nb)
 	return na == nb ? 0 : (na < nb ? -1 : 1);
 }
 
+/* Go's key continues "\n# labels: {...}" after the PCs: equal stacks with other labels are
+ * other groups, and the unlabelled one sorts first. */
+static int cmp_labels(const struct task *a, const struct task *b)
+{
+	const char *la = a->go ? a->go->labels_text : NULL, *lb = b->go ? b->go->labels_text : NULL;
+	if (!la || !lb)
+		return (la != NULL) - (lb != NULL);
+	return strcmp(la, lb);
+}
+
 static int cmp_task_stacks(const void *x, const void *y)
 {
 	const struct task *a = *(struct task *const *)x, *b = *(struct task *const *)y;
 	int c = cmp_pc_lists(a->pcs, a->npcs, b->pcs, b->npcs);
 	if (c)
 		return c;
+	c = cmp_labels(a, b);
+	if (c)
+		return c;
+	if (a->kind == TASK_GOROUTINE && b->kind == TASK_GOROUTINE)
+		return (a->goid > b->goid) - (a->goid < b->goid);
 	return (a->tid > b->tid) - (a->tid < b->tid);
 }
 
@@ -135,7 +150,8 @@ static int cmp_groups(const void *x, const void *y)
 	const struct group *a = x, *b = y;
 	if (a->count != b->count)
 		return b->count - a->count;
-	return cmp_pc_lists(a->pcs, a->npcs, b->pcs, b->npcs);
+	int c = cmp_pc_lists(a->pcs, a->npcs, b->pcs, b->npcs);
+	return c ? c : cmp_labels(a->tasks[0], b->tasks[0]);
 }
 
 void snapshot_group(struct snapshot *s)
@@ -151,7 +167,8 @@ void snapshot_group(struct snapshot *s)
 	size_t ng = 0;
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		while (j < n && cmp_pc_lists(order[i]->pcs, order[i]->npcs, order[j]->pcs, order[j]->npcs) == 0)
+		while (j < n && cmp_pc_lists(order[i]->pcs, order[i]->npcs, order[j]->pcs, order[j]->npcs) == 0 &&
+		       cmp_labels(order[i], order[j]) == 0)
 			j++;
 		g[ng].count = (int)(j - i);
 		g[ng].tasks = arena_memdup(&s->arena, &order[i], sizeof(*order) * (j - i));

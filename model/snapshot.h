@@ -123,6 +123,10 @@ struct goroutine_info {
 	const char *labels_text;	/* Go's rendering {"k":"v", ...}; NULL without labels */
 	const struct go_object *object;	/* what it blocks on, when go/ could tell */
 	const char *object_op;	/* "sending on", "receiving from", "selecting on", "locking", ... */
+	/* Locks it likely holds: global mutexes its blocked function locked before the call it
+	 * blocks in and did not unlock (a guess from the code; sync.Mutex records no owner). */
+	const struct go_object **likely_holds;
+	int nlikely_holds;
 };
 
 struct task {
@@ -203,6 +207,15 @@ struct snapshot_stats {
 	size_t frames, distinct_pcs;
 };
 
+/* attach --save-core: the core written from the capture's own freeze. */
+struct saved_core {
+	const char *path;
+	const char *size_kind;	/* "mini" or "full" */
+	uint64_t size;		/* bytes of the file (compressed, when it is) */
+	uint64_t pause_ns;	/* what reading for it added to the target's pause */
+	const char *error;	/* why no core was written, or NULL */
+};
+
 struct snapshot {
 	struct arena arena;
 	enum source_kind source;
@@ -240,6 +253,8 @@ struct snapshot {
 
 	const char **warnings;
 	size_t nwarnings, warnings_cap;
+
+	const struct saved_core *saved_core;	/* NULL unless a core was asked for */
 
 	struct target *target;	/* memory of the frozen image, for analyzers */
 	struct symbolizer *symbolizer;	/* names data addresses for analyzers (symbols/) */

@@ -277,6 +277,10 @@ static void put_group(struct tabwriter *tw, const struct group *g, bool thread_c
 	for (int i = 0; i < g->npcs; i++)
 		tabwriter_printf(tw, " 0x%" PRIx64, g->pcs[i]);
 	tabwriter_puts(tw, "\n");
+	/* Go's pprof labels, part of the group's key; already %q-quoted, so free of tabs. */
+	const struct goroutine_info *gi = g->count > 0 ? g->tasks[0]->go : NULL;
+	if (gi && gi->labels_text)
+		tabwriter_printf(tw, "# labels: %s\n", gi->labels_text);
 	if (thread_comments && g->count > 0) {
 		put_task_list(tw, g);
 		put_states(tw, g);

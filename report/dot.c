@@ -27,12 +27,11 @@ static bool edge_wait(const struct wait *w)
 	       w->owner_known && w->owner_tid;
 }
 
-static const struct snapshot *sort_snap;
-
-static int cmp_lock(const void *x, const void *y)
+static int cmp_lock(const void *x, const void *y, void *snap)
 {
-	const struct wait *a = sort_snap->tasks[*(const long *)x].wait;
-	const struct wait *b = sort_snap->tasks[*(const long *)y].wait;
+	const struct snapshot *s = snap;
+	const struct wait *a = s->tasks[*(const long *)x].wait;
+	const struct wait *b = s->tasks[*(const long *)y].wait;
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	if (a->address != b->address)
@@ -123,8 +122,7 @@ int report_dot(FILE *out, const struct snapshot *s, struct err *e)
 		if (o)
 			m.task[o - s->tasks] |= MARK_OWNER;
 	}
-	sort_snap = s;
-	qsort(idx, (size_t)ne, sizeof(long), cmp_lock);
+	qsort_r(idx, (size_t)ne, sizeof(long), cmp_lock, (void *)s);
 
 	fprintf(out, "digraph chang {\n");
 	fprintf(out, "  graph [rankdir=LR, labelloc=t, fontname=\"Helvetica\", label=");

@@ -140,9 +140,142 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 		jw_key(w, "object");
 		wait_json(w, &f->object);
 	}
+	if (f->ngoids) {
+		jw_key(w, "goids");
+		jw_arr(w);
+		for (int i = 0; i < f->ngoids; i++)
+			jw_uint(w, f->goids[i]);
+		jw_arr_end(w);
+	}
+	jw_key(w, "inferred");
+	jw_bool(w, f->inferred);
 	jw_key(w, "maybe_normal");
 	jw_bool(w, f->maybe_normal);
 	jw_obj_end(w);
+}
+
+/* Go targets: what the runtime records per goroutine, beside the OS threads. */
+static void go_object_json(struct jsonw *w, const struct goroutine_info *gi)
+{
+	const struct go_object *o = gi->object;
+	if (!o && !gi->object_op) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "op");
+	jw_str(w, gi->object_op);
+	jw_key(w, "type");
+	jw_str(w, o ? o->type : NULL);
+	jw_key(w, "address");
+	if (o && o->address)
+		jw_hex(w, o->address);
+	else
+		jw_null(w);
+	jw_key(w, "symbol");
+	jw_str(w, o ? o->symbol : NULL);
+	if (o && o->kind == WAIT_CHANNEL) {
+		jw_key(w, "buffered");
+		jw_uint(w, o->qcount);
+		jw_key(w, "capacity");
+		jw_uint(w, o->capacity);
+		jw_key(w, "closed");
+		jw_bool(w, o->closed);
+		jw_key(w, "senders_waiting");
+		jw_int(w, o->senders);
+		jw_key(w, "receivers_waiting");
+		jw_int(w, o->receivers);
+	} else if (o) {
+		jw_key(w, "state");
+		jw_str(w, o->state);
+		jw_key(w, "locked");
+		jw_bool(w, o->locked);
+		jw_key(w, "waiters");
+		jw_int(w, o->sema_waiters);
+	}
+	jw_obj_end(w);
+}
+
+static void goroutines_json(struct jsonw *w, const struct snapshot *s)
+{
+	jw_arr(w);
+	for (size_t i = 0; i < s->ngoroutines; i++) {
+		const struct task *t = &s->goroutines[i];
+		const struct goroutine_info *gi = t->go;
+		jw_obj(w);
+		jw_key(w, "goid");
+		jw_uint(w, t->goid);
+		jw_key(w, "tid");
+		if (t->tid)
+			jw_int(w, t->tid);
+		else
+			jw_null(w);
+		jw_key(w, "status");
+		jw_str(w, gi ? gi->status : NULL);
+		jw_key(w, "wait_reason");
+		jw_str(w, gi ? gi->wait_reason : NULL);
+		jw_key(w, "wait_minutes");
+		if (gi && gi->wait_minutes >= 0)
+			jw_int(w, gi->wait_minutes);
+		else
+			jw_null(w);
+		jw_key(w, "locked_to_thread");
+		jw_bool(w, gi && gi->locked_to_thread);
+		jw_key(w, "created_by");
+		if (gi && gi->created_by) {
+			jw_obj(w);
+			jw_key(w, "function");
+			jw_str(w, gi->created_by);
+			jw_key(w, "file");
+			jw_str(w, gi->created_file);
+			jw_key(w, "line");
+			jw_int(w, gi->created_line);
+			jw_key(w, "parent_goid");
+			if (gi->parent_goid)
+				jw_uint(w, gi->parent_goid);
+			else
+				jw_null(w);
+			jw_obj_end(w);
+		} else {
+			jw_null(w);
+		}
+		jw_key(w, "labels");
+		jw_obj(w);
+		for (int k = 0; gi && k < gi->nlabels; k++) {
+			jw_key(w, gi->labels[k].key);
+			jw_str(w, gi->labels[k].value);
+		}
+		jw_obj_end(w);
+		jw_key(w, "state");
+		jw_str(w, t->state);
+		jw_key(w, "wait");
+		wait_json(w, t->wait);
+		jw_key(w, "object");
+		if (gi)
+			go_object_json(w, gi);
+		else
+			jw_null(w);
+		jw_key(w, "likely_holds");
+		jw_arr(w);
+		for (int k = 0; gi && k < gi->nlikely_holds; k++) {
+			const struct go_object *h = gi->likely_holds[k];
+			if (h->symbol)
+				jw_str(w, h->symbol);
+			else
+				jw_hex(w, h->address);
+		}
+		jw_arr_end(w);
+		jw_key(w, "unwind_error");
+		jw_str(w, t->unwind_error);
+		jw_key(w, "truncated");
+		jw_bool(w, t->truncated);
+		jw_key(w, "group");
+		jw_int(w, t->group);
+		jw_key(w, "frames");
+		frames_json(w, t);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 }
 
 int report_json(FILE *out, const struct snapshot *s, struct err *e)
@@ -169,6 +302,25 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_double(&w, (double)s->pause_ns / 1e6);
 	else
 		jw_null(&w);
+	if (s->saved_core) {
+		const struct saved_core *sc = s->saved_core;
+		jw_key(&w, "saved_core");
+		jw_obj(&w);
+		jw_key(&w, "path");
+		jw_str(&w, sc->path);
+		jw_key(&w, "core_size");
+		jw_str(&w, sc->size_kind);
+		jw_key(&w, "size");
+		if (sc->error)
+			jw_null(&w);
+		else
+			jw_uint(&w, sc->size);
+		jw_key(&w, "pause_ms");
+		jw_double(&w, (double)sc->pause_ns / 1e6);
+		jw_key(&w, "error");
+		jw_str(&w, sc->error);
+		jw_obj_end(&w);
+	}
 	jw_key(&w, "atomic");
 	jw_bool(&w, !s->not_atomic);
 	jw_key(&w, "job_stopped");
@@ -230,6 +382,15 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 	}
 	jw_arr_end(&w);
 
+	if (s->go_version) {
+		jw_key(&w, "go_version");
+		jw_str(&w, s->go_version);
+		jw_key(&w, "goroutine_count");
+		jw_uint(&w, s->ngoroutines);
+		jw_key(&w, "goroutines");
+		goroutines_json(&w, s);
+	}
+
 	jw_key(&w, "groups");
 	jw_arr(&w);
 	for (size_t i = 0; i < s->ngroups; i++) {
@@ -242,6 +403,15 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		for (int k = 0; k < g->count; k++)
 			jw_int(&w, g->tasks[k]->tid);
 		jw_arr_end(&w);
+		if (g->count && g->tasks[0]->kind == TASK_GOROUTINE) {
+			jw_key(&w, "goids");
+			jw_arr(&w);
+			for (int k = 0; k < g->count; k++)
+				jw_uint(&w, g->tasks[k]->goid);
+			jw_arr_end(&w);
+			jw_key(&w, "labels");
+			jw_str(&w, g->tasks[0]->go ? g->tasks[0]->go->labels_text : NULL);
+		}
 		jw_key(&w, "state");
 		jw_str(&w, g->count ? g->tasks[0]->state : NULL);
 		jw_key(&w, "frames");

@@ -18,6 +18,12 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 		fprintf(out, "; attached at %s, target paused %.1f ms\n", tbuf, (double)s->pause_ns / 1e6);
 	else
 		fprintf(out, "; from a core written at %s\n", tbuf);
+	if (s->saved_core && !s->saved_core->error)
+		fprintf(out, "saved core: %s (%s, %.1f MiB; reading it added %.1f ms to the pause)\n",
+			s->saved_core->path, s->saved_core->size_kind, (double)s->saved_core->size / (1 << 20),
+			(double)s->saved_core->pause_ns / 1e6);
+	else if (s->saved_core)
+		fprintf(out, "saved core: none: %s\n", s->saved_core->error);
 	if (s->job_stopped)
 		fprintf(out, "note: the process is stopped by job control (SIGSTOP/SIGTSTP) and was left stopped\n");
 	for (size_t i = 0; i < s->nwarnings; i++)

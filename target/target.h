@@ -19,6 +19,8 @@ struct target_options {
 	int max_frames;
 	unsigned attach_timeout_ms;
 	bool no_stop;		/* attach without ptrace: /proc/.../syscall and /proc/PID/mem only */
+	const char *save_core;	/* attach: also write an ELF core there, from the same freeze */
+	bool core_full;		/* every dumpable mapping, not just what the analysis and gdb need */
 	bool verbose;
 };
 

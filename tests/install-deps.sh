@@ -3,8 +3,8 @@
 # lacks. Quiet when everything is there already.
 set -e
 PKGS="gcc g++ make pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-c-dev
-protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev gdb elfutils binutils python3
-golang-go graphviz"
+protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev gdb elfutils binutils python3
+golang-go graphviz zstd xz-utils lz4 gzip"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -7,6 +7,7 @@ tests/programs/an_*.c; their threads are told apart by their frames, which cores
 import os
 import re
 import subprocess
+import time
 
 from harness import Program, TestFailure, build, chang_json, check, functions, have_tool, run_chang
 
@@ -44,11 +45,37 @@ def severity_ordered(rep):
         check(f["summary"] and f["summary"].endswith("."), "summary %r" % f["summary"])
 
 
+def syscalls(pid):
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                out[tid] = f.read().split()[:4]
+        except OSError:
+            pass
+    return out
+
+
+def settle(p, timeout=20.0):
+    """Until every thread sits in a syscall and none moved over 50 ms: a waiter woken from
+    a helper lock on its way to its final wait must not be caught half-way."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        now = syscalls(p.pid)
+        if now == last and all(v and v[0] != "running" for v in now.values()):
+            return
+        last = now
+        time.sleep(0.05)
+    raise TestFailure("threads of %d kept moving" % p.pid)
+
+
 def both(name, checker, args=(), threads=None, cxx=False, blocked=None, timeout=20.0):
     """Run checker(report, program, source) on a live capture, then on a gcore core."""
     binary = build(name, cxx=cxx)
     with Program(binary, args=args, threads=threads) as p:
         p.wait_ready(timeout=timeout, blocked=blocked)
+        settle(p)
         rep = chang_json(["attach", "--pid", str(p.pid)])
         severity_ordered(rep)
         checker(rep, p, "attach")
@@ -96,6 +123,7 @@ def test_abba_text_exit_code_and_dot():
     binary = build("an_abba")
     with Program(binary, threads=6) as p:
         p.wait_ready()
+        settle(p)
         r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
         check(r.returncode == 3, "--exit-code with a deadlock: %d (%s)" % (r.returncode, r.stderr))
         text = r.stdout
@@ -148,6 +176,7 @@ def test_self_deadlock():
     both("an_selflock", checker, threads=4)
     with Program(build("an_selflock"), threads=4) as p:
         p.wait_ready()
+        settle(p)
         r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
         check(r.returncode == 3, "--exit-code with a self-deadlock: %d" % r.returncode)
 
@@ -199,6 +228,7 @@ def test_convoy_chain():
 def test_convoy_exit_code_zero():
     with Program(build("an_convoy"), threads=52) as p:
         p.wait_ready()
+        settle(p)
         r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
         check(r.returncode == 0, "a chain alone is not a deadlock: exit %d" % r.returncode)
 
@@ -293,6 +323,7 @@ test_bounded_queue_dead_consumer.timeout = 180
 def test_mass_threshold_option():
     with Program(build("an_pipewriters"), threads=41) as p:
         p.wait_ready()
+        settle(p)
         rep = chang_json(["attach", "--pid", str(p.pid), "--mass-threshold=41"])
         check(kinds(rep) == [], "40 writers are under a threshold of 41: %r" % kinds(rep))
         rep = chang_json(["attach", "--pid", str(p.pid), "--mass-threshold=40"])
@@ -301,3 +332,20 @@ def test_mass_threshold_option():
         r = run_chang(["core", build("an_pipewriters"), core, "--format=dot"])
         check("40 threads\\nwrite() in emit_log" in r.stdout, "dot from a core:\n%s" % r.stdout)
         os.unlink(core)
+
+
+def test_stdio_lock_chain():
+    def checker(rep, p, source):
+        logger = tids_with(rep, "flush_batch")
+        clients = tids_with(rep, "log_line")
+        check(len(logger) == 1 and len(clients) == 10, "threads %r %r" % (logger, clients))
+        check(kinds(rep) == ["blocking-chain"], "findings %r" % kinds(rep))
+        f = rep["findings"][0]
+        check(f["root_tid"] == logger[0] and sorted(f["tids"]) == clients, "chain %r" % f)
+        for t in clients:
+            w = thread(rep, t)["wait"]
+            check(w["kind"] == "mutex" and w["owner_tid"] == logger[0] and "stdio FILE lock" in w["detail"],
+                  "client wait %r" % w)
+        check(thread(rep, logger[0])["wait"]["kind"] == "write", "the logger is blocked in write()")
+        check("blocked in write() on fd" in f["summary"] and "flush_batch (an_stdio.c:" in f["summary"], f["summary"])
+    both("an_stdio", checker, threads=12)

@@ -6,6 +6,7 @@ Go's own goroutine?debug=1 files (../shared/fixtures/go/*/goroutine.debug1.txt).
 The subject is the client's reading of chang's bytes, so the ASan pass is left out: the
 writers run under ASan in the unit tests (test_pprof, test_debug1)."""
 import calendar
+import contextlib
 import glob
 import os
 import re
@@ -37,10 +38,13 @@ def pprof(*args, timeout=60):
     return r.stdout
 
 
-def workdir(name):
+@contextlib.contextmanager
+def scratch(name):
+    """A directory for one test's files: removed when the test passes, kept when it fails."""
     d = os.path.join(OUT, "pprof", "%s-%d" % (name, time.monotonic_ns()))
     os.makedirs(d)
-    return d
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def write_profile(src, path):
@@ -391,7 +395,7 @@ def test_goroutine_grammar_fixtures():
 # ---------------------------------------------------------------------------------------
 # The checks shared by the scenarios
 
-def goroutine_text_checks(src, nthreads, want_frames, what):
+def goroutine_text_checks(src, nthreads, want_frames, what, d):
     """chang --format=goroutine: Go's grammar, the right total, go tool pprof -raw reads it as a
     legacy count profile with the same total. want_frames: (func, file suffix, line)."""
     r = subprocess.run([os.environ.get("CHANG_BIN", os.path.join(ROOT, "chang"))] + src + ["--format=goroutine"],
@@ -399,10 +403,11 @@ def goroutine_text_checks(src, nthreads, want_frames, what):
     check(r.returncode == 0, "chang --format=goroutine exited %d: %s" % (r.returncode, r.stderr[-1000:]))
     kind, total, groups = check_goroutine_text(r.stdout, what + " goroutine text")
     check(kind == "threads" and total == nthreads, "%s: header %s total %d, want threads %d" % (what, kind, total, nthreads))
-    named = {(f[1], f[4]) for g in groups for f in g[3] if len(f) > 1 and f[3].endswith(want_frames[0][1])}
+    named = {(f[1], f[3], f[4]) for g in groups for f in g[3] if len(f) > 1}
     for func, suffix, line in want_frames:
-        check((func, line) in named, "%s: no frame %s %s:%d in the goroutine text: %r" % (what, func, suffix, line, sorted(named)))
-    path = os.path.join(workdir("goroutine"), "threads.txt")
+        check(any(n[0] == func and n[1].endswith(suffix) and n[2] == line for n in named),
+              "%s: no frame %s %s:%d in the goroutine text: %r" % (what, func, suffix, line, sorted(named)))
+    path = os.path.join(d, what.replace(" ", "-") + ".threads.txt")
     with open(path, "wb") as f:
         f.write(r.stdout)
     stype, samples = raw_samples(pprof("-raw", path))
@@ -440,7 +445,8 @@ def common_checks(prof, nthreads, what):
 def tagfocus_tids(prof, tag, value):
     tr = traces(pprof("-traces", "-tagfocus=%s=%s" % (tag, value), prof))
     for c, labels, _ in tr:
-        check(labels.get(tag) == [value], "-tagfocus=%s=%s kept a sample labelled %r" % (tag, value, labels))
+        # tid is both a string and a numeric label, so -traces may show it twice
+        check(set(labels.get(tag, [])) == {value}, "-tagfocus=%s=%s kept a sample labelled %r" % (tag, value, labels))
     return sorted(int(l["tid"][0]) for _, l, _ in tr), sum(c for c, _, _ in tr)
 
 
@@ -488,6 +494,12 @@ def abba_checks(src, p, prof, what, names):
     check(tids == workers and n == 2, "%s: -tagfocus=state=mutex kept %r (%d), want %r" % (what, tids, n, workers))
     shown, total, _ = top_rows(pprof("-top", "-tagfocus=state=mutex", prof))
     check(shown == 2 and total == 3, "%s: -top -tagfocus=state=mutex shows %s of %s" % (what, shown, total))
+    # the numeric tid label: -tagfocus=tid=N picks one thread by number
+    tids, n = tagfocus_tids(prof, "tid", str(workers[0]))
+    check(tids == [workers[0]] and n == 1, "%s: -tagfocus=tid=%d kept %r" % (what, workers[0], tids))
+    # -tagshow keeps only the named label
+    shown_labels = {k for _, l, _ in traces(pprof("-traces", "-tagshow=state", prof)) for k in l}
+    check(shown_labels == {"state"}, "%s: -tagshow=state shows labels %r" % (what, shown_labels))
 
     # -comments: the findings' summaries
     rep = chang_json(src)
@@ -505,14 +517,13 @@ def abba_checks(src, p, prof, what, names):
           "%s: /ui/flamegraph does not show the program's functions:\n%s" % (what, page[:1000]))
 
     goroutine_text_checks(src, 3, [("take_second", "abba.c", 14), ("transfer_ab", "abba.c", 22),
-                                   ("transfer_ba", "abba.c", 31)], what)
+                                   ("transfer_ba", "abba.c", 31)], what, os.path.dirname(prof))
 
 
 def test_pprof_abba_live():
     if not go_bin():
         return NO_GO
-    d = workdir("abba-live")
-    with Program(build("abba"), threads=3) as p:
+    with scratch("abba-live") as d, Program(build("abba"), threads=3) as p:
         p.wait_ready()
         src = ["attach", "--pid", str(p.pid)]
         a = write_profile(src, os.path.join(d, "a.pb.gz"))
@@ -525,8 +536,7 @@ def test_pprof_abba_live():
 def test_pprof_abba_core():
     if not go_bin():
         return NO_GO
-    d = workdir("abba-core")
-    with Program(build("abba"), threads=3) as p:
+    with scratch("abba-core") as d, Program(build("abba"), threads=3) as p:
         p.wait_ready()
         core = p.gcore()
         src = ["core", build("abba"), core]
@@ -542,9 +552,8 @@ def test_pprof_abba_core():
 def test_pprof_condvar_many():
     if not go_bin():
         return NO_GO
-    d = workdir("condvar")
     exe = build("condvar_many")
-    with Program(exe, args=["50"], threads=51) as p:
+    with scratch("condvar") as d, Program(exe, args=["50"], threads=51) as p:
         p.wait_ready()
         workers = sorted(t for t in task_states(p.pid) if t != p.pid)
         check(len(workers) == 50, "condvar_many threads: %d" % len(workers))
@@ -565,7 +574,7 @@ def test_pprof_condvar_many():
                 check(i is not None and frame_at(fr[i + 1], "worker", "condvar_many.c", 29),
                       "%s: -traces: worker must call queue_pop: %r" % (what, fr))
             groups = goroutine_text_checks(src, 51, [("queue_pop", "condvar_many.c", 19),
-                                                     ("worker", "condvar_many.c", 29)], what)
+                                                     ("worker", "condvar_many.c", 29)], what, d)
             check(groups[0][0] == 50, "%s: the pool is one group of 50, got %r" % (what, [g[0] for g in groups]))
         p.untouched()
 
@@ -576,9 +585,8 @@ def test_pprof_condvar_many():
 def test_pprof_inline_cpp():
     if not go_bin():
         return NO_GO
-    d = workdir("inline")
     exe = build("inline_cpp", cxx=True, opt="-O2")
-    with Program(exe, threads=4) as p:
+    with scratch("inline") as d, Program(exe, threads=4) as p:
         p.wait_ready()
         core = p.gcore()
         for what, src in (("inline live", ["attach", "--pid", str(p.pid)]), ("inline core", ["core", exe, core])):
@@ -619,7 +627,7 @@ def test_pprof_inline_cpp():
             goroutine_text_checks(src, 4, [("shop::Inventory::reserve(int)", "inline_cpp.cpp", 29),
                                            ("shop::Inventory::wait_for_stock(std::unique_lock<std::mutex>&)",
                                             "inline_cpp.cpp", 22),
-                                           ("customer", "inline_cpp.cpp", 40)], what)
+                                           ("customer", "inline_cpp.cpp", 40)], what, d)
         p.untouched()
 
 
@@ -630,11 +638,12 @@ def test_pprof_output_dir():
     if not go_bin():
         return NO_GO
     exe = build("abba")
-    with Program(exe, threads=3) as p:
+    with scratch("odir") as top, Program(exe, threads=3) as p:
         p.wait_ready()
         core = p.gcore()
         for what, src in (("live", ["attach", "--pid", str(p.pid)]), ("core", ["core", exe, core])):
-            d = workdir("odir-" + what)
+            d = os.path.join(top, what)
+            os.makedirs(d)
             t0 = time.time()
             run_chang(src + ["--format=pprof", "-o", d])
             t1 = time.time()
@@ -642,11 +651,11 @@ def test_pprof_output_dir():
             check(len(names) == 1, "%s: -o DIR wrote %r" % (what, names))
             m = re.match(r"^chang-(\d+)-(\d{8}-\d{6})\.pb\.gz$", names[0])
             check(m and int(m.group(1)) == p.pid, "%s: file name %r, want chang-%d-TIME.pb.gz" % (what, names[0], p.pid))
+            # UTC, the capture time: for a core, when it was written
             stamp = calendar.timegm(time.strptime(m.group(2), "%Y%m%d-%H%M%S"))
             lo = os.path.getmtime(core) if what == "core" else t0
-            hi = t1
-            check(lo - 2 <= stamp <= hi + 1, "%s: time in the name %s is not the capture time (%.0f..%.0f)"
-                  % (what, m.group(2), lo, hi))
+            check(lo - 2 <= stamp <= t1 + 1, "%s: time in the name %s is not the capture time (%.0f..%.0f)"
+                  % (what, m.group(2), lo, t1))
             stype, samples = raw_samples(pprof("-raw", os.path.join(d, names[0])))
             check(stype == "threads/count" and len(samples) == 3, "%s: %s: %r" % (what, names[0], samples))
         p.untouched()

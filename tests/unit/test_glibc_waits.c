@@ -23,11 +23,11 @@
 enum who {
 	HOLDER, W_NORMAL, W_RECURSIVE, W_ERRCHECK, W_ADAPTIVE, W_PI, W_ROBUST, W_RW_WRITER,
 	W_RW_READER, W_RW_READHELD, W_COND, W_SEM, W_BARRIER, W_JOIN, SELF, W_ABANDONED, W_READ,
-	W_EPOLL, W_SLEEP, NWHO
+	W_EPOLL, W_SLEEP, W_STDIO, NWHO
 };
 static const char *const who_name[NWHO] = { "holder", "normal", "recursive", "errcheck",
 	"adaptive", "pi", "robust", "rw-writer", "rw-reader", "rw-readheld", "cond", "sem",
-	"barrier", "join", "self", "abandoned", "read", "epoll", "sleep" };
+	"barrier", "join", "self", "abandoned", "read", "epoll", "sleep", "stdio" };
 
 /* What each sits in: futex (202) unless said otherwise. */
 static long who_syscall(enum who w)
@@ -42,6 +42,7 @@ static long who_syscall(enum who w)
 }
 
 static volatile pid_t tids[NWHO];
+static pthread_t selves[NWHO];	/* each thread's struct pthread: its fs_base */
 static pid_t gone_tid;
 static pthread_t holder_thread;
 
@@ -57,6 +58,7 @@ static sem_t sem;
 static pthread_barrier_t barrier;
 static int pipe_fds[2];
 static pthread_barrier_t holder_ready;
+static FILE *stdio_file;
 
 static pid_t gettid_(void)
 {
@@ -74,6 +76,8 @@ static void *holder(void *arg)
 	pthread_mutex_lock(&m_robust);
 	pthread_rwlock_wrlock(&rw_written);
 	pthread_rwlock_rdlock(&rw_read);
+	flockfile(stdio_file);
+	selves[HOLDER] = pthread_self();
 	tids[HOLDER] = gettid_();
 	pthread_barrier_wait(&holder_ready);
 	for (;;)
@@ -91,6 +95,7 @@ static void *leaver(void *arg)
 static void *waiter(void *arg)
 {
 	enum who w = (enum who)(long)arg;
+	selves[w] = pthread_self();
 	tids[w] = gettid_();
 	switch (w) {
 	case W_NORMAL: pthread_mutex_lock(&m_normal); break;
@@ -126,6 +131,7 @@ static void *waiter(void *arg)
 		for (;;)
 			epoll_wait(ep, &ev, 1, -1);
 	}
+	case W_STDIO: fputc('x', stdio_file); break;
 	case W_SLEEP: {
 		struct timespec ts = { 1000, 0 };
 		nanosleep(&ts, NULL);
@@ -225,6 +231,11 @@ static struct snapshot *capture(void)
 		k->kstate = kstate_of(k->tid);
 		if (!read_syscall(k->tid, &k->syscall_nr, k->syscall_args))
 			k->syscall_nr = -1;
+		/* The registers a stop leaves: the interrupted call's number and restart code. */
+		k->have_regs = true;
+		k->regs.orig_rax = (unsigned long long)k->syscall_nr;
+		k->regs.rax = (unsigned long long)-512;	/* -ERESTARTSYS */
+		k->regs.fs_base = (unsigned long long)selves[w];
 		if (k->syscall_nr == 202)
 			copy_window(t, k->syscall_args[0], 64, 128);
 		if (k->syscall_nr == 230)
@@ -273,6 +284,8 @@ static void check_decoded(struct snapshot *s)
 	check_lock(s, SELF, WAIT_MUTEX, &m_self, tids[SELF], NULL);
 	check_lock(s, W_ABANDONED, WAIT_MUTEX, &m_abandoned, gone_tid, NULL);
 
+	check_lock(s, W_STDIO, WAIT_MUTEX, stdio_file->_lock, h, "a stdio FILE lock");
+
 	struct task *t = task_of(s, W_READ);
 	CHECK(t && t->wait && t->wait->kind == WAIT_READ && t->wait->fd == pipe_fds[0] &&
 	      t->wait->fd_target && strncmp(t->wait->fd_target, "pipe:[", 6) == 0 && !t->wait->idle);
@@ -306,7 +319,7 @@ static void check_findings(struct snapshot *s)
 			chains++;
 			/* everyone waiting on a lock the holder has, plus its joiner; not the
 			 * writer waiting for readers, whom glibc does not name */
-			CHECKF(f->root_tid == tids[HOLDER] && f->ntids == 9, "chain root %d, %d threads",
+			CHECKF(f->root_tid == tids[HOLDER] && f->ntids == 10, "chain root %d, %d threads",
 			       (int)f->root_tid, f->ntids);
 			CHECKF(strstr(f->summary, "waiting for a signal in pause()") != NULL, "%s", f->summary);
 			break;
@@ -324,26 +337,31 @@ static void check_findings(struct snapshot *s)
  * and a name that contradicts the words loses to them. */
 static void check_hints(struct snapshot *s)
 {
-	static const char *const fn[NWHO] = { [W_NORMAL] = "___pthread_mutex_lock",
-		[W_RECURSIVE] = "__lll_lock_wait", [W_ROBUST] = "__pthread_mutex_lock_full",
-		[W_RW_WRITER] = "___pthread_rwlock_wrlock", [W_RW_READER] = "__pthread_rwlock_rdlock_full64",
-		[W_COND] = "___pthread_cond_wait", [W_SEM] = "__new_sem_wait_slow64",
-		[W_BARRIER] = "___pthread_barrier_wait", [W_JOIN] = "__pthread_clockjoin_ex",
+	static const char *const fn[NWHO][2] = { [W_NORMAL] = { "___pthread_mutex_lock" },
+		[W_RECURSIVE] = { "__lll_lock_wait", "___pthread_mutex_lock" },
+		[W_ROBUST] = { "__pthread_mutex_lock_full" },
+		[W_RW_WRITER] = { "___pthread_rwlock_wrlock" }, [W_RW_READER] = { "__pthread_rwlock_rdlock_full64" },
+		[W_COND] = { "___pthread_cond_wait" }, [W_SEM] = { "__new_sem_wait_slow64" },
+		[W_BARRIER] = { "___pthread_barrier_wait" }, [W_JOIN] = { "__pthread_clockjoin_ex" },
+		[W_STDIO] = { "__lll_lock_wait_private", "_IO_putc" },
 		/* a lie: a mutex waiter whose stack claims a condvar */
-		[W_ERRCHECK] = "pthread_cond_wait@@GLIBC_2.3.2" };
+		[W_ERRCHECK] = { "pthread_cond_wait@@GLIBC_2.3.2" } };
 	for (int w = 0; w < NWHO; w++) {
-		if (!fn[w])
+		if (!fn[w][0])
 			continue;
 		struct task *t = task_of(s, (enum who)w);
-		struct sym_frame *f = ARENA_NEW(&s->arena, struct sym_frame, 1);
-		f->function = fn[w];
-		struct pcsym *ps = ARENA_NEW(&s->arena, struct pcsym, 1);
-		ps->nframes = 1;
-		ps->frames = f;
-		t->pcs = ARENA_NEW(&s->arena, uint64_t, 1);
-		t->npcs = 1;
-		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, 1);
-		t->syms[0] = ps;
+		int n = fn[w][1] ? 2 : 1;
+		t->pcs = ARENA_NEW(&s->arena, uint64_t, n);
+		t->npcs = n;
+		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, n);
+		for (int k = 0; k < n; k++) {
+			struct sym_frame *f = ARENA_NEW(&s->arena, struct sym_frame, 1);
+			f->function = fn[w][k];
+			struct pcsym *ps = ARENA_NEW(&s->arena, struct pcsym, 1);
+			ps->nframes = 1;
+			ps->frames = f;
+			t->syms[k] = ps;
+		}
 	}
 	analyze_snapshot(s, NULL);
 	check_decoded(s);
@@ -390,10 +408,12 @@ static void unit_tests(void)
 	sem_init(&sem, 0, 0);
 	pthread_barrier_init(&barrier, NULL, 3);
 	pthread_barrier_init(&holder_ready, NULL, 2);
-	if (pipe(pipe_fds) != 0) {
+	int stdio_pipe[2];
+	if (pipe(pipe_fds) != 0 || pipe(stdio_pipe) != 0) {
 		CHECK(!"pipe");
 		return;
 	}
+	stdio_file = fdopen(stdio_pipe[1], "w");
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);

@@ -1,0 +1,33 @@
+/* Cheap samples of a live process for chang watch: per thread, what the kernel says
+ * without stopping anything (state, syscall, CPU time and wake-ups from schedstat). */
+#ifndef CHANG_SAMPLER_H
+#define CHANG_SAMPLER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct thread_sample {
+	pid_t tid;
+	char state;		/* from stat */
+	long syscall_nr;	/* -1 when running or not in a syscall */
+	uint64_t arg0;		/* the futex address, the fd ... */
+	uint64_t run_ns;	/* time on a CPU */
+	uint64_t slices;	/* times it was scheduled in: grows with every wake-up */
+};
+
+struct sample {
+	struct thread_sample *t;	/* sorted by tid */
+	size_t n;
+};
+
+/* Returns -1 when the process is gone. */
+int sample_take(pid_t pid, struct sample *out);
+void sample_free(struct sample *s);
+/* Did any thread run, wake up, appear or vanish between a and b? */
+bool sample_progress(const struct sample *a, const struct sample *b);
+/* Same threads in the same syscalls on the same objects? */
+bool sample_same_waits(const struct sample *a, const struct sample *b);
+/* A wait that a healthy idle program also sits in (event loops, sleeps, accept). */
+bool sample_idle_syscall(long nr);
+#endif

@@ -1,0 +1,22 @@
+/* Capturing several processes (a command's tree) and reporting them together, the ones
+ * with hangs first: shared by chang run and chang watch. */
+#ifndef CHANG_CAPTURE_SET_H
+#define CHANG_CAPTURE_SET_H
+#include <stdio.h>
+#include <sys/types.h>
+#include "commands/options.h"
+#include "model/snapshot.h"
+
+struct captured {
+	struct snapshot *snap;
+	struct target *target;
+};
+
+/* Attach to pid and run the pipeline up to the analyzers; NULL snap on failure (e set). */
+struct captured capture_one(pid_t pid, const struct report_options *o, struct err *e);
+void captured_free(struct captured *c);
+/* Write the reports: hangs first, each separated by a rule in text formats; with
+ * o->save_dir also chang-PID.json and chang-PID-TIME.pb.gz there. */
+int capture_write_all(struct captured *cs, size_t n, const struct report_options *o, FILE *out,
+		      struct err *e);
+#endif

@@ -1,0 +1,532 @@
+#include "core/core_target.h"
+#include "core/decompress.h"
+#include "core/elfcore.h"
+#include "target/buildid.h"
+#include "util/xalloc.h"
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct core_target {
+	struct target t;		/* first, so that the ops can cast back */
+	struct elfcore core;
+	const char *exe;		/* the executable the user named, or NULL */
+	const char *main_path;		/* the core's path of the main executable, or NULL */
+};
+
+static const char deleted_suffix[] = " (deleted)";
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* Length of p without the " (deleted)" the kernel appends to unlinked files. */
+static size_t undeleted_len(const char *p)
+{
+	size_t n = strlen(p), k = sizeof(deleted_suffix) - 1;
+	return n > k && strcmp(p + n - k, deleted_suffix) == 0 ? n - k : n;
+}
+
+/* Whether path (as a core names it) ends in the file name base. */
+static bool same_base(const char *path, const char *base)
+{
+	const char *pb = base_name(path);
+	size_t len = undeleted_len(pb);
+	return strlen(base) == len && strncmp(pb, base, len) == 0;
+}
+
+static int core_open_module(struct target *t, const struct module *m, const char **path)
+{
+	struct core_target *ct = (struct core_target *)t;
+	struct arena *a = &t->snap->arena;
+	if (ct->exe && ct->main_path && strcmp(m->name, ct->main_path) == 0)
+		return target_open_regular(NULL, ct->exe, path, a);
+	const char *root = t->opts ? t->opts->sysroot : NULL;
+	int fd = target_open_regular(root, m->name, path, a);
+	size_t n = undeleted_len(m->name);
+	if (fd < 0 && n < strlen(m->name)) {
+		/* A file reinstalled where the deleted one was is fine if its build-id agrees with
+		 * the core's, which target_load_modules checks. */
+		int saved = errno;
+		fd = target_open_regular(root, arena_strndup(a, m->name, n), path, a);
+		if (fd < 0)
+			errno = saved;
+	}
+	return fd;
+}
+
+static void core_close(struct target *t)
+{
+	struct core_target *ct = (struct core_target *)t;
+	elfcore_free(&ct->core);
+	free(ct);
+}
+
+static const struct target_ops core_ops = {
+	.name = "core",
+	.open_module = core_open_module,
+	.close = core_close,
+};
+
+static const struct target_options default_options;
+
+static int check_exe(const char *exe, struct err *e)
+{
+	int fd = target_open_regular(NULL, exe, NULL, NULL);
+	if (fd < 0)
+		return err_set(e, ERR_FAIL, "%s: %s", exe,
+			       errno == EINVAL ? "not a regular file" : strerror(errno));
+	unsigned char h[sizeof(Elf64_Ehdr)];
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n < SELFMAG || memcmp(h, ELFMAG, SELFMAG) != 0)
+		return err_set(e, ERR_FAIL, "%s: not an ELF file", exe);
+	Elf64_Ehdr eh;
+	if ((size_t)n == sizeof(eh)) {
+		memcpy(&eh, h, sizeof(eh));
+		if (eh.e_type == ET_CORE)
+			return err_set(e, ERR_FAIL, "%s: a core file, not an executable "
+				       "(the executable comes first, then the core)", exe);
+	}
+	return 0;
+}
+
+/* The string at AT_EXECFN: the path execve was given, kept on the initial stack. */
+static const char *read_execfn(struct target *t, struct arena *a)
+{
+	const struct elfcore_notes *n = &((struct core_target *)t)->core.notes;
+	uint64_t addr;
+	if (!elfcore_auxv(n, AT_EXECFN, &addr) || addr == 0)
+		return NULL;
+	char buf[4096];
+	size_t got = target_read(t, addr, buf, sizeof(buf));
+	size_t len = strnlen(buf, got);
+	return len > 0 && len < got ? arena_strndup(a, buf, len) : NULL;
+}
+
+/* Which NT_FILE path is the main executable: the one holding the entry point or the program
+ * headers the kernel told the process about; failing those, the path execve was given, a
+ * file named like EXE, or the lowest mapped file (where executables sit). */
+static const char *find_main_path(const struct elfcore_notes *n, const char *execfn, const char *exe)
+{
+	static const uint64_t keys[] = { AT_ENTRY, AT_PHDR };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		uint64_t v;
+		if (!elfcore_auxv(n, keys[k], &v) || v == 0)
+			continue;
+		for (size_t i = 0; i < n->nfiles; i++)
+			if (n->files[i].path && v >= n->files[i].start && v < n->files[i].end)
+				return n->files[i].path;
+	}
+	if (execfn)
+		for (size_t i = 0; i < n->nfiles; i++)
+			if (n->files[i].path && strcmp(n->files[i].path, execfn) == 0)
+				return n->files[i].path;
+	if (exe) {
+		const char *b = base_name(exe);
+		for (size_t i = 0; i < n->nfiles; i++)
+			if (n->files[i].path && same_base(n->files[i].path, b))
+				return n->files[i].path;
+	}
+	const struct elfcore_file *low = NULL;
+	for (size_t i = 0; i < n->nfiles; i++)
+		if (n->files[i].path && (!low || n->files[i].start < low->start))
+			low = &n->files[i];
+	return low ? low->path : NULL;
+}
+
+/* NT_PRPSINFO describes the thread group leader only, and at dump time: the kernel's
+ * dumping thread is running, and gcore's 't' is gdb's own ptrace stop, not the target's.
+ * The other threads' states are not in a core at all. */
+static char kstate_of(char sname)
+{
+	return sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+}
+
+struct tid_index {
+	pid_t tid;
+	size_t i;
+};
+
+static int tid_index_cmp(const void *x, const void *y)
+{
+	const struct tid_index *a = x, *b = y;
+	if (a->tid != b->tid)
+		return a->tid < b->tid ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* One task per NT_PRSTATUS, sorted by tid; a tid recorded twice keeps its first record.
+ * Returns how many duplicates were dropped. */
+static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, const char *name)
+{
+	size_t nt = n->nthreads, dups = 0;
+	struct tid_index *ix = xmalloc((nt ? nt : 1) * sizeof(*ix));
+	for (size_t i = 0; i < nt; i++)
+		ix[i] = (struct tid_index){ n->threads[i].tid, i };
+	qsort(ix, nt, sizeof(*ix), tid_index_cmp);
+	s->tasks = ARENA_NEW(&s->arena, struct task, nt);
+	size_t k = 0;
+	for (size_t j = 0; j < nt; j++) {
+		if (k && s->tasks[k - 1].tid == ix[j].tid) {
+			dups++;
+			continue;
+		}
+		const struct elfcore_thread *th = &n->threads[ix[j].i];
+		struct task *t = &s->tasks[k++];
+		t->kind = TASK_THREAD;
+		t->tid = th->tid;
+		t->name = name;
+		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname) : '?';
+		t->have_regs = true;
+		t->regs = th->regs;
+		t->syscall_nr = (long)th->regs.orig_rax >= 0 ? (long)th->regs.orig_rax : -1;
+		t->syscall_args[0] = th->regs.rdi;
+		t->syscall_args[1] = th->regs.rsi;
+		t->syscall_args[2] = th->regs.rdx;
+		t->syscall_args[3] = th->regs.r10;
+		t->syscall_args[4] = th->regs.r8;
+		t->syscall_args[5] = th->regs.r9;
+		t->group = 0;
+	}
+	s->ntasks = k;
+	free(ix);
+	return dups;
+}
+
+static int file_cmp(const void *x, const void *y)
+{
+	const struct elfcore_file *a = x, *b = y;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->end > b->end ? -1 : a->end < b->end;
+}
+
+/* The mappings: NT_FILE says which ranges are which file, the PT_LOADs say the permissions
+ * and what was dumped, and PT_LOADs no file covers are anonymous memory (heap, stacks).
+ * One sweep over both sorted lists cuts the address space at every boundary of either.
+ * Returns how many NT_FILE entries were dropped for overlapping another. */
+static size_t build_maps(struct snapshot *s, const struct elfcore *c)
+{
+	size_t nf = c->notes.nfiles, dropped = 0;
+	struct elfcore_file *f = xmalloc((nf ? nf : 1) * sizeof(*f));
+	if (nf)
+		memcpy(f, c->notes.files, nf * sizeof(*f));
+	qsort(f, nf, sizeof(*f), file_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < nf; i++) {
+		if (k && f[i].start < f[k - 1].end) {
+			dropped++;
+			continue;
+		}
+		f[k++] = f[i];
+	}
+	nf = k;
+
+	const struct elfcore_load *l = c->loads;
+	size_t nl = c->nloads, i = 0, j = 0, n = 0, cap = 0;
+	struct mapping *maps = NULL;
+	uint64_t pos = 0;
+	while (i < nf || j < nl) {
+		if (i < nf && f[i].end <= pos) {
+			i++;
+			continue;
+		}
+		if (j < nl && l[j].vaddr + l[j].memsz <= pos) {
+			j++;
+			continue;
+		}
+		uint64_t fs = i < nf ? f[i].start : UINT64_MAX, ls = j < nl ? l[j].vaddr : UINT64_MAX;
+		uint64_t start = fs < ls ? fs : ls;
+		if (start > pos)
+			pos = start;
+		bool fin = i < nf && f[i].start <= pos, lin = j < nl && l[j].vaddr <= pos;
+		uint64_t end = UINT64_MAX, b;
+		if (i < nf) {
+			b = fin ? f[i].end : f[i].start;
+			end = b < end ? b : end;
+		}
+		if (j < nl) {
+			b = lin ? l[j].vaddr + l[j].memsz : l[j].vaddr;
+			end = b < end ? b : end;
+		}
+		VEC_RESERVE(maps, cap, n + 1);
+		struct mapping *m = &maps[n++];
+		memset(m, 0, sizeof(*m));
+		m->start = pos;
+		m->end = end;
+		if (fin) {
+			m->path = f[i].path;
+			m->offset = f[i].offset + (pos - f[i].start);
+		}
+		if (lin) {
+			elfcore_perms(l[j].flags, m->perms);
+			m->dumped = pos - l[j].vaddr < l[j].avail;
+		} else {
+			memcpy(m->perms, "---p", 5);	/* no segment: the core does not say */
+		}
+		pos = end;
+	}
+	s->maps = arena_memdup(&s->arena, maps, n * sizeof(*maps));
+	s->nmaps = n;
+	free(maps);
+	free(f);
+	return dropped;
+}
+
+/* The program headers of an ELF file open on fd, at most cap; 0 if it is not 64-bit ELF. */
+static int read_phdrs(int fd, Elf64_Phdr *ph, int cap)
+{
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr))
+		return 0;
+	int n = eh.e_phnum < cap ? eh.e_phnum : cap;
+	ssize_t want = (ssize_t)(sizeof(*ph) * (size_t)n);
+	if (eh.e_phoff > (uint64_t)INT64_MAX || pread(fd, ph, (size_t)want, (off_t)eh.e_phoff) != want)
+		return 0;
+	return n;
+}
+
+/* gdb leaves out the segments it did not dump (text, read-only data), so for those mappings
+ * the core has no permissions to give; the mapped file's own program headers have them. */
+static void infer_perms(struct core_target *ct, struct snapshot *s)
+{
+	for (size_t k = 0; k < s->nmodules && ct->t.modfds; k++) {
+		const struct module *md = &s->modules[k];
+		if (ct->t.modfds[k] < 0)
+			continue;
+		Elf64_Phdr ph[64];
+		int nph = -1;
+		size_t lo = 0, hi = s->nmaps;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (s->maps[mid].start < md->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < s->nmaps && s->maps[i].start < md->end; i++) {
+			struct mapping *m = &s->maps[i];
+			if (!m->path || strcmp(m->path, md->name) != 0 || elfcore_find_load(&ct->core, m->start))
+				continue;
+			if (nph < 0)
+				nph = read_phdrs(ct->t.modfds[k], ph, 64);
+			for (int j = 0; j < nph; j++)
+				if (ph[j].p_type == PT_LOAD && (ph[j].p_offset & ~0xfffULL) <= m->offset &&
+				    m->offset - (ph[j].p_offset & ~0xfffULL) < ph[j].p_filesz + (ph[j].p_offset & 0xfff)) {
+					elfcore_perms(ph[j].p_flags, m->perms);
+					break;
+				}
+		}
+	}
+}
+
+static void warn_core(struct snapshot *s, const char *name, const struct elfcore *c)
+{
+	const struct elfcore_notes *n = &c->notes;
+	if (c->phnum_read < c->phnum)
+		snapshot_warn(s, "%s: truncated: only %zu of %zu program headers could be read", name,
+			      c->phnum_read, c->phnum);
+	if (c->loads_cut)
+		snapshot_warn(s, "%s: truncated: %zu of %zu memory segments are cut short (%llu KiB "
+			      "missing); that memory is read from the mapped files or not at all",
+			      name, c->loads_cut, c->nloads, (unsigned long long)(c->bytes_missing >> 10));
+	if (c->loads_bad)
+		snapshot_warn(s, "%s: %zu memory segments are empty, wrap around or overlap others; "
+			      "ignored or trimmed", name, c->loads_bad);
+	if (c->notes_cut || n->cut)
+		snapshot_warn(s, "%s: truncated: the notes are cut short; %zu threads could be read",
+			      name, n->nthreads);
+	if (c->note_too_big)
+		snapshot_warn(s, "%s: a note claims more than 64 MiB; the notes after it are ignored", name);
+	if (c->nnotes_segments > 8)
+		snapshot_warn(s, "%s: %zu note segments; only the first 8 are read", name, c->nnotes_segments);
+	if (n->short_notes)
+		snapshot_warn(s, "%s: %zu notes are too small for their type; ignored", name, n->short_notes);
+	if (n->too_many_threads)
+		snapshot_warn(s, "%s: more thread records than any kernel allows; only the first %zu read",
+			      name, n->nthreads);
+	if (n->file_problem)
+		snapshot_warn(s, "%s: %s", name, n->file_problem);
+	if (!n->have_files)
+		snapshot_warn(s, "%s: no NT_FILE note: the mapped files are unknown, so frames stay "
+			      "unsymbolized", name);
+}
+
+static bool same_build_id(const struct module *m)
+{
+	return m->build_id_len == m->target_build_id_len &&
+	       memcmp(m->build_id, m->target_build_id, (size_t)m->build_id_len) == 0;
+}
+
+/* Whether EXE's name could be the dumped program's: its basename against the core's path
+ * of the executable and against comm (the first 15 bytes of the basename execve saw). */
+static bool names_agree(const char *exe, const char *main_path, const struct elfcore_notes *n)
+{
+	const char *b = base_name(exe);
+	bool any = false;
+	if (main_path) {
+		any = true;
+		if (same_base(main_path, b))
+			return true;
+	}
+	if (n->have_psinfo && n->fname[0]) {
+		any = true;
+		if (strncmp(b, n->fname, 15) == 0)
+			return true;
+	}
+	return !any;
+}
+
+static int check_main_module(struct core_target *ct, struct snapshot *s, struct err *e)
+{
+	struct module *mm = NULL;
+	for (size_t i = 0; ct->main_path && i < s->nmodules; i++)
+		if (strcmp(s->modules[i].name, ct->main_path) == 0) {
+			mm = &s->modules[i];
+			break;
+		}
+	if (!mm) {
+		snapshot_warn(s, "%s: the core does not show where the executable was mapped; "
+			      "it is not used", ct->exe);
+		return 0;
+	}
+	if (mm->build_id_len && mm->target_build_id_len) {
+		if (same_build_id(mm))
+			return 0;
+		char a[81], b[81];
+		buildid_hex(mm->build_id, mm->build_id_len, a);
+		buildid_hex(mm->target_build_id, mm->target_build_id_len, b);
+		return err_set(e, ERR_FAIL, "%s: does not match the core (build-id %s, core has %s)",
+			       ct->exe, a, b);
+	}
+	if (!names_agree(ct->exe, ct->main_path, &ct->core.notes))
+		snapshot_warn(s, "%s: the core was dumped by \"%s\" (%s) and there is no build-id to "
+			      "compare; its symbols may be wrong", ct->exe,
+			      ct->core.notes.have_psinfo ? ct->core.notes.fname : "?", ct->main_path);
+	return 0;
+}
+
+/* The core open for reading: the file itself, or for a compressed core (recognised by its
+ * magic) its decoded copy in an unlinked temporary file. st gets the original's metadata:
+ * its mtime is when the core was written. */
+static int open_core(const char *core_path, struct stat *st, struct decompress_result *dr, struct err *e)
+{
+	memset(dr, 0, sizeof(*dr));
+	int fd = target_open_regular(NULL, core_path, NULL, NULL);
+	if (fd < 0)
+		return err_set(e, ERR_FAIL, "%s: %s", core_path,
+			       errno == EINVAL ? "not a regular file" : strerror(errno));
+	if (fstat(fd, st) != 0)
+		memset(st, 0, sizeof(*st));
+	unsigned char magic[8];
+	ssize_t n = pread(fd, magic, sizeof(magic), 0);
+	if (n <= 0 || decompress_detect(magic, (size_t)n) == COMPRESS_NONE)
+		return fd;
+	int dfd = decompress_to_temp(fd, core_path, NULL, 0, dr, e);
+	close(fd);
+	return dfd;
+}
+
+/* A core that cannot be read because its compressed stream broke off says so. */
+static void explain_stream(struct err *e, const struct decompress_result *dr)
+{
+	size_t n = strlen(e->msg);
+	if ((dr->truncated || dr->corrupt) && n < sizeof(e->msg))
+		snprintf(e->msg + n, sizeof(e->msg) - n, " (%s)", dr->problem);
+}
+
+struct target *core_target_open(const char *exe, const char *core_path,
+				const struct target_options *o, struct snapshot *s, struct err *e)
+{
+	if (!core_path) {
+		err_set(e, ERR_USAGE, "core: no core file given");
+		return NULL;
+	}
+	if (exe && check_exe(exe, e) != 0)
+		return NULL;
+	struct stat st;
+	struct decompress_result dr;
+	int fd = open_core(core_path, &st, &dr, e);
+	if (fd < 0)
+		return NULL;
+	struct core_target *ct = xcalloc(1, sizeof(*ct));
+	if (elfcore_read(fd, core_path, &ct->core, &s->arena, e) != 0) {
+		explain_stream(e, &dr);
+		close(fd);
+		free(ct);
+		return NULL;
+	}
+	const struct elfcore_notes *n = &ct->core.notes;
+	if (n->nthreads == 0) {
+		err_set(e, ERR_FAIL, "%s: no thread in the core (no readable NT_PRSTATUS note)%s",
+			core_path, ct->core.notes_cut || n->cut ? "; the file is truncated" : "");
+		explain_stream(e, &dr);
+		elfcore_free(&ct->core);
+		close(fd);
+		free(ct);
+		return NULL;
+	}
+
+	struct target *t = &ct->t;
+	t->ops = &core_ops;
+	t->opts = o ? o : &default_options;
+	t->snap = s;
+	target_keep_fd(t, fd);
+	ct->exe = arena_strdup(&s->arena, exe);
+	/* Only what the file holds: past it, reads fall back to the mapped files (a kernel
+	 * core dumps just the first page of a text mapping) or fail, rather than read zeros. */
+	for (size_t i = 0; i < ct->core.nloads; i++) {
+		const struct elfcore_load *l = &ct->core.loads[i];
+		if (l->avail)
+			memimage_add_file(&t->mem, l->vaddr, l->avail, fd, l->offset, l->avail);
+	}
+
+	s->capture_time_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
+	s->source = SOURCE_CORE;
+	if (dr.truncated || dr.corrupt)
+		snapshot_warn(s, "%s: %s; the core is read as far as it goes", core_path, dr.problem);
+	warn_core(s, core_path, &ct->core);
+
+	const char *execfn = read_execfn(t, &s->arena);
+	ct->main_path = find_main_path(n, execfn, exe);
+	s->executable = ct->main_path ? ct->main_path : execfn;
+	if (!s->executable && n->have_psinfo && n->fname[0])
+		s->executable = arena_strdup(&s->arena, n->fname);
+	if (n->have_psinfo && n->psargs[0])
+		s->cmdline = arena_strdup(&s->arena, n->psargs);
+
+	const char *name = NULL;
+	if (n->have_psinfo && n->fname[0])
+		name = arena_strdup(&s->arena, n->fname);
+	else if (s->executable)
+		name = arena_strndup(&s->arena, base_name(s->executable), 15);
+	else
+		name = "?";
+	size_t dups = build_tasks(s, n, name);
+	if (dups)
+		snapshot_warn(s, "%s: %zu threads are recorded twice; the first record of each is used",
+			      core_path, dups);
+	s->pid = n->have_psinfo && n->pid > 0 ? n->pid : s->tasks[0].tid;
+	t->pid = s->pid;
+	size_t dropped = build_maps(s, &ct->core);
+	if (dropped)
+		snapshot_warn(s, "%s: %zu NT_FILE entries overlap others; ignored", core_path, dropped);
+
+	s->target = t;
+	target_load_modules(t);
+	infer_perms(ct, s);
+	if (exe && check_main_module(ct, s, e) != 0) {
+		s->target = NULL;
+		target_close(t);
+		return NULL;
+	}
+	return t;
+}

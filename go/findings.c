@@ -1,0 +1,309 @@
+/* Findings about goroutines, from what go_capture put in the model (each goroutine's
+ * object and operation, and the mutexes it likely holds): many goroutines stuck on one
+ * channel or lock, lock cycles (inferred: Go mutexes record no owner), and a goroutine
+ * explosion. Reads the model only; runs with the other analyzers. */
+#include "go/go.h"
+#include "analyzers/findings.h"
+#include "util/xalloc.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPLOSION 10000
+#define MAX_CYCLE 16
+
+static const char *base(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path;
+}
+
+/* The goroutine's first frame outside the runtime and sync: "main.publish (bus.go:88)". */
+static const char *site(struct arena *a, const struct task *t)
+{
+	for (int i = 0; i < t->npcs; i++) {
+		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		const struct sym_frame *f = ps && ps->nframes ? &ps->frames[0] : NULL;
+		if (!f || !f->function)
+			continue;
+		if (strncmp(f->function, "runtime.", 8) == 0 || strncmp(f->function, "sync.", 5) == 0 ||
+		    strncmp(f->function, "internal/", 9) == 0)
+			continue;
+		return f->file ? arena_printf(a, "%s (%s:%d)", f->function, base(f->file), f->line) : f->function;
+	}
+	return NULL;
+}
+
+static const char *object_name(struct arena *a, const struct go_object *o)
+{
+	if (o->symbol)
+		return o->symbol;
+	return arena_printf(a, "%#llx", (unsigned long long)o->address);
+}
+
+struct member {
+	const struct go_object *o;
+	const char *op;
+	const struct task *t;
+};
+
+/* ", at main.publish (bus.go:88)", or ", mostly at ..." when the goroutines differ. */
+static const char *common_site(struct arena *a, const struct member *v, size_t n)
+{
+	enum { SAMPLE = 512, SITES = 16 };
+	const char *names[SITES];
+	size_t counts[SITES], nsites = 0, seen = 0;
+	for (size_t i = 0; i < n && i < SAMPLE; i++) {
+		const char *w = site(a, v[i].t);
+		if (!w)
+			continue;
+		seen++;
+		size_t k;
+		for (k = 0; k < nsites; k++)
+			if (strcmp(names[k], w) == 0)
+				break;
+		if (k == nsites) {
+			if (nsites == SITES)
+				continue;
+			names[nsites] = w;
+			counts[nsites++] = 0;
+		}
+		counts[k]++;
+	}
+	size_t best = 0;
+	for (size_t k = 1; k < nsites; k++)
+		if (counts[k] > counts[best])
+			best = k;
+	if (!nsites)
+		return "";
+	return arena_printf(a, ", %sat %s", counts[best] == seen ? "" : "mostly ", names[best]);
+}
+
+static int cmp_member(const void *x, const void *y)
+{
+	const struct member *a = x, *b = y;
+	if (a->o != b->o)
+		return (uintptr_t)a->o < (uintptr_t)b->o ? -1 : 1;
+	int c = strcmp(a->op, b->op);
+	if (c)
+		return c;
+	return (a->t->goid > b->t->goid) - (a->t->goid < b->t->goid);
+}
+
+static const char *chan_facts(struct arena *a, const struct go_object *o)
+{
+	const char *buf = o->capacity ? arena_printf(a, "buffer %llu/%llu%s", (unsigned long long)o->qcount,
+						     (unsigned long long)o->capacity,
+						     o->qcount >= o->capacity ? " full" : "")
+				      : "unbuffered";
+	return arena_printf(a, "%s, %s%s, %d sender%s and %d receiver%s waiting", o->type ? o->type : "chan", buf,
+			    o->closed ? ", closed" : "", o->senders, o->senders == 1 ? "" : "s", o->receivers,
+			    o->receivers == 1 ? "" : "s");
+}
+
+static void mass(struct snapshot *s, int threshold, struct finding_list *l)
+{
+	size_t n = s->ngoroutines, m = 0;
+	struct member *v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const struct task *t = &s->goroutines[i];
+		if (t->go && t->go->object && t->go->object_op)
+			v[m++] = (struct member){ t->go->object, t->go->object_op, t };
+	}
+	qsort(v, m, sizeof(*v), cmp_member);
+	struct arena *a = &s->arena;
+	for (size_t i = 0; i < m;) {
+		size_t j = i + 1;
+		while (j < m && v[j].o == v[i].o && strcmp(v[j].op, v[i].op) == 0)
+			j++;
+		size_t count = j - i;
+		bool big = threshold > 0 ? count >= (size_t)threshold : count >= 10 && count * 10 >= n;
+		const struct go_object *o = v[i].o;
+		if (big) {
+			struct finding *f = findings_push(l, FINDING_MASS_BLOCKING);
+			f->count = (int)count;
+			f->goids = ARENA_NEW(a, uint64_t, count);
+			f->ngoids = (int)count;
+			for (size_t k = 0; k < count; k++)
+				f->goids[k] = v[i + k].t->goid;
+			f->object.kind = o->kind;
+			f->object.address = o->address;
+			f->object.symbol = o->symbol;
+			f->object.fd = -1;
+			const char *at = common_site(a, &v[i], count);
+			if (o->kind == WAIT_CHANNEL) {
+				const char *why = "";
+				bool sending = strcmp(v[i].op, "sending on") == 0;
+				if (sending && o->receivers == 0 && o->capacity && o->qcount >= o->capacity)
+					why = ": the buffer is full and nobody receives; its consumer is gone or stuck";
+				else if (sending && o->receivers == 0)
+					why = ": nobody receives";
+				else if (!sending && o->senders == 0) {
+					/* receivers waiting for work: what idle pools look like */
+					why = ": nobody sends; this may be an idle pool waiting for work";
+					f->maybe_normal = true;
+				}
+				f->object.detail = chan_facts(a, o);
+				f->summary = arena_printf(a, "%zu goroutines blocked %s channel %s (%s)%s%s.", count, v[i].op,
+							  object_name(a, o), f->object.detail, at, why);
+			} else {
+				f->object.detail = o->state;
+				const char *owner = o->kind == WAIT_MUTEX || o->kind == WAIT_RWLOCK
+							    ? "; Go mutexes record no owner" : "";
+				f->summary = arena_printf(a, "%zu goroutines blocked %s %s %s (%s)%s%s.", count, v[i].op,
+							  o->type, object_name(a, o), o->state ? o->state : "state unknown",
+							  at, owner);
+			}
+		}
+		i = j;
+	}
+	free(v);
+}
+
+/* Lock cycles: goroutine G waits for mutex M, which goroutine H likely holds (its blocked
+ * function locked M and had not unlocked it), H waits for a mutex G likely holds, ...
+ * Only contended mutexes can be held in this sense, so the holder table stays small. */
+struct held {
+	const struct go_object *o;
+	const struct task *t;
+};
+
+static const struct task *holder_of(const struct held *h, size_t n, const struct go_object *o)
+{
+	for (size_t i = 0; i < n; i++)
+		if (h[i].o == o)
+			return h[i].t;
+	return NULL;
+}
+
+static void cycles(struct snapshot *s, struct finding_list *l)
+{
+	struct arena *a = &s->arena;
+	const struct go_object **reported = NULL;
+	size_t nrep = 0, caprep = 0;
+	struct held *held = NULL;
+	size_t nheld = 0, capheld = 0;
+	for (size_t i = 0; i < s->ngoroutines; i++) {
+		const struct task *t = &s->goroutines[i];
+		for (int k = 0; t->go && k < t->go->nlikely_holds; k++) {
+			if (holder_of(held, nheld, t->go->likely_holds[k]) || nheld >= 4096)
+				continue;
+			VEC_RESERVE(held, capheld, nheld + 1);
+			held[nheld++] = (struct held){ t->go->likely_holds[k], t };
+		}
+	}
+	for (size_t i = 0; i < s->ngoroutines; i++) {
+		const struct task *start = &s->goroutines[i];
+		if (!start->go || !start->go->nlikely_holds || !start->go->object)
+			continue;
+		const struct task *path[MAX_CYCLE];
+		int n = 0;
+		bool closed = false;
+		for (const struct task *t = start; t && n < MAX_CYCLE && t->go && t->go->object;
+		     t = holder_of(held, nheld, t->go->object)) {
+			int at = -1;
+			for (int k = 0; k < n; k++)
+				if (path[k] == t)
+					at = k;
+			if (at >= 0) {
+				closed = at == 0;
+				break;
+			}
+			path[n++] = t;
+		}
+		if (!closed || n == 0)
+			continue;
+		/* one finding per cycle: skip it when its first lock was reported already */
+		bool dup = false;
+		for (size_t k = 0; k < nrep; k++)
+			for (int q = 0; q < n; q++)
+				dup |= reported[k] == path[q]->go->object;
+		if (dup)
+			continue;
+		VEC_RESERVE(reported, caprep, nrep + (size_t)n);
+		for (int q = 0; q < n; q++)
+			reported[nrep++] = path[q]->go->object;
+
+		struct finding *f = findings_push(l, n == 1 ? FINDING_SELF_DEADLOCK : FINDING_DEADLOCK);
+		f->inferred = true;
+		f->goids = ARENA_NEW(a, uint64_t, n);
+		f->ngoids = n;
+		f->locks = ARENA_NEW(a, struct finding_lock, n);
+		f->nlocks = n;
+		char *text = arena_printf(a, "suspected %s (inferred: Go mutexes record no owner): ",
+					  n == 1 ? "self-deadlock" : "deadlock");
+		for (int q = 0; q < n; q++) {
+			const struct task *g = path[q], *h = path[(q + 1) % n];
+			const struct go_object *o = g->go->object;
+			f->goids[q] = g->goid;
+			f->locks[q] = (struct finding_lock){ .kind = o->kind, .address = o->address, .symbol = o->symbol };
+			int waiters = 0;
+			for (size_t k = 0; k < s->ngoroutines; k++)
+				waiters += s->goroutines[k].go && s->goroutines[k].go->object == o;
+			const char *ws = site(a, g);
+			text = arena_printf(a, "%s%sgoroutine %llu%s%s waits to lock %s %s (%s%s), which goroutine %llu likely "
+					    "holds", text, q ? "; " : "", (unsigned long long)g->goid, ws ? " in " : "",
+					    ws ? ws : "", o->type, object_name(a, o), o->state ? o->state : "",
+					    waiters > 1 ? arena_printf(a, "; %d goroutines wait for it", waiters) : "",
+					    (unsigned long long)h->goid);
+		}
+		f->summary = arena_printf(a, "%s. Evidence: each function locked the mutex the next one waits for "
+					  "and had not unlocked it when it blocked (read from its code).", text);
+	}
+	free(reported);
+	free(held);
+}
+
+/* Many goroutines: the total and where they were created, as a warning. */
+static void explosion(struct snapshot *s)
+{
+	if (s->ngoroutines < EXPLOSION)
+		return;
+	struct site_count {
+		const char *fn, *file;
+		int line;
+		size_t n;
+	} top[64];
+	int ntop = 0;
+	for (size_t i = 0; i < s->ngoroutines; i++) {
+		const struct goroutine_info *gi = s->goroutines[i].go;
+		if (!gi || !gi->created_by)
+			continue;
+		int k;
+		for (k = 0; k < ntop; k++)
+			if (top[k].fn == gi->created_by && top[k].line == gi->created_line && top[k].file == gi->created_file)
+				break;
+		if (k == ntop) {
+			if (ntop == 64)
+				continue;
+			top[ntop++] = (struct site_count){ gi->created_by, gi->created_file, gi->created_line, 0 };
+		}
+		top[k].n++;
+	}
+	char buf[600];
+	size_t len = 0;
+	for (int shown = 0; shown < 3; shown++) {
+		int best = -1;
+		for (int k = 0; k < ntop; k++)
+			if (top[k].n && (best < 0 || top[k].n > top[best].n))
+				best = k;
+		if (best < 0)
+			break;
+		int w = snprintf(buf + len, sizeof(buf) - len, "%s%zu by %s (%s:%d)", shown ? ", " : "", top[best].n,
+				 top[best].fn, base(top[best].file) ? base(top[best].file) : "?", top[best].line);
+		if (w < 0 || (size_t)w >= sizeof(buf) - len)
+			break;
+		len += (size_t)w;
+		top[best].n = 0;
+	}
+	snapshot_warn(s, "%zu goroutines; created most by: %s", s->ngoroutines, len ? buf : "unknown");
+}
+
+void go_findings(struct snapshot *s, int threshold, struct finding_list *l)
+{
+	if (!s->ngoroutines)
+		return;
+	cycles(s, l);
+	mass(s, threshold, l);
+	explosion(s);
+}

@@ -1,0 +1,425 @@
+"""Go targets: chang's goroutine profile against the Go runtime's own.
+
+Each scenario in tests/programs/go/ writes its own goroutine?debug=1/2 profiles (the oracles)
+into $ORACLE_DIR, then waits. chang reads it live and from a gcore core; its
+--format=goroutine must equal Go's group for group, byte for byte, leaving out only the
+goroutine that wrote the oracle (label chang_oracle, or its main.writeOracle frame) and the
+busy loop (label chang_volatile), as tests/../shared/fixtures/go/README.md says. The
+scenarios are built normal and stripped (-ldflags='-s -w') with Debian's Go (1.19), one as
+PIE, and with golang-1.21/1.23 when those are installed. "deep" (not a fixture) blocks
+goroutines under deep recursion, where Go's depth limit (32 PCs, 128 from 1.23) decides the
+groups."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+from harness import OUT, PROGRAMS, Program, TestFailure, check, run_chang
+
+SCENARIOS = ("chansend", "mutexdeadlock", "mixed", "deep")
+BIN_DIR = os.path.join(OUT, "bin", "go")
+CORE_MIN_FREE = 3 << 30	# a gcore of a small Go program is 1.2-1.7 GB
+
+
+def under_asan():
+    return "asan" in os.environ.get("CHANG_BIN", "")
+
+
+def toolchains():
+    """(label, go binary): Debian's default, plus the backports versions when present."""
+    out = []
+    go = shutil.which("go")
+    if go:
+        out.append(("", go))
+    for v in ("1.21", "1.23"):
+        p = "/usr/lib/go-%s/bin/go" % v
+        if os.path.exists(p) and not under_asan():
+            out.append((".go" + v, p))
+    return out
+
+
+def build(scenario, go, label="", variant=""):
+    """Build tests/programs/go/<scenario> once; variant is "", ".stripped" or ".pie"."""
+    src = os.path.join(PROGRAMS, "go", scenario)
+    os.makedirs(BIN_DIR, exist_ok=True)
+    out = os.path.join(BIN_DIR, scenario + label + variant)
+    main_go = os.path.join(src, "main.go")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(main_go):
+        return out
+    cmd = [go, "build", "-o", out]
+    if variant == ".stripped":
+        cmd.append("-ldflags=-s -w")
+    elif variant == ".pie":
+        cmd.append("-buildmode=pie")
+    env = dict(os.environ, GO111MODULE="off", GOFLAGS="", GOTOOLCHAIN="local",
+               GOCACHE=os.path.join(OUT, "gocache"), GOPATH=os.path.join(OUT, "gopath"))
+    r = subprocess.run(cmd + ["."], cwd=src, env=env, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise TestFailure("go build %s failed:\n%s" % (scenario, r.stderr[-2000:]))
+    return out
+
+
+# ---- Go's debug=1 grammar: "goroutine profile: total N", then blank-line separated groups ----
+
+def parse_profile(text):
+    lines = text.split("\n")
+    m = re.match(r"goroutine profile: total (\d+)$", lines[0])
+    if not m:
+        raise TestFailure("not a goroutine profile: %r" % lines[0][:200])
+    groups, cur = [], []
+    for line in lines[1:]:
+        if line == "":
+            if cur:
+                groups.append("\n".join(cur) + "\n")
+                cur = []
+        else:
+            cur.append(line)
+    if cur:
+        groups.append("\n".join(cur) + "\n")
+    return int(m.group(1)), groups
+
+
+def left_out(group):
+    """The oracle writer and the busy loop cannot be compared (fixtures/go/README.md)."""
+    return '"chang_oracle":' in group or '"chang_volatile":' in group or "main.writeOracle" in group
+
+
+def compare_profiles(got, oracles):
+    """chang's compared groups must equal an oracle's, in the same order, with the same
+    total. Two oracles (written at READY and after the snapshot) absorb a goroutine that was
+    busy while one of them was written (os/signal delivering the SIGUSR1 that asked for
+    it): a group found in neither is what fails."""
+    total, groups = parse_profile(got)
+    mine = [g for g in groups if not left_out(g)]
+    parsed = []
+    for text in oracles:
+        ototal, ogroups = parse_profile(text)
+        parsed.append((ototal, [g for g in ogroups if not left_out(g)]))
+    for ototal, theirs in parsed:
+        if ototal == total and theirs == mine:
+            return len(mine)
+    pool = set(g for _, theirs in parsed for g in theirs)
+    if all(g in pool for g in mine) and any(t == total and len(th) == len(mine) for t, th in parsed):
+        return len(mine)
+    ototal, theirs = parsed[0]
+    errors = []
+    if ototal != total:
+        errors.append("total %d, Go says %d" % (total, ototal))
+    errors += ["group missing from chang:\n" + g for g in theirs if g not in mine]
+    errors += ["group chang has, Go has not:\n" + g for g in mine if g not in pool]
+    if len(errors) == (ototal != total):
+        errors.append("same groups in another order")
+    raise TestFailure("goroutine profile differs from Go's:\n" + "\n".join(errors)[:6000])
+
+
+def start(binary):
+    """Run a scenario with its oracles written into its own directory; READY once written."""
+    cwd = os.path.join(OUT, "run", "%s-%d" % (os.path.basename(binary), time.monotonic_ns()))
+    os.makedirs(cwd, exist_ok=True)
+    env = dict(os.environ, ORACLE_DIR=cwd)
+    p = Program(binary, cwd=cwd, env=env)
+    try:
+        p.wait_line("READY", timeout=20)
+        with open(os.path.join(cwd, "goroutine.debug1.txt")) as f:
+            p.ready_oracle = f.read()
+        with open(os.path.join(cwd, "goroutine.debug2.txt")) as f:
+            p.ready_debug2 = f.read()
+    except Exception:
+        p.cleanup()
+        raise
+    return p
+
+
+def redump(p):
+    """A fresh oracle after the snapshot: SIGUSR1, then DUMPED (an HTTP fetch would add
+    goroutines of its own)."""
+    os.kill(p.pid, signal.SIGUSR1)
+    p.wait_line("DUMPED", timeout=20)
+    with open(os.path.join(p.cwd, "goroutine.debug1.txt")) as f:
+        d1 = f.read()
+    with open(os.path.join(p.cwd, "goroutine.debug2.txt")) as f:
+        d2 = f.read()
+    return d1, d2
+
+
+def goroutine_text(args):
+    r = run_chang(list(args) + ["--format=goroutine"], timeout=120)
+    return r.stdout
+
+
+def attach_and_compare(binary):
+    with start(binary) as p:
+        got = goroutine_text(["attach", "--pid", str(p.pid)])
+        p.untouched()
+        d1, _ = redump(p)
+        n = compare_profiles(got, [d1, p.ready_oracle])
+        check(n >= 4, "only %d groups compared" % n)
+        return p
+
+
+def test_go_attach_matches_go():
+    """Live: every scenario, normal and stripped, every installed Go toolchain."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    done = 0
+    for label, go in chains:
+        for sc in SCENARIOS:
+            variants = ("", ".stripped") if not under_asan() or sc == "mixed" else ("",)
+            for variant in variants:
+                attach_and_compare(build(sc, go, label, variant))
+                done += 1
+    check(done >= 3, "nothing compared")
+
+
+test_go_attach_matches_go.timeout = 600
+
+
+def test_go_pie_attach():
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    attach_and_compare(build("mutexdeadlock", chains[0][1], "", ".pie"))
+
+
+test_go_pie_attach.timeout = 300
+
+
+def free_bytes(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def test_go_gcore_matches_go():
+    """Cores: one at a time, each deleted right after chang read it."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    if not shutil.which("gcore"):
+        return "skip: gcore (gdb) is not installed"
+    go = chains[0][1]
+    cases = [("chansend", ""), ("mutexdeadlock", ".stripped"), ("mixed", "")]
+    if under_asan():
+        cases = cases[2:]
+    for sc, variant in cases:
+        binary = build(sc, go, "", variant)
+        os.makedirs(os.path.join(OUT, "run"), exist_ok=True)
+        if free_bytes(os.path.join(OUT, "run")) < CORE_MIN_FREE:
+            return "skip: less than %d GiB free for a Go core" % (CORE_MIN_FREE >> 30)
+        with start(binary) as p:
+            core = p.gcore()
+            try:
+                p.untouched()
+                got = goroutine_text(["core", binary, core])
+                rep = run_chang(["core", binary, core, "--format=json"], timeout=120).stdout
+            finally:
+                os.unlink(core)
+            d1, _ = redump(p)
+            compare_profiles(got, [d1, p.ready_oracle])
+            check('"source": "core"' in rep, "core report")
+
+
+test_go_gcore_matches_go.timeout = 600
+
+
+def json_report(pid, extra=()):
+    import json
+    r = run_chang(["attach", "--pid", str(pid), "--format=json"] + list(extra), timeout=120)
+    return json.loads(r.stdout)
+
+
+def test_go_analyzers():
+    """Channel and mutex findings on the scenarios, checked against what each program did."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    go = chains[0][1]
+    for variant in ("", ".stripped"):
+        with start(build("chansend", go, "", variant)) as p:
+            rep = json_report(p.pid)
+            mass = [f for f in rep["findings"] if f["kind"] == "mass-blocking" and f["object"]["kind"] == "channel"]
+            check(len(mass) == 1 and mass[0]["count"] == 500, "chansend findings: %r" % rep["findings"])
+            s = mass[0]["summary"]
+            check("buffer 100/100 full" in s and "0 receivers waiting" in s and "chan string" in s,
+                  "channel summary: %s" % s)
+            if not variant:
+                check("main.logCh" in s, "channel not named from .symtab: %s" % s)
+            check(len(mass[0]["goids"]) == 500, "goids of the finding")
+            senders = [g for g in rep["goroutines"] if g["status"] == "chan send"]
+            check(len(senders) == 500 and all(g["object"]["capacity"] == 100 for g in senders),
+                  "chan send goroutines")
+    with start(build("mutexdeadlock", go)) as p:
+        addrs = dict(re.findall(r"(\w+)=(0x[0-9a-f]+)", " ".join(p.lines)))
+        rep = json_report(p.pid)
+        objs = {}
+        for g in rep["goroutines"]:
+            o = g["object"]
+            if o and o["type"] == "sync.Mutex":
+                objs[o["symbol"]] = o
+        acc, led = objs.get("main.accountsMu"), objs.get("main.ledgerMu")
+        check(acc and led, "mutexes not found: %r" % list(objs))
+        check(acc["address"] == addrs["accountsMu"] and led["address"] == addrs["ledgerMu"],
+              "mutex addresses %s %s, program says %r" % (acc["address"], led["address"], addrs))
+        check(acc["locked"] and acc["waiters"] == 101 and "101 waiters" in acc["state"], "accountsMu %r" % acc)
+        check(led["locked"] and led["waiters"] == 1, "ledgerMu %r" % led)
+        dl = [f for f in rep["findings"] if f["kind"] == "deadlock"]
+        check(len(dl) == 1 and dl[0]["inferred"] and len(dl[0]["goids"]) == 2, "deadlock finding: %r" % dl)
+        check("main.accountsMu" in dl[0]["summary"] and "main.ledgerMu" in dl[0]["summary"], dl[0]["summary"])
+        r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
+        check(r.returncode == 3, "--exit-code on a suspected deadlock gave %d" % r.returncode)
+    with start(build("mixed", go, "", ".stripped")) as p:
+        rep = json_report(p.pid)
+        by = {}
+        for g in rep["goroutines"]:
+            by.setdefault(g["status"], []).append(g)
+        lab = [g for g in rep["goroutines"] if g["labels"].get("component") == "ingest"]
+        check(len(lab) == 2 and all(g["labels"] == {"component": "ingest", "shard": "7"} for g in lab),
+              "labels %r" % [g["labels"] for g in lab])
+        wg = [g for g in by.get("semacquire", []) + by.get("sync.WaitGroup.Wait", [])
+              if g["object"] and g["object"]["type"] == "sync.WaitGroup"]
+        check(len(wg) == 4 and wg[0]["object"]["state"] == "counter 1, 4 waiters", "WaitGroup %r" % wg[:1])
+        rw = [g for g in rep["goroutines"] if g["object"] and g["object"]["type"] == "sync.RWMutex"]
+        check(len(rw) == 3 and len({g["object"]["address"] for g in rw}) == 1, "RWMutex waiters %r" % rw)
+        nil = [g for g in rep["goroutines"] if g["status"] == "chan receive (nil chan)"]
+        check(len(nil) == 1 and nil[0]["object"]["op"] == "receiving from a nil channel", "nil chan")
+        check(all(g["created_by"] for g in rep["goroutines"] if g["goid"] != 1), "created_by")
+
+
+test_go_analyzers.timeout = 300
+
+
+def debug2_blocks(text):
+    """goroutine id -> (status without minutes, frames with arguments as (...))."""
+    out = {}
+    for block in text.strip("\n").split("\n\n"):
+        lines = block.split("\n")
+        m = re.match(r"goroutine (\d+) \[(.*)\]:$", lines[0])
+        if not m:
+            continue
+        body = []
+        for line in lines[1:]:
+            if not line.startswith("\t") and not line.startswith("created by") and line.endswith(")"):
+                depth = 0
+                for i in range(len(line) - 1, -1, -1):
+                    depth += line[i] == ")"
+                    if line[i] == "(":
+                        depth -= 1
+                        if depth == 0:
+                            line = line[:i] + "(...)"
+                            break
+            body.append(line)
+        out[int(m.group(1))] = (re.sub(r", \d+ minutes", "", m.group(2)), "\n".join(body))
+    return out
+
+
+def test_go_threads_format_matches_debug2():
+    """--format=threads gives Go's debug=2 blocks (arguments left out of the comparison)."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    for label, go in chains[:1] + chains[-1:]:
+        with start(build("mixed", go, label)) as p:
+            got = debug2_blocks(run_chang(["attach", "--pid", str(p.pid), "--format=threads"]).stdout)
+            _, d2 = redump(p)
+            compared = 0
+            for oracle in (d2, p.ready_debug2):
+                theirs = debug2_blocks(oracle)
+                bad = []
+                for goid, (status, body) in theirs.items():
+                    if goid == 1 or status == "running" or "main.busyLoop" in body or "main.mix" in body \
+                            or "os/signal.process" in body:
+                        continue
+                    compared += 1
+                    if got.get(goid) != (status, body):
+                        bad.append("goroutine %d: Go\n[%s]\n%s\nchang\n%r" % (goid, status, body, got.get(goid)))
+                if not bad:
+                    break
+            check(not bad, "debug=2 blocks differ:\n" + "\n".join(bad)[:4000])
+            check(compared >= 15, "only %d goroutines compared" % compared)
+
+
+test_go_threads_format_matches_debug2.timeout = 300
+
+
+def test_go_kernel_core():
+    """A core the kernel wrote (GOTRACEBACK=crash makes SIGABRT dump one): read-only text
+    and pclntab come from the executable, everything else from the core."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    binary = build("chansend", chains[0][1], "", ".stripped")
+    cwd = os.path.join(OUT, "run", "kcore-%d" % time.monotonic_ns())
+    os.makedirs(cwd, exist_ok=True)
+    if free_bytes(cwd) < CORE_MIN_FREE:
+        return "skip: less than %d GiB free for a Go core" % (CORE_MIN_FREE >> 30)
+    env = dict(os.environ, ORACLE_DIR=cwd, GOTRACEBACK="crash")
+    # the runtime's crash traceback goes to stderr; the test's output has no use for it
+    with Program("/bin/sh", args=("-c", 'exec "$0" 2>/dev/null', binary), cwd=cwd, env=env, core_limit=True) as p:
+        p.wait_line("READY", timeout=20)
+        with open(os.path.join(cwd, "goroutine.debug1.txt")) as f:
+            oracle = f.read()
+        core = p.kernel_core(signal.SIGABRT)
+        if core is None:
+            with open("/proc/sys/kernel/core_pattern") as f:
+                return "skip: the kernel wrote no core here (core_pattern %s)" % f.read().strip()
+        try:
+            got = goroutine_text(["core", binary, core])
+        finally:
+            os.unlink(core)
+        compare_profiles(got, [oracle])
+
+
+test_go_kernel_core.timeout = 300
+
+
+def test_go_100k_goroutines_pause():
+    """100,000 goroutines: the target is paused well under a second, and every goroutine is
+    accounted for in its group."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    if under_asan():
+        return "skip: timing is meaningless under ASan"
+    import json
+    binary = build("many", chains[0][1])
+    with Program(binary, args=("100000",)) as p:
+        p.wait_line("READY", timeout=60)
+        r = run_chang(["attach", "--pid", str(p.pid), "--format=json"], timeout=120)
+        rep = json.loads(r.stdout)
+        p.untouched()
+        check(rep["goroutine_count"] == 100001, "goroutines: %d" % rep["goroutine_count"])
+        counts = sorted(g["count"] for g in rep["groups"])
+        check(counts[-3:] == [25000, 25000, 50000], "groups %r" % counts[-5:])
+        check(rep["pause_ms"] < 1000, "paused %.0f ms" % rep["pause_ms"])
+        mass = [f for f in rep["findings"] if f["kind"] == "mass-blocking"]
+        check(any(f["count"] == 50000 and f["object"]["symbol"] == "main.events" for f in mass),
+              "no finding for the 50000 senders: %r" % [f["summary"] for f in mass])
+        check(any(f["count"] == 25000 and f["object"]["symbol"] == "main.mu" for f in mass),
+              "no finding for the 25000 lockers: %r" % [f["summary"] for f in mass])
+
+
+test_go_100k_goroutines_pause.timeout = 300
+
+
+def test_go_max_frames_lifts_depth_limit():
+    """Go cuts profiles at 32 PCs (128 from 1.23); --max-frames asks for more."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    binary = build("deep", chains[0][1])
+    with start(binary) as p:
+        _, groups = parse_profile(goroutine_text(["attach", "--pid", str(p.pid)]))
+        depths = [len(g.split("\n")[0].split()) - 2 for g in groups]
+        check(max(depths) == 32, "Go's limit: deepest record has %d PCs" % max(depths))
+        _, groups = parse_profile(goroutine_text(["attach", "--pid", str(p.pid), "--max-frames=1000"]))
+        heads = [g.split("\n")[0].split() for g in groups]
+        deepest = max(heads, key=len)
+        check(len(deepest) - 2 > 200, "--max-frames=1000: deepest record has %d PCs" % (len(deepest) - 2))
+        # the whole stack, down to runtime.goexit where every goroutine's stack ends
+        shallow = min(heads, key=len)
+        check(deepest[-1] == shallow[-1], "deepest record ends at %s, not %s" % (deepest[-1], shallow[-1]))
+
+
+test_go_max_frames_lifts_depth_limit.timeout = 120
