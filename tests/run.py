@@ -88,6 +88,9 @@ def run_e2e(label, chang, pattern):
 
 
 def main():
+    import faulthandler
+    if os.environ.get("CHANG_TEST_DUMP"):
+        faulthandler.dump_traceback_later(int(os.environ["CHANG_TEST_DUMP"]), exit=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["unit", "e2e"])
     ap.add_argument("-k", dest="pattern", default="")

@@ -106,11 +106,12 @@ def test_watch_quiet_on_healthy_program():
         proc = subprocess.Popen([chang_bin(), "watch", "--pid", str(p.pid), "--interval=250ms", "--after=1s"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(10)
-        check(proc.poll() is None, "watch exited: %r" % (proc.communicate(),))
+        if proc.poll() is not None:
+            raise TestFailure("watch exited %d: %r" % (proc.returncode, proc.communicate()))
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
         check(out == "", "reported a hang on a healthy program: %r" % out[:500])
-        check("no progress" not in err and "deadlock" not in err, err)
+        check("chang watch: no progress" not in err and "chang watch: deadlock" not in err, err)
 test_watch_quiet_on_healthy_program.timeout = 60
 
 
