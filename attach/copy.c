@@ -72,7 +72,8 @@ void copy_futex_windows(pid_t pid, int memfd, struct memimage *m, const struct t
 	for (size_t i = 0; i < ntasks; i++)
 		if (tasks[i].syscall_nr == 202 && tasks[i].syscall_args[0])
 			addrs[n++] = tasks[i].syscall_args[0];
-	qsort(addrs, n, sizeof(*addrs), cmp_u64);
+	if (n > 1)
+		qsort(addrs, n, sizeof(*addrs), cmp_u64);
 	uint64_t covered_to = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ua = addrs[i];

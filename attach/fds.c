@@ -126,7 +126,8 @@ void fds_read(pid_t pid, struct snapshot *s)
 		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_fd);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_fd);
 	s->fds = arena_memdup(&s->arena, v, sizeof(*v) * n);
 	s->nfds = n;
 	free(v);

@@ -122,7 +122,8 @@ static ssize_t seize_new(struct freeze *f, struct err *e)
 			f->t[f->n - 1].stop = TS_EXITED;
 	}
 	free(tids);
-	qsort(f->t, f->n, sizeof(*f->t), cmp_thread);
+	if (f->n > 1)
+		qsort(f->t, f->n, sizeof(*f->t), cmp_thread);
 	return (ssize_t)added;
 }
 

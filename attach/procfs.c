@@ -58,7 +58,8 @@ ssize_t procfs_list_tasks(pid_t pid, pid_t **out)
 		v[n++] = (pid_t)strtol(de->d_name, NULL, 10);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_pid);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_pid);
 	*out = v;
 	return (ssize_t)n;
 }
@@ -114,7 +115,8 @@ size_t procfs_parse_maps(const char *text, struct mapping **out, struct arena *a
 		if (p)
 			p++;
 	}
-	qsort(v, n, sizeof(*v), cmp_map);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_map);
 	*out = arena_memdup(a, v, sizeof(*v) * n);
 	free(v);
 	return n;

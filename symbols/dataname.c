@@ -77,6 +77,11 @@ static void describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t cap
 						continue;
 					if (off >= loc && off < loc + msz) {
 						const char *mn = dwarf_diename(&m);
+						/* "__"-members are a library's private parts
+						 * (pthread_mutex_t.__data.__lock): the lock is
+						 * named by the member that holds it */
+						if (mn && strncmp(mn, "__", 2) == 0)
+							break;
 						size_t l = strlen(buf);
 						snprintf(buf + l, cap - l, ".%s", mn ? mn : "?");
 						off -= loc;
@@ -115,8 +120,6 @@ const char *symbolizer_data_name(struct symbolizer *sz, uint64_t addr, struct ar
 	char buf[512];
 	size_t nl = strcspn(name, "@");
 	snprintf(buf, sizeof(buf), "%.*s", (int)nl, name);
-	if (off == 0)
-		return arena_strdup(a, buf);
 	Dwarf_Addr bias;
 	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
 	Dwarf_Die var, type;
@@ -126,7 +129,9 @@ const char *symbolizer_data_name(struct symbolizer *sz, uint64_t addr, struct ar
 		describe_offset(&type, off, buf, sizeof(buf));
 		return arena_strdup(a, buf);
 	}
-	size_t l = strlen(buf);
-	snprintf(buf + l, sizeof(buf) - l, "+0x%llx", (unsigned long long)off);
+	if (off) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, sizeof(buf) - l, "+0x%llx", (unsigned long long)off);
+	}
 	return arena_strdup(a, buf);
 }
