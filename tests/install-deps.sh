@@ -9,11 +9,33 @@ missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "installing:$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ -n "$missing" ]; then
+	echo "installing:$missing"
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Optional: newer Go toolchains from the machine's own Debian mirror's backports suite, so
+# the Go tests also run against 1.21 and 1.23. Best effort: the tests skip what is missing.
+[ -n "${CHANG_NO_GO_BACKPORTS:-}" ] && exit 0
+go_missing=""
+for p in golang-1.21-go golang-1.23-go; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || go_missing="$go_missing $p"
+done
+[ -z "$go_missing" ] && exit 0
+src=/etc/apt/sources.list.d/debian.sources
+bp=/etc/apt/sources.list.d/bookworm-backports.sources
+if [ ! -f "$bp" ] && [ -f "$src" ] && grep -q "^Suites:.*bookworm" "$src"; then
+	uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
+	[ -n "$uri" ] && printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" | $SUDO tee "$bp" >/dev/null
+fi
+if [ -f "$bp" ]; then
+	echo "installing (optional):$go_missing"
+	{ $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends $go_missing; } >/dev/null 2>&1 ||
+		echo "optional Go toolchains not installed; their tests will be skipped"
+fi
+exit 0
