@@ -69,6 +69,14 @@ void freeze_explain_eperm(pid_t pid, struct err *e)
 	}
 }
 
+static bool is_zombie(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512], st = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return procfs_read(path, buf, sizeof(buf)) > 0 && procfs_parse_stat(buf, &st, NULL) &&
+	       (st == 'Z' || st == 'X');
+}
+
 /* Seize what /proc lists now; returns how many new threads were seized. */
 static ssize_t seize_new(struct freeze *f, struct err *e)
 {
@@ -104,7 +112,17 @@ static ssize_t seize_new(struct freeze *f, struct err *e)
 			int en = errno;
 			if (en == ESRCH)
 				continue;	/* exited between listing and seizing */
-			if (f->n == 0) {
+			if (is_zombie(f->pid, tids[i])) {
+				/* It cannot be traced, and it has nothing to stop: report it as is. */
+				VEC_RESERVE(f->t, f->cap, f->n + 1);
+				f->t[f->n++] = (struct frozen_thread){ .tid = tids[i], .stop = TS_ZOMBIE };
+				added++;
+				continue;
+			}
+			bool any_seized = false;
+			for (size_t k = 0; k < f->n && !any_seized; k++)
+				any_seized = f->t[k].seized;
+			if (!any_seized) {
 				free(tids);
 				if (en == EPERM) {
 					freeze_explain_eperm(f->pid, e);

@@ -16,6 +16,7 @@ enum thread_stop {
 	TS_SIGNAL,	/* signal-delivery-stop: sig must be re-injected at detach */
 	TS_EXITED,	/* the thread exited meanwhile */
 	TS_TIMEOUT,	/* did not stop within the timeout (D state, ...) */
+	TS_ZOMBIE,	/* a thread that exited but is not reaped (a leader after pthread_exit) */
 };
 
 struct frozen_thread {

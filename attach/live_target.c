@@ -21,6 +21,9 @@
 
 struct live_target {
 	struct target base;
+	/* A thread whose memory map /proc and process_vm_readv can reach: the leader, unless
+	 * it is a zombie (after pthread_exit it has no mm, though its threads run on). */
+	pid_t mm_tid;
 };
 
 /* Open the file a live process mapped: the plain path when it is the same inode, else
@@ -33,8 +36,9 @@ static int live_open_module(struct target *t, const struct module *m, const char
 	char buf[4200];
 	const char *cands[3];
 	char rootpath[4200], mapfiles[128];
-	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root%s", (int)t->pid, m->name);
-	snprintf(mapfiles, sizeof(mapfiles), "/proc/%d/map_files/%llx-%llx", (int)t->pid,
+	pid_t mm = ((struct live_target *)t)->mm_tid;
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/task/%d/root%s", (int)t->pid, (int)mm, m->name);
+	snprintf(mapfiles, sizeof(mapfiles), "/proc/%d/task/%d/map_files/%llx-%llx", (int)t->pid, (int)mm,
 		 (unsigned long long)(mp ? mp->start : m->start), (unsigned long long)(mp ? mp->end : m->end));
 	cands[0] = m->name;
 	cands[1] = rootpath;
@@ -61,7 +65,7 @@ static int live_open_module(struct target *t, const struct module *m, const char
 static size_t live_read(struct target *t, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(((struct live_target *)t)->mm_tid, &local, 1, &remote, 1, 0);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -216,9 +220,25 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	uint64_t t_frozen = mono_ns();
 
 	/* ---- frozen: copy only ---- */
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	pid_t mm = pid;
+	for (size_t i = 0; i < fz.n; i++)
+		if (fz.t[i].tid == pid && fz.t[i].stop == TS_ZOMBIE)
+			for (size_t k = 0; k < fz.n && mm == pid; k++)
+				if (fz.t[k].stop != TS_ZOMBIE && fz.t[k].stop != TS_EXITED)
+					mm = fz.t[k].tid;
+	lt->mm_tid = mm;
+	if (!s->executable && mm != pid) {
+		char ep[96], exe2[4096];
+		snprintf(ep, sizeof(ep), "/proc/%d/task/%d/exe", (int)pid, (int)mm);
+		ssize_t l2 = readlink(ep, exe2, sizeof(exe2) - 1);
+		if (l2 > 0) {
+			exe2[l2] = 0;
+			s->executable = arena_strdup(&s->arena, exe2);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", (int)pid, (int)mm);
 	int memfd = open(path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)pid, (int)mm);
 	size_t mcap = 1 << 20;
 	char *maps = xmalloc(mcap);
 	ssize_t ml;
@@ -241,11 +261,11 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		tk->syscall_nr = -1;
 		if (o->no_stop) {
 			if (nostop_regs(pid, tk))
-				copy_task_stack(pid, memfd, &t->mem, tk, s->maps, s->nmaps);
+				copy_task_stack(mm, memfd, &t->mem, tk, s->maps, s->nmaps);
 		} else if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
 			tk->have_regs = true;
 			syscall_from_regs(tk);
-			copy_task_stack(pid, memfd, &t->mem, tk, s->maps, s->nmaps);
+			copy_task_stack(mm, memfd, &t->mem, tk, s->maps, s->nmaps);
 		} else if (ft->stop == TS_TIMEOUT) {
 			snapshot_warn(s, "thread %d did not stop within %u ms (uninterruptible sleep or "
 				      "traced by another debugger); its stack is missing", (int)ft->tid,
@@ -254,7 +274,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		if (ft->stop == TS_GROUP)
 			s->job_stopped = true;
 	}
-	copy_futex_windows(pid, memfd, &t->mem, tasks, nt, s->maps, s->nmaps);
+	copy_futex_windows(mm, memfd, &t->mem, tasks, nt, s->maps, s->nmaps);
 	s->tasks = tasks;
 	s->ntasks = nt;
 	if (go_exe_fd >= 0) {

@@ -127,3 +127,25 @@ def test_permission_denied_explained():
         check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
         check("permission denied" in r.stderr and "uid" in r.stderr and "CAP_SYS_PTRACE" in r.stderr, r.stderr)
         p.untouched()
+
+
+def test_zombie_leader():
+    # main() called pthread_exit: the leader is a zombie without memory, its threads run on
+    with Program(build("zombie_leader"), threads=3) as p:
+        p.wait_line("READY")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            st = task_states(p.pid)
+            if st.get(p.pid) == "Z" and sum(1 for s in st.values() if s == "S") == 2:
+                break
+            time.sleep(0.005)
+        t0 = time.monotonic()
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        check(time.monotonic() - t0 < 5, "slow on a zombie leader")
+        states = {t["tid"]: t["state"] for t in rep["threads"]}
+        check(states.get(p.pid) == "zombie", "leader state %r" % states)
+        workers = [t for t in rep["threads"] if t["tid"] != p.pid]
+        check(len(workers) == 2 and all(t["state"] == "condvar" for t in workers), "workers %r" % states)
+        check(all("worker" in [f["function"] for f in t["frames"]] for t in workers), "worker stacks unwound")
+        with open("/proc/%d/status" % p.pid) as f:
+            check("TracerPid:\t0" in f.read(), "left traced")
