@@ -21,6 +21,32 @@ OUT = os.path.join(ROOT, "bench", "out")
 CHANG = os.path.join(ROOT, "chang")
 
 
+def build_big(functions=40000, per_file=2000):
+    """An executable with tens of thousands of functions and full DWARF, made of many
+    compile units, running the same target code: only the CUs holding PCs should cost."""
+    big = os.path.join(OUT, "big")
+    if os.path.exists(big):
+        return big
+    gen = os.path.join(OUT, "bigsrc")
+    os.makedirs(gen, exist_ok=True)
+    objs = []
+    for f in range(functions // per_file):
+        src = os.path.join(gen, "gen%03d.c" % f)
+        with open(src, "w") as o:
+            o.write("struct rec%d { long a[8]; double d; const char *name; struct rec%d *next; };\n" % (f, f))
+            for i in range(per_file):
+                k = f * per_file + i
+                o.write("__attribute__((used, noinline)) long gen_%d(struct rec%d *r, long x) {\n"
+                        "  long acc = x;\n  for (int i = 0; i < 8; i++) acc += r->a[i] * %d;\n"
+                        "  if (r->next) acc += (long)r->next->d;\n  return acc + %d;\n}\n" % (k, f, k % 97, k))
+        obj = src[:-2] + ".o"
+        subprocess.run(["gcc", "-O1", "-g3", "-c", "-o", obj, src], check=True)
+        objs.append(obj)
+    subprocess.run(["gcc", "-O2", "-g3", "-pthread", "-o", big, os.path.join(ROOT, "bench", "target.c")] + objs,
+                   check=True)
+    return big
+
+
 def build():
     os.makedirs(OUT, exist_ok=True)
     for name in ("target", "floor", "rss"):
@@ -29,8 +55,8 @@ def build():
 
 
 class Target:
-    def __init__(self, n):
-        self.proc = subprocess.Popen([os.path.join(OUT, "target"), str(n)], stdout=subprocess.PIPE,
+    def __init__(self, n, exe=None):
+        self.proc = subprocess.Popen([exe or os.path.join(OUT, "target"), str(n)], stdout=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL)
         line = self.readline(120)
         m = re.match(r"READY (\d+) (\d+)", line)
@@ -195,6 +221,7 @@ def main():
     ap.add_argument("--sizes", default="10,100,1000,10000")
     ap.add_argument("--no-core", action="store_true")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--big", action="store_true", help="also compare a 100+ MB executable with full DWARF")
     a = ap.parse_args()
     build()
     lines = ["| threads | tool | input | wall (median) | peak RSS | target paused | all threads printed | wall vs chang |",
@@ -222,6 +249,22 @@ def main():
                 "%.1f ms" % pause if pause is not None and pause == pause else "-",
                 "yes" if complete else "NO", "%.1fx" % ratio if ratio == ratio and ratio != float("inf") else "-"))
         print("\n".join(lines[-len(rows):]), flush=True)
+    if a.big:
+        big = build_big()
+        mb = os.path.getsize(big) / 2**20
+        for exe, label in ((os.path.join(OUT, "target"), "small executable"), (big, "executable of %.0f MiB" % mb)):
+            t = Target(1000, exe)
+            try:
+                walls = []
+                for _ in range(5):
+                    wall, rss, out, err, rc = run_rss([CHANG, "attach", "--pid", str(t.pid)], a.timeout)
+                    walls.append(wall)
+                lines.append("| %d | chang attach, %s | live | %s | %.0f MiB | - | %s | - |" % (
+                    t.threads, label, fmt_s(statistics.median(walls)), rss,
+                    "yes" if count_threads("chang", out) >= t.threads else "NO"))
+                print(lines[-1], flush=True)
+            finally:
+                t.stop()
     uname = os.uname()
     hdr = "Measured on %s %s, %d CPUs, %s, %s\n\n" % (
         uname.sysname, uname.release, os.cpu_count(),

@@ -1,6 +1,7 @@
 #include "symbols/symbols.h"
 #include "symbols/demangle.h"
 #include "symbols/symbolizer_impl.h"
+#include "util/progress.h"
 #include "util/xalloc.h"
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -275,7 +276,9 @@ static const struct pcsym *lookup(struct symbolizer *sz, uint64_t pc, bool inner
 void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
 {
 	size_t frames = 0;
+	progress_begin("symbolizing threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
+		progress_step(i);
 		struct task *t = &s->tasks[i];
 		if (t->syms)
 			continue;	/* symbolized by its reader (go/ uses the pclntab) */
@@ -287,6 +290,7 @@ void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
 			frames += (size_t)t->syms[k]->nframes;
 		}
 	}
+	progress_end();
 	s->pcsyms = ARENA_NEW(&s->arena, struct pcsym *, sz->count ? sz->count : 1);
 	size_t n = 0;
 	for (size_t i = 0; i < sz->cap; i++)

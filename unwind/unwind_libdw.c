@@ -3,6 +3,7 @@
  * process it would have to ptrace itself. */
 #include "unwind/unwind.h"
 #include "target/target.h"
+#include "util/progress.h"
 #include <elfutils/libdwfl.h>
 #include <string.h>
 
@@ -101,7 +102,9 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 	}
 	if (!dwfl_attach_state(dwfl, elf, s->pid ? s->pid : 1, &thread_cbs, &c))
 		return err_set(e, ERR_FAIL, "libdw unwinder: %s", dwfl_errmsg(-1));
+	progress_begin("unwinding threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
+		progress_step(i);
 		struct task *t = &s->tasks[i];
 		if (!t->have_regs || t->npcs)
 			continue;
@@ -112,5 +115,6 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 		if (r == -1 && !t->unwind_error && !t->truncated && t->npcs <= 1)
 			t->unwind_error = "libdw could not unwind";
 	}
+	progress_end();
 	return 0;
 }

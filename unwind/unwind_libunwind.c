@@ -3,6 +3,7 @@
  * register served from the frozen target. */
 #include "unwind/unwind.h"
 #include "target/target.h"
+#include "util/progress.h"
 #include "util/xalloc.h"
 #include <elf.h>
 #include <gelf.h>
@@ -213,7 +214,9 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 	unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
 	struct uw_ctx c = { .s = s, .t = s->target };
 	c.tabs = xcalloc(s->nmodules ? s->nmodules : 1, sizeof(*c.tabs));
+	progress_begin("unwinding threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
+		progress_step(i);
 		struct task *t = &s->tasks[i];
 		if (!t->have_regs || t->npcs)
 			continue;	/* no registers, or already walked (by go/, say) */
@@ -241,6 +244,7 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 			}
 		}
 	}
+	progress_end();
 	free(c.tabs);
 	unw_destroy_addr_space(as);
 	return 0;
