@@ -37,8 +37,9 @@ static int live_open_module(struct target *t, const struct module *m, const char
 	const char *cands[3];
 	char rootpath[4200], mapfiles[128];
 	pid_t mm = ((struct live_target *)t)->mm_tid;
-	snprintf(rootpath, sizeof(rootpath), "/proc/%d/task/%d/root%s", (int)t->pid, (int)mm, m->name);
-	snprintf(mapfiles, sizeof(mapfiles), "/proc/%d/task/%d/map_files/%llx-%llx", (int)t->pid, (int)mm,
+	/* /proc/TID/ reaches any thread, and only process-level directories have map_files */
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root%s", (int)mm, m->name);
+	snprintf(mapfiles, sizeof(mapfiles), "/proc/%d/map_files/%llx-%llx", (int)mm,
 		 (unsigned long long)(mp ? mp->start : m->start), (unsigned long long)(mp ? mp->end : m->end));
 	cands[0] = m->name;
 	cands[1] = rootpath;

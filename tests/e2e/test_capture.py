@@ -242,3 +242,22 @@ def test_help_and_version():
     check("--pid" in r.stdout and "--format" in r.stdout, r.stdout)
     r = run_chang(["--help"])
     check("attach" in r.stdout and "core" in r.stdout, r.stdout)
+
+
+def test_deleted_executable_via_map_files():
+    # the binary is replaced or deleted after start (a deploy): symbols still come from
+    # the mapped file itself through /proc/PID/map_files
+    d = os.path.join(OUT, "deleted")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    exe = os.path.join(d, "abba-tmp")
+    shutil.copy(build("abba"), exe)
+    with Program(exe, threads=3) as p:
+        p.wait_ready()
+        os.unlink(exe)
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        ab = [t for t in rep["threads"] if "transfer_ab" in functions(t)]
+        check(len(ab) == 1, "frames of a deleted executable: %r" % [functions(t) for t in rep["threads"]])
+        mod = [m for m in rep["modules"] if m["name"] == exe]
+        check(mod and mod[0]["file"] and "map_files" in mod[0]["file"], "opened through map_files: %r" % mod)
+        p.untouched()
