@@ -1,6 +1,7 @@
 #include "attach/copy.h"
 #include "util/xalloc.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -9,12 +10,23 @@ size_t copy_range(pid_t pid, int memfd, struct memimage *m, uint64_t addr, uint6
 {
 	if (len == 0)
 		return 0;
-	unsigned char *buf = xmalloc(len);
+	unsigned char *buf = memimage_pool_alloc(m, len);
+	bool pooled = buf != NULL;
+	if (!buf)
+		buf = xmalloc(len);
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (n <= 0 && memfd >= 0)
 		n = pread(memfd, buf, len, (off_t)addr);
-	if (n <= 0) {
+	if (n < 0)
+		n = 0;
+	if (pooled) {
+		memimage_pool_shrink(m, buf, len, (size_t)n);
+		if (n > 0)
+			memimage_add_pooled(m, addr, buf, (uint64_t)n);
+		return (size_t)n;
+	}
+	if (n == 0) {
 		free(buf);
 		return 0;
 	}

@@ -192,6 +192,16 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		go_exe_fd = -1;
 	}
 
+	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
+	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
+	if (!o->no_stop) {
+		pid_t *pre = NULL;
+		ssize_t npre = procfs_list_tasks(pid, &pre);
+		free(pre);
+		if (npre > 0)
+			memimage_reserve_pool(&t->mem, (size_t)npre * 5120 + (1 << 20));
+	}
+
 	struct freeze fz;
 	uint64_t t0 = mono_ns();
 	if (o->no_stop) {

@@ -2,6 +2,7 @@
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int region_cmp(const void *a, const void *b)
@@ -29,6 +30,46 @@ void memimage_add_buf(struct memimage *m, uint64_t start, unsigned char *buf, ui
 	add(&m->r, &m->n, &m->cap, &m->sorted,
 	    (struct region){ .start = start, .len = len, .src = REGION_BUF, .buf = buf, .fd = -1 });
 	m->bytes_copied += len;
+}
+
+void memimage_add_pooled(struct memimage *m, uint64_t start, unsigned char *buf, uint64_t len)
+{
+	if (m->n == 0)
+		m->sorted = true;
+	add(&m->r, &m->n, &m->cap, &m->sorted,
+	    (struct region){ .start = start, .len = len, .src = REGION_BUF, .buf = buf, .fd = -1,
+			     .pooled = true });
+	m->bytes_copied += len;
+}
+
+void memimage_reserve_pool(struct memimage *m, size_t bytes)
+{
+	if (m->pool || bytes == 0)
+		return;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	m->pool = p;
+	m->pool_size = bytes;
+	m->pool_used = 0;
+}
+
+unsigned char *memimage_pool_alloc(struct memimage *m, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (!m->pool || m->pool_size - m->pool_used < n)
+		return NULL;
+	unsigned char *b = m->pool + m->pool_used;
+	m->pool_used += n;
+	return b;
+}
+
+void memimage_pool_shrink(struct memimage *m, unsigned char *buf, size_t had, size_t keep)
+{
+	had = (had + 15) & ~(size_t)15;
+	keep = (keep + 15) & ~(size_t)15;
+	if (buf + had == m->pool + m->pool_used && keep <= had)
+		m->pool_used -= had - keep;
 }
 
 void memimage_add_file(struct memimage *m, uint64_t start, uint64_t len, int fd,
@@ -145,8 +186,10 @@ void memimage_free(struct memimage *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->n; i++)
-		if (m->r[i].src == REGION_BUF)
+		if (m->r[i].src == REGION_BUF && !m->r[i].pooled)
 			free((void *)m->r[i].buf);
+	if (m->pool)
+		munmap(m->pool, m->pool_size);
 	free(m->r);
 	free(m->fb);
 	memset(m, 0, sizeof(*m));

@@ -18,6 +18,7 @@ struct region {
 	uint64_t file_off;
 	uint64_t file_len;		/* bytes present in the file; the rest reads as zero */
 	bool stale;			/* a writable mapping's file bytes: may differ from memory */
+	bool pooled;			/* buf lives in the image's pool, not on the heap */
 };
 
 struct memimage {
@@ -30,7 +31,20 @@ struct memimage {
 	size_t nfb, capfb;
 	bool fbsorted;
 	uint64_t bytes_copied;
+	/* Memory for copies, mapped and faulted in before a freeze so that copying while the
+	 * target is stopped does not also pay for page faults. */
+	unsigned char *pool;
+	size_t pool_size, pool_used;
 };
+
+/* Map and pre-fault a pool of this many bytes (best effort). */
+void memimage_reserve_pool(struct memimage *m, size_t bytes);
+/* n bytes from the pool, or NULL when it is exhausted (use the heap then). */
+unsigned char *memimage_pool_alloc(struct memimage *m, size_t n);
+/* Hand back the unused tail of the last pool allocation. */
+void memimage_pool_shrink(struct memimage *m, unsigned char *buf, size_t had, size_t keep);
+/* Like memimage_add_buf for a buffer from the pool. */
+void memimage_add_pooled(struct memimage *m, uint64_t start, unsigned char *buf, uint64_t len);
 
 /* Takes ownership of buf (malloc'ed). Regions should not overlap; where they do, a read
  * may be served by either. */

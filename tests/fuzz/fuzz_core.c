@@ -1,0 +1,81 @@
+/* A whole core file, analysed as `chang core CORE` does (commands/cmd_core.c): the core
+ * reader, the mapped files it names (ELF, build-ids, DWARF through libdw), Go's runtime
+ * structures when the executable is a Go program, the unwinder, the symbolizer, the
+ * analyzers, and every report format. The input is a memfd named by /proc/self/fd/N.
+ * Compressed inputs are left to fuzz_decompress: here they would decode up to the
+ * default 256 GiB bound into a temporary file on disk. */
+#include "commands/options.h"
+#include "commands/pipeline.h"
+#include "core/core_target.h"
+#include "core/decompress.h"
+#include "fuzz.h"
+#include "go/go.h"
+#include "report/report.h"
+
+static FILE *devnull;
+
+static void check_snapshot(const struct snapshot *s)
+{
+	FUZZ_CHECK(s->ntasks > 0);
+	for (size_t i = 1; i < s->ntasks; i++)
+		FUZZ_CHECK(s->tasks[i].tid > s->tasks[i - 1].tid);
+	for (size_t i = 0; i < s->nmaps; i++) {
+		FUZZ_CHECK(s->maps[i].start < s->maps[i].end);
+		FUZZ_CHECK(i == 0 || s->maps[i].start >= s->maps[i - 1].end);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (decompress_detect(data, size) != COMPRESS_NONE)
+		return 0;
+	if (!devnull && !(devnull = fopen("/dev/null", "w")))
+		abort();
+	int fd = fuzz_memfd("core", data, size);
+	if (fd < 0)
+		abort();
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+
+	struct report_options o;
+	memset(&o, 0, sizeof(o));
+	/* the input's length picks the unwinder, so that one input always takes one path */
+	o.unwinder = size & 1 ? UNWINDER_LIBDW : UNWINDER_LIBUNWIND;
+	o.target.max_frames = UNWIND_MAX_FRAMES_DEFAULT;
+
+	struct snapshot *s = snapshot_new(SOURCE_CORE);
+	struct err e = { 0 };
+	struct target *t = core_target_open(NULL, path, &o.target, s, &e);
+	if (!t) {
+		FUZZ_CHECK(e.code != 0 && e.msg[0] && !strchr(e.msg, '\n'));
+		snapshot_free(s);
+		close(fd);
+		return 0;
+	}
+	check_snapshot(s);
+	for (size_t i = 0; i < s->nmodules; i++) {
+		int mfd = target_module_fd(t, i);
+		if (mfd < 0)
+			continue;
+		bool is_exe = s->executable && strcmp(s->modules[i].name, s->executable) == 0;
+		if (is_exe && go_is_go_binary(mfd)) {
+			struct err ge = { 0 };
+			if (go_capture(t, s, mfd, &ge) != 0)
+				FUZZ_CHECK(ge.msg[0]);
+		}
+		close(mfd);
+		if (is_exe)
+			break;
+	}
+	if (pipeline_prepare(s, &o, &e) == 0) {
+		for (int f = FMT_TEXT; f <= FMT_DOT; f++) {
+			struct err we = { 0 };
+			report_write(devnull, (enum report_format)f, s, &we);
+		}
+		fflush(devnull);
+	}
+	target_close(t);
+	snapshot_free(s);
+	close(fd);
+	return 0;
+}
