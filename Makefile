@@ -63,6 +63,7 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SANITIZE=1 all unit-bins
 	@$(MAKE) --no-print-directory unit-bins
+	@$(MAKE) --no-print-directory fuzz-bins
 	@python3 tests/run.py
 
 unit-bins: $(UNIT_BINS)
@@ -75,6 +76,52 @@ demo: deps all
 
 bench: deps all
 	@python3 bench/run.py
+
+# ---- fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) over every parser of outside bytes,
+# built with clang into build/fuzz/, apart from the gcc objects. `make fuzz FUZZ_SECONDS=60`
+# runs each target that long, growing build/fuzz/corpus/; `make fuzz-smoke` (also run by
+# check, through tests/run.py) runs each a fixed number of times from its seeds and
+# regression inputs (tests/fuzz/README.md).
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_BUILD    := build/fuzz
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# No -Werror on the library here: clang warns where gcc does not, and the gcc build is where
+# warnings are kept out. The fuzz targets themselves are held to -Werror.
+FUZZ_CFLAGS   := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -I. -I$(FUZZ_BUILD)/gen \
+                 -DCHANG_VERSION='"$(VERSION)"' $(FUZZ_SAN) -MMD -MP
+FUZZ_PROTO_C  := $(if $(wildcard $(PROTO)),$(FUZZ_BUILD)/gen/report/profile.pb-c.c)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS)) $(FUZZ_PROTO_C:.c=.o)
+FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+.PHONY: fuzz-bins fuzz-smoke
+fuzz-bins: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/gen/report/profile.pb-c.c $(FUZZ_BUILD)/gen/report/profile.pb-c.h: $(PROTO)
+	@mkdir -p $(FUZZ_BUILD)/gen
+	protoc-c --c_out=$(FUZZ_BUILD)/gen $(PROTO)
+
+$(FUZZ_BUILD)/gen/report/profile.pb-c.o: $(FUZZ_BUILD)/gen/report/profile.pb-c.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS)): | $(FUZZ_PROTO_C:.c=.h)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJS)
+	@echo "  LD  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LDLIBS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory all fuzz-bins
+	@python3 tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	@$(MAKE) --no-print-directory all fuzz-bins
+	@python3 tests/run.py --only fuzz
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -81,20 +81,20 @@ static const struct target_ops live_ops = {
 	.close = live_close,
 };
 
+/* One read of stat gives both: the name is what stands between the first '(' and the last
+ * ')' (it is comm, which may itself hold parentheses), the state follows. */
 static void read_task_info(pid_t pid, struct task *t, struct arena *a)
 {
 	char path[96], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)t->tid);
-	if (procfs_read(path, buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = 0;
-		t->name = arena_strdup(a, buf);
-	} else {
-		t->name = "";
-	}
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
 	t->kstate = '?';
-	if (procfs_read(path, buf, sizeof(buf)) > 0)
-		procfs_parse_stat(buf, &t->kstate, NULL);
+	t->name = "";
+	if (procfs_read(path, buf, sizeof(buf)) <= 0)
+		return;
+	procfs_parse_stat(buf, &t->kstate, NULL);
+	const char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+	if (lp && rp && rp > lp)
+		t->name = arena_strndup(a, lp + 1, (size_t)(rp - lp - 1));
 }
 
 static int cmp_task(const void *a, const void *b)
