@@ -97,7 +97,7 @@ FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tes
 .PHONY: fuzz-bins fuzz-smoke
 fuzz-bins: $(FUZZ_BINS)
 
-$(FUZZ_BUILD)/gen/report/profile.pb-c.c $(FUZZ_BUILD)/gen/report/profile.pb-c.h: $(PROTO)
+$(FUZZ_BUILD)/gen/report/profile.pb-c.c $(FUZZ_BUILD)/gen/report/profile.pb-c.h &: $(PROTO)
 	@mkdir -p $(FUZZ_BUILD)/gen
 	protoc-c --c_out=$(FUZZ_BUILD)/gen $(PROTO)
 

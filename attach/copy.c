@@ -36,28 +36,13 @@ size_t copy_range(pid_t pid, int memfd, struct memimage *m, uint64_t addr, uint6
 	return (size_t)n;
 }
 
-static const struct mapping *map_at(const struct mapping *maps, size_t n, uint64_t addr)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo > 0 && addr < maps[lo - 1].end)
-		return &maps[lo - 1];
-	return NULL;
-}
-
 void copy_task_stack(pid_t pid, int memfd, struct memimage *m, const struct task *t,
 		      const struct mapping *maps, size_t nmaps)
 {
 	if (!t->have_regs)
 		return;
 	uint64_t sp = t->regs.rsp;
-	const struct mapping *mp = map_at(maps, nmaps, sp);
+	const struct mapping *mp = mapping_find(maps, nmaps, sp);
 	if (mp) {
 		uint64_t lo = sp - COPY_RED_ZONE;
 		if (lo < mp->start || lo > sp)
@@ -89,7 +74,7 @@ void copy_futex_windows(pid_t pid, int memfd, struct memimage *m, const struct t
 	uint64_t covered_to = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ua = addrs[i];
-		const struct mapping *fm = map_at(maps, nmaps, ua);
+		const struct mapping *fm = mapping_find(maps, nmaps, ua);
 		if (!fm)
 			continue;
 		uint64_t lo = ua >= fm->start + COPY_FUTEX_BEFORE ? ua - COPY_FUTEX_BEFORE : fm->start;

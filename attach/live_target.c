@@ -204,29 +204,21 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 
 	struct freeze fz;
 	uint64_t t0 = mono_ns();
-	if (o->no_stop) {
-		if (nostop_list(&fz, pid, e) != 0) {
-			freeze_free(&fz);
-			if (go_exe_fd >= 0)
-				close(go_exe_fd);
-			sigprocmask(SIG_SETMASK, &old, NULL);
-			core_save_abort(cs);
-			free(lt);
-			s->target = NULL;
-			return NULL;
-		}
-		s->not_atomic = true;
-		snapshot_warn(s, "--no-stop: threads were read one by one while running, so the snapshot "
-			      "is not atomic; running threads have no stack");
-	} else if (freeze_process(&fz, pid, o->attach_timeout_ms, e) != 0) {
+	int fr = o->no_stop ? nostop_list(&fz, pid, e) : freeze_process(&fz, pid, o->attach_timeout_ms, e);
+	if (fr != 0) {
 		freeze_free(&fz);
 		if (go_exe_fd >= 0)
 			close(go_exe_fd);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		core_save_abort(cs);
-		free(lt);
 		s->target = NULL;
+		target_close(t);
 		return NULL;
+	}
+	if (o->no_stop) {
+		s->not_atomic = true;
+		snapshot_warn(s, "--no-stop: threads were read one by one while running, so the snapshot "
+			      "is not atomic; running threads have no stack");
 	}
 	uint64_t t_frozen = mono_ns();
 

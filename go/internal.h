@@ -205,7 +205,6 @@ struct task *go_task_by_g(const struct goreader *r, uint64_t g);
 /* labels.c */
 void go_read_labels(struct goreader *r, uint64_t labels, struct goroutine_info *gi);
 /* Go's strconv.Quote into the arena. */
-char *go_quote(struct arena *a, const char *s, size_t len);
 
 /* chan.c / sema.c: each goroutine's wait object, while the target is still readable */
 void go_chan_waits(struct goreader *r);

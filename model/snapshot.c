@@ -85,19 +85,24 @@ struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr)
 	return NULL;
 }
 
-const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr)
+const struct mapping *mapping_find(const struct mapping *maps, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = s->nmaps;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->maps[mid].start <= addr)
+		if (maps[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo > 0 && addr < s->maps[lo - 1].end)
-		return &s->maps[lo - 1];
+	if (lo > 0 && addr < maps[lo - 1].end)
+		return &maps[lo - 1];
 	return NULL;
+}
+
+const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr)
+{
+	return mapping_find(s->maps, s->nmaps, addr);
 }
 
 /* Go orders groups by count, then by the text "@ 0x.. 0x.." compared as a string;

@@ -267,6 +267,8 @@ void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((form
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
 struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr);
 const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr);
+/* The mapping holding addr in an array sorted by start, or NULL. */
+const struct mapping *mapping_find(const struct mapping *maps, size_t n, uint64_t addr);
 /* Group tasks with identical PC stacks (goroutines when there are any, else threads),
  * largest group first (Go's debug=1 order). */
 void snapshot_group(struct snapshot *s);

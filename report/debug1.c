@@ -1,5 +1,6 @@
 #include "report/debug1.h"
 #include "report/tabwriter.h"
+#include "util/goquote.h"
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
@@ -44,70 +45,13 @@ static void put_clean(struct tabwriter *tw, const char *s)
 	tabwriter_write(tw, run, (size_t)(s - run));
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 if it is not one (Go's decoding rules). */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c == 0xe0)
-		need = 2, lo = 0xa0;
-	else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-		need = 2;
-	else if (c == 0xed)
-		need = 2, hi = 0x9f;
-	else if (c == 0xf0)
-		need = 3, lo = 0x90;
-	else if (c >= 0xf1 && c <= 0xf3)
-		need = 3;
-	else if (c == 0xf4)
-		need = 3, hi = 0x8f;
-	else
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t k = 2; k <= need; k++)
-		if (p[k] < 0x80 || p[k] > 0xbf)
-			return 0;
-	return need + 1;
-}
-
 /* Thread names are arbitrary bytes; quote them as Go's %q would so a reader can split the
- * list unambiguously (non-ASCII printability is not checked: valid UTF-8 passes as is). */
+ * list unambiguously. */
 static void put_quoted(struct tabwriter *tw, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	tabwriter_write(tw, "\"", 1);
-	while (*p) {
-		size_t n = utf8_seq(p);
-		const char *esc = NULL;
-		switch (*p) {
-		case '\a': esc = "\\a"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\v': esc = "\\v"; break;
-		case '\\': esc = "\\\\"; break;
-		case '"': esc = "\\\""; break;
-		default: break;
-		}
-		if (esc) {
-			tabwriter_puts(tw, esc);
-			p++;
-		} else if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
-			tabwriter_printf(tw, "\\x%02x", *p);
-			p++;
-		} else {
-			tabwriter_write(tw, (const char *)p, n);
-			p += n;
-		}
-	}
-	tabwriter_write(tw, "\"", 1);
+	struct arena a = { 0 };
+	tabwriter_puts(tw, go_quote(&a, s, strlen(s)));
+	arena_free(&a);
 }
 
 static void put_task_list(struct tabwriter *tw, const struct group *g)

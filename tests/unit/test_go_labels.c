@@ -3,6 +3,7 @@
  * sorted and joined as labelMap.String() does. */
 #include "tests/unit/unit.h"
 #include "go/internal.h"
+#include "util/goquote.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 
