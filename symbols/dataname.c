@@ -5,7 +5,9 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "util/xalloc.h"
 
 /* Find a variable DIE named name among the top-level DIEs of the module's CUs (and one
  * level of namespaces, for C++). Only called for the few lock addresses in a report. */
@@ -102,7 +104,42 @@ static void describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t cap
 	}
 }
 
+static const char *lookup_name(struct symbolizer *sz, uint64_t addr, struct arena *a);
+
 const char *symbolizer_data_name(struct symbolizer *sz, uint64_t addr, struct arena *a)
+{
+	if (!sz)
+		return NULL;
+	if (sz->names_count * 2 >= sz->names_cap) {
+		size_t ncap = sz->names_cap ? sz->names_cap * 2 : 256;
+		struct data_name *nt = xcalloc(ncap, sizeof(*nt));
+		for (size_t i = 0; i < sz->names_cap; i++) {
+			if (!sz->names[i].used)
+				continue;
+			size_t h = (sz->names[i].addr * 0x9e3779b97f4a7c15ULL >> 20) & (ncap - 1);
+			while (nt[h].used)
+				h = (h + 1) & (ncap - 1);
+			nt[h] = sz->names[i];
+		}
+		free(sz->names);
+		sz->names = nt;
+		sz->names_cap = ncap;
+	}
+	size_t h = (addr * 0x9e3779b97f4a7c15ULL >> 20) & (sz->names_cap - 1);
+	while (sz->names[h].used) {
+		if (sz->names[h].addr == addr)
+			return sz->names[h].name;
+		h = (h + 1) & (sz->names_cap - 1);
+	}
+	/* names live in the snapshot's arena, which outlives the symbolizer */
+	const char *n = lookup_name(sz, addr, &sz->snap->arena);
+	sz->names[h] = (struct data_name){ .addr = addr, .name = n, .used = true };
+	sz->names_count++;
+	(void)a;
+	return n;
+}
+
+static const char *lookup_name(struct symbolizer *sz, uint64_t addr, struct arena *a)
 {
 	if (!sz || !sz->dwfl)
 		return NULL;

@@ -90,6 +90,7 @@ void symbolizer_free(struct symbolizer *sz)
 		symbolizer_current = NULL;
 	free(sz->debuginfo_path);
 	free(sz->table);
+	free(sz->names);
 	free(sz);
 }
 

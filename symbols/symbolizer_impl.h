@@ -13,6 +13,10 @@ struct symbolizer {
 	char *debuginfo_path;
 	struct pcsym **table;	/* open-addressing hash of resolved PCs */
 	size_t cap, count;
+	/* Names of data addresses already asked for: a thousand waiters ask about one lock,
+	 * and each uncached lookup scans the whole symbol table (libdwfl's addrinfo). */
+	struct data_name { uint64_t addr; const char *name; bool used; } *names;
+	size_t names_cap, names_count;
 };
 /* libdwfl's find_elf callback has no user argument of its own: the symbolizer being
  * built is reached through this (chang builds one at a time). */
