@@ -21,7 +21,7 @@ OUT = os.path.join(ROOT, "bench", "out")
 CHANG = os.path.join(ROOT, "chang")
 
 
-def build_big(functions=40000, per_file=2000):
+def build_big(functions=100000, per_file=2500):
     """An executable with tens of thousands of functions and full DWARF, made of many
     compile units, running the same target code: only the CUs holding PCs should cost."""
     big = os.path.join(OUT, "big")
@@ -36,9 +36,12 @@ def build_big(functions=40000, per_file=2000):
             o.write("struct rec%d { long a[8]; double d; const char *name; struct rec%d *next; };\n" % (f, f))
             for i in range(per_file):
                 k = f * per_file + i
-                o.write("__attribute__((used, noinline)) long gen_%d(struct rec%d *r, long x) {\n"
-                        "  long acc = x;\n  for (int i = 0; i < 8; i++) acc += r->a[i] * %d;\n"
-                        "  if (r->next) acc += (long)r->next->d;\n  return acc + %d;\n}\n" % (k, f, k % 97, k))
+                o.write("struct arg%d { long m0, m1, m2, m3, m4, m5, m6, m7; double d0, d1, d2, d3;"
+                        " const char *s0, *s1; struct rec%d *link; };\n" % (k, f))
+                o.write("__attribute__((used, noinline)) long gen_%d(struct rec%d *r, struct arg%d *g, long x) {\n"
+                        "  long acc = x + g->m0 + g->m7 + (long)g->d3;\n"
+                        "  for (int i = 0; i < 8; i++) acc += r->a[i] * %d;\n"
+                        "  if (r->next) acc += (long)r->next->d;\n  return acc + %d;\n}\n" % (k, f, k, k % 97, k))
         obj = src[:-2] + ".o"
         subprocess.run(["gcc", "-O1", "-g3", "-c", "-o", obj, src], check=True)
         objs.append(obj)
