@@ -82,7 +82,7 @@ bench: deps all
 # runs each target that long, growing build/fuzz/corpus/; `make fuzz-smoke` (also run by
 # check, through tests/run.py) runs each a fixed number of times from its seeds and
 # regression inputs (tests/fuzz/README.md).
-FUZZ_CC       ?= clang
+FUZZ_CC       ?= clang-14
 FUZZ_SECONDS  ?= 60
 FUZZ_BUILD    := build/fuzz
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -278,7 +278,9 @@ void go_prefetch(struct goreader *r, struct go_range *v, size_t n, uint64_t max_
 		at = fetch(r, lo, hi, &v[i], j - i, at);
 		i = j;
 	}
-	qsort(c->c, c->n, sizeof(*c->c), cmp_chunk);
+	/* when nothing could be read there is no array to sort (qsort's NULL is undefined) */
+	if (c->n > 1)
+		qsort(c->c, c->n, sizeof(*c->c), cmp_chunk);
 	c->last = NULL;
 }
 

@@ -166,7 +166,8 @@ int32_t go_pcvalue(struct goreader *r, const struct go_func *f, uint32_t off, ui
 			return -1;
 		if (!varint(p, n, &pos, &uv) || !varint(p, n, &pos, &pcd))
 			return -1;
-		val += (int32_t)(-(uv & 1) ^ (uv >> 1));
+		/* Go's int32 arithmetic wraps; C's signed overflow is undefined, so add unsigned */
+		val = (int32_t)((uint32_t)val + (-(uv & 1) ^ (uv >> 1)));
 		pc += pcd;	/* PCQuantum is 1 on amd64 */
 		if (targetpc < pc)
 			return val;

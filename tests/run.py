@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""chang's test runner: unit test binaries, then end-to-end tests (release and ASan builds).
+"""chang's test runner: unit test binaries, the fuzz targets' smoke runs, then end-to-end
+tests (release and ASan builds).
 Ends with the line "N passed, N failed"."""
 import argparse
 import glob
@@ -40,6 +41,14 @@ def run_units(build):
         except subprocess.TimeoutExpired:
             ok, detail = False, "timed out"
         report(ok, "unit/%s/%s" % (build, os.path.basename(b)), detail, time.monotonic() - t0)
+
+
+def run_fuzz():
+    """Each libFuzzer target (make fuzz-bins) a fixed number of runs from its seeds and
+    regression inputs: tests/fuzz/fuzz.py."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "fuzz"))
+    import fuzz
+    fuzz.smoke(report)
 
 
 class Timeout(Exception):
@@ -92,16 +101,18 @@ def main():
     if os.environ.get("CHANG_TEST_DUMP"):
         faulthandler.dump_traceback_later(int(os.environ["CHANG_TEST_DUMP"]), exit=True)
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["unit", "e2e"])
+    ap.add_argument("--only", choices=["unit", "fuzz", "e2e"])
     ap.add_argument("-k", dest="pattern", default="")
     ap.add_argument("--no-asan", action="store_true")
     a = ap.parse_args()
     os.makedirs(harness.OUT, exist_ok=True)
-    if a.only != "e2e":
+    if a.only in (None, "unit"):
         run_units("release")
         if not a.no_asan:
             run_units("asan")
-    if a.only != "unit":
+    if a.only in (None, "fuzz") and (not a.pattern or "fuzz" in a.pattern):
+        run_fuzz()
+    if a.only in (None, "e2e"):
         run_e2e("release", os.path.join(ROOT, "chang"), a.pattern)
         asan = os.path.join(ROOT, "build", "asan", "chang")
         if not a.no_asan and os.path.exists(asan):

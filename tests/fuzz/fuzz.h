@@ -17,6 +17,17 @@
 		abort(); \
 	} } while (0)
 
+/* With FUZZ_VERBOSE set in the environment, say where an input stopped (reproducing one
+ * input by hand); quiet otherwise, as libFuzzer's output is the one that matters. */
+static inline void fuzz_note(const char *what, const char *msg)
+{
+	static int verbose = -1;
+	if (verbose < 0)
+		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	if (verbose)
+		fprintf(stderr, "%s: %s\n", what, msg);
+}
+
 /* The input as a file, for readers that take a path or an fd: a memfd, so that nothing
  * touches the disk and /proc/self/fd/N names a regular file. Returns the fd or -1. */
 static inline int fuzz_memfd(const char *name, const uint8_t *data, size_t size)

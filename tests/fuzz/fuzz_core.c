@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct target *t = core_target_open(NULL, path, &o.target, s, &e);
 	if (!t) {
 		FUZZ_CHECK(e.code != 0 && e.msg[0] && !strchr(e.msg, '\n'));
+		fuzz_note("core_target_open", e.msg);
 		snapshot_free(s);
 		close(fd);
 		return 0;
@@ -60,13 +61,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool is_exe = s->executable && strcmp(s->modules[i].name, s->executable) == 0;
 		if (is_exe && go_is_go_binary(mfd)) {
 			struct err ge = { 0 };
-			if (go_capture(t, s, mfd, &ge) != 0)
+			if (go_capture(t, s, mfd, &ge) != 0) {
 				FUZZ_CHECK(ge.msg[0]);
+				fuzz_note("go_capture", ge.msg);
+			}
 		}
 		close(mfd);
 		if (is_exe)
 			break;
 	}
+	for (size_t i = 0; i < s->nwarnings; i++)
+		fuzz_note("warning", s->warnings[i]);
 	if (pipeline_prepare(s, &o, &e) == 0) {
 		for (int f = FMT_TEXT; f <= FMT_DOT; f++) {
 			struct err we = { 0 };

@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fflush(devnull);
 		} else {
 			FUZZ_CHECK(e.msg[0] && !strchr(e.msg, '\n'));
+			fuzz_note("go_capture", e.msg);
 		}
 	}
 	memimage_free(&t.mem);

@@ -96,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		go_func_entry_by_name(&r, "runtime.goexit");
 	} else {
 		FUZZ_CHECK(e.msg[0] && strncmp(e.msg, "pclntab: ", 9) == 0);
+		fuzz_note("go_pclntab_load", e.msg);
 	}
 	go_pccache_free(&r);
 	go_symcache_free(&r);
