@@ -23,7 +23,7 @@ from corefile import Core, Load, Note  # noqa: E402
 # Address space for a release chang (ASan's shadow memory cannot live under any limit; its
 # peak RSS is checked instead). Both leave room for libdw mapping the libraries it reads.
 AS_LIMIT = 2 << 30
-RSS_LIMIT_MB = {"release": 400, "asan": 1200}
+RSS_LIMIT_MB = {"release": 400, "asan": 600}
 MAX_FRAMES = 256
 
 _base = {}

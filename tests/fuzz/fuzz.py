@@ -32,10 +32,10 @@ RSS_MB = 2048
 # Runs per target in the smoke test, and the time cap on each. The whole-pipeline targets
 # open real ELF files through libdw on every run and get fewer; the total stays under a
 # minute on two cores.
-RUNS = {"core": 400, "go_binary": 200}
+RUNS = {"core": 400, "go_binary": 200, "module": 400}
 DEFAULT_RUNS = 3000
 # libFuzzer cuts inputs at 1 MiB unless told otherwise; Go executables are larger.
-MAX_LEN = {"go_binary": 4 << 20}
+MAX_LEN = {"go_binary": 4 << 20, "module": 4 << 20}
 SMOKE_CAP = 20
 
 

@@ -185,6 +185,19 @@ def real_buildids(d, seeds, exe):
             put(d, "buildid", "%s-note%d" % (os.path.basename(p), i), seg)
 
 
+def real_modules(d, seeds, exe):
+    """ELF files as a core maps them: abba (C, with DWARF); at build time also C++ test
+    programs (inline frames, mangled names), a stripped system binary and libc."""
+    put(d, "module", "abba", open(exe, "rb").read())
+    if seeds:
+        return
+    for name in ("an_cxx_mutex", "inline_cpp"):
+        put(d, "module", name, open(harness.build(name, cxx=True), "rb").read())
+    for p in ("/usr/bin/sleep", "/lib/x86_64-linux-gnu/libc.so.6"):
+        if os.path.exists(p):
+            put(d, "module", os.path.basename(p), open(os.path.realpath(p), "rb").read())
+
+
 GO_PROGRAM = """package main
 
 import (
@@ -369,6 +382,7 @@ def gen_seeds():
     os.makedirs(tmp)
     exe = real_c(tmp, True)
     real_buildids(tmp, True, exe)
+    real_modules(tmp, True, exe)
     with open(os.path.join(tmp, "core", "abba-gcore-trimmed"), "rb") as f:
         put(tmp, "core", "abba-cyclic-stack", cyclic_core(f.read()))
     tab, mem = go_table()
@@ -393,6 +407,7 @@ def gen_corpus(d):
     os.makedirs(d, exist_ok=True)
     exe = real_c(d, False)
     real_buildids(d, False, exe)
+    real_modules(d, False, exe)
     real_go(d, d)
 
 
