@@ -100,6 +100,16 @@ def summary(log):
     return ", ".join(parts)
 
 
+def finding(log):
+    """The part of a log that says what went wrong: from the first report on."""
+    starts = [m.start() for m in re.finditer(r"==\d+==ERROR|runtime error:|invariant failed|ERROR: libFuzzer|"
+                                             r"==\d+== ERROR|deadly signal", log)]
+    if not starts:
+        return log[-3000:]
+    line = log.rfind("\n", 0, min(starts)) + 1
+    return log[line:line + 3000]
+
+
 def run_all(names, smoke, seconds=0, report=None):
     """Run the targets PARALLEL at a time; report(ok, name, detail, secs) for each, in order.
     Returns the number that failed."""
@@ -140,7 +150,7 @@ def run_all(names, smoke, seconds=0, report=None):
             ok = p.returncode == 0 and not crashes
             detail = summary(text)
             if not ok:
-                detail = "exit %s; %s\n%s\ninputs kept: %s" % (p.returncode, detail, text[-2500:],
+                detail = "exit %s; %s\n%s\ninputs kept: %s" % (p.returncode, detail, finding(text),
                                                                 ", ".join(os.path.join(artifacts, c) for c in crashes))
             done[t] = (ok, detail, time.monotonic() - t0)
             del running[t]
