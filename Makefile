@@ -79,7 +79,7 @@ bench: deps all
 
 # ---- fuzzing: libFuzzer targets (tests/fuzz/fuzz_*.c) over every parser of outside bytes,
 # built with clang into build/fuzz/, apart from the gcc objects. `make fuzz FUZZ_SECONDS=60`
-# runs each target that long, growing build/fuzz/corpus/; `make fuzz-smoke` (also run by
+# runs each target that long, growing build/fuzz/grown/; `make fuzz-smoke` (also run by
 # check, through tests/run.py) runs each a fixed number of times from its seeds and
 # regression inputs (tests/fuzz/README.md).
 FUZZ_CC       ?= clang-14

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct err we = { 0 };
 			report_write(fuzz_sink(true), FMT_GOROUTINE, s, &we);
 			report_write(fuzz_sink(false), FMT_JSON, s, &we);
-			} else {
+		} else {
 			FUZZ_CHECK(e.msg[0] && !strchr(e.msg, '\n'));
 			fuzz_note("go_capture", e.msg);
 		}
