@@ -24,6 +24,8 @@ struct live_target {
 	/* A thread whose memory map /proc and process_vm_readv can reach: the leader, unless
 	 * it is a zombie (after pthread_exit it has no mm, though its threads run on). */
 	pid_t mm_tid;
+	struct core_save *save;	/* --save-core, finished by live_target_inspect */
+	uint64_t t_thawed;
 };
 
 /* Open the file a live process mapped: the plain path when it is the same inode, else
@@ -72,6 +74,9 @@ static size_t live_read(struct target *t, uint64_t addr, void *buf, size_t len)
 
 static void live_close(struct target *t)
 {
+	struct live_target *lt = (struct live_target *)t;
+	if (lt->save)
+		core_save_abort(lt->save);
 	free(t);
 }
 
@@ -117,9 +122,32 @@ static void syscall_from_regs(struct task *t)
 	t->syscall_args[5] = t->regs.r9;
 }
 
+size_t live_target_mapped_files(const struct snapshot *s, char ***out)
+{
+	char **files = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < s->nmaps; i++) {
+		const struct mapping *m = &s->maps[i];
+		if (!m->path || m->path[0] != '/' || m->perms[2] != 'x')
+			continue;
+		char full[4200];
+		snprintf(full, sizeof(full), "/proc/%d/root%s", (int)s->pid, m->path);
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(files[k], full) == 0;
+		if (seen)
+			continue;
+		files = xrealloc(files, (n + 1) * sizeof(*files));
+		files[n++] = xstrdup(full);
+	}
+	*out = files;
+	return n;
+}
+
 struct target *live_target_capture(pid_t pid, const struct target_options *o, struct snapshot *s,
 				   struct err *e)
 {
+	uint64_t t_begin = mono_ns();
 	char path[96];
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	struct stat st;
@@ -302,6 +330,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		close(go_exe_fd);
 
 	s->pause_ns = o->no_stop ? 0 : fz.t_thawed_ns - fz.t_start_ns;
+	s->stats.t_prepare = (double)(t0 - t_begin) / 1e9;
 	s->stats.t_freeze = (double)(t_frozen - t0) / 1e9;
 	s->stats.t_copy = (double)(t_copied - t_frozen) / 1e9;
 	s->stats.t_detach = (double)(t_thawed - t_copied) / 1e9;
@@ -309,22 +338,31 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	if (fz.job_stopped)
 		s->job_stopped = true;
 
-	/* After the thaw: what does not need the freeze. */
-	for (size_t i = 0; i < nt; i++)
-		read_task_info(pid, &tasks[i], &s->arena);
 	for (size_t i = 0; i < fz.n; i++)
 		if (fz.t[i].stop == TS_SIGNAL)
 			snapshot_warn(s, "thread %d was receiving signal %d when frozen; it was delivered "
 				      "on detach", (int)fz.t[i].tid, fz.t[i].sig);
 	freeze_free(&fz);
-	qsort(tasks, nt, sizeof(*tasks), cmp_task);
-	fds_read(pid, s);
+	lt->save = cs;
+	lt->t_thawed = t_thawed;
+	return t;
+}
+
+void live_target_inspect(struct target *t)
+{
+	struct live_target *lt = (struct live_target *)t;
+	struct snapshot *s = t->snap;
+	for (size_t i = 0; i < s->ntasks; i++)
+		read_task_info(t->pid, &s->tasks[i], &s->arena);
+	qsort(s->tasks, s->ntasks, sizeof(*s->tasks), cmp_task);
+	fds_read(t->pid, s);
 	target_load_modules(t);
-	if (cs) {
+	if (lt->save) {
 		/* A core that could not be written does not spoil the report: s->saved_core
 		 * says why, and the command fails after printing it. */
 		struct err ce = { 0 };
-		core_save_finish(cs, t, s, &ce);
+		core_save_finish(lt->save, t, s, &ce);
+		lt->save = NULL;
 	}
-	return t;
+	s->stats.t_inspect = (double)(mono_ns() - lt->t_thawed) / 1e9;
 }

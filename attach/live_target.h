@@ -6,6 +6,14 @@
 #include "target/target.h"
 #include "util/err.h"
 
+/* Freeze, copy, thaw: returns with the process running again and the copy in the target. */
 struct target *live_target_capture(pid_t pid, const struct target_options *o, struct snapshot *s,
 				   struct err *e);
+/* After the thaw, what needs no freeze: thread names and states, open files, the module
+ * files. Other work (symbols/debugfile.h) may run beside it. */
+void live_target_inspect(struct target *t);
+/* The files behind the captured process's executable mappings, as chang can open them
+ * (through /proc/PID/root), for work that can start before live_target_inspect opens them;
+ * the array and its strings are malloc'ed. Returns the count. */
+size_t live_target_mapped_files(const struct snapshot *s, char ***out);
 #endif

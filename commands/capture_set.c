@@ -1,6 +1,5 @@
 #include "commands/capture_set.h"
 #include "analyzers/analyze.h"
-#include "attach/live_target.h"
 #include "commands/pipeline.h"
 #include "report/pprof.h"
 #include "report/report.h"
@@ -14,7 +13,7 @@ struct captured capture_one(pid_t pid, const struct report_options *o, struct er
 {
 	struct captured c = { 0 };
 	c.snap = snapshot_new(SOURCE_ATTACH);
-	c.target = live_target_capture(pid, &o->target, c.snap, e);
+	c.target = pipeline_capture_live(pid, o, c.snap, e);
 	if (!c.target || pipeline_prepare(c.snap, o, e) != 0) {
 		captured_free(&c);
 		return c;

@@ -1,7 +1,6 @@
 /* chang attach --pid N: freeze, copy, thaw, then the shared pipeline offline. */
 #include <stdio.h>
 #include <string.h>
-#include "attach/live_target.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 
@@ -35,7 +34,7 @@ int cmd_attach(int argc, char **argv)
 		return pipeline_fail(&e);
 	}
 	struct snapshot *s = snapshot_new(SOURCE_ATTACH);
-	struct target *t = live_target_capture((pid_t)o.pid, &o.target, s, &e);
+	struct target *t = pipeline_capture_live((pid_t)o.pid, &o, s, &e);
 	if (!t) {
 		snapshot_free(s);
 		return pipeline_fail(&e);

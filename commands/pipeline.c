@@ -1,5 +1,7 @@
 #include "commands/pipeline.h"
 #include "analyzers/analyze.h"
+#include "attach/live_target.h"
+#include "symbols/debugfile.h"
 #include "report/pprof.h"
 #include "report/report.h"
 #include "symbols/symbols.h"
@@ -73,6 +75,26 @@ static int write_output(const struct snapshot *s, const struct report_options *o
 	return r;
 }
 
+struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, struct snapshot *s,
+				    struct err *e)
+{
+	struct target *t = live_target_capture(pid, &o->target, s, e);
+	if (!t)
+		return NULL;
+	/* Inflating debug files starts now, beside the reading of /proc, not before the
+	 * freeze: on a machine of two CPUs it would have slowed the freeze by half. */
+	char **files = NULL;
+	size_t n = live_target_mapped_files(s, &files);
+	char path[8192];
+	debugfile_search_path(&o->target, path, sizeof(path));
+	debugfile_prefetch((const char *const *)files, n, path);
+	for (size_t i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	live_target_inspect(t);
+	return t;
+}
+
 int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)
 {
 	double t0 = now_s();
@@ -104,11 +126,12 @@ void pipeline_print_stats(const struct snapshot *s)
 {
 	const struct snapshot_stats *st = &s->stats;
 	fprintf(stderr,
-		"chang stats: freeze %.2f ms, copy %.2f ms, detach %.2f ms (pause %.2f ms), "
-		"unwind %.2f ms, symbolize %.2f ms, analyze %.2f ms, write %.2f ms\n"
+		"chang stats: prepare %.2f ms, freeze %.2f ms, copy %.2f ms, detach %.2f ms "
+		"(pause %.2f ms), inspect %.2f ms, unwind %.2f ms, symbolize %.2f ms, analyze %.2f ms, write %.2f ms\n"
 		"chang stats: %zu threads, %zu frames, %zu distinct PCs, %zu modules, "
 		"%llu bytes copied, %zu bytes of model\n",
-		st->t_freeze * 1e3, st->t_copy * 1e3, st->t_detach * 1e3, (double)s->pause_ns / 1e6,
+		st->t_prepare * 1e3, st->t_freeze * 1e3, st->t_copy * 1e3, st->t_detach * 1e3,
+		(double)s->pause_ns / 1e6, st->t_inspect * 1e3,
 		st->t_unwind * 1e3, st->t_symbolize * 1e3, st->t_analyze * 1e3, st->t_write * 1e3,
 		s->ntasks, st->frames, st->distinct_pcs, s->nmodules,
 		(unsigned long long)st->bytes_copied, s->arena.total);

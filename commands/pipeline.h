@@ -6,6 +6,10 @@
 #include "model/snapshot.h"
 #include "target/target.h"
 
+/* Capture a live process (freeze, copy, thaw), then read what needs no freeze while the
+ * debug files its modules will need are inflated in the background (symbols/debugfile.h). */
+struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, struct snapshot *s,
+				    struct err *e);
 /* Returns the process exit status (0, 3 with --exit-code and a hang found, 1 on error
  * after printing it). */
 int pipeline_run(struct snapshot *s, const struct report_options *o);

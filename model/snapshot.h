@@ -202,7 +202,10 @@ struct fdinfo {
 
 /* Phase timings and counts for --stats. */
 struct snapshot_stats {
-	double t_freeze, t_copy, t_detach, t_unwind, t_symbolize, t_analyze, t_write;
+	/* prepare: reading /proc before the freeze; inspect: after the thaw (names, fds,
+	 * module files) */
+	double t_prepare, t_freeze, t_copy, t_detach, t_inspect, t_unwind, t_symbolize, t_analyze,
+		t_write;
 	uint64_t bytes_copied;
 	size_t frames, distinct_pcs;
 };

@@ -1,4 +1,5 @@
 #include "symbols/symbols.h"
+#include "symbols/debugfile.h"
 #include "symbols/demangle.h"
 #include "symbols/symbolizer_impl.h"
 #include "util/progress.h"
@@ -30,24 +31,39 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 
 struct symbolizer *symbolizer_current;
 
+/* By build-id first, through chang's registry of inflated debug files (symbols/inflate.h
+ * says why); elfutils' own search otherwise (debuglink, paths). elfutils' build-id lookup
+ * cannot be used for the first: it keeps the Elf it opened for validation and ignores the
+ * descriptor its caller hands back. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	const unsigned char *id = NULL;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &id, &vaddr);
+	struct symbolizer *sz = symbolizer_current;
+	if (len > 0 && sz) {
+		int fd = debugfile_open_by_build_id(id, len, sz->debuginfo_path, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					      debuglink_crc, debuginfo_file_name);
+	return fd >= 0 ? debugfile_substitute(fd) : fd;
+}
+
 struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 {
 	struct snapshot *s = t->snap;
 	struct symbolizer *sz = xcalloc(1, sizeof(*sz));
 	sz->target = t;
 	sz->snap = s;
-	const struct target_options *o = t->opts;
-	/* elfutils' default, extended with --debuginfo-path and the sysroot's debug tree. */
 	char dip[8192];
-	snprintf(dip, sizeof(dip), "%s%s%s%s%s:.debug:/usr/lib/debug",
-		 o && o->debuginfo_path ? o->debuginfo_path : "",
-		 o && o->debuginfo_path ? ":" : "",
-		 o && o->sysroot ? o->sysroot : "", o && o->sysroot ? "/usr/lib/debug" : "",
-		 o && o->sysroot ? ":" : "");
-	/* drop an empty leading component */
-	sz->debuginfo_path = xstrdup(dip[0] == ':' ? dip + 1 : dip);
+	debugfile_search_path(t->opts, dip, sizeof(dip));
+	sz->debuginfo_path = xstrdup(dip);
 	sz->callbacks.find_elf = find_elf;
-	sz->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	sz->callbacks.find_debuginfo = find_debuginfo;
 	sz->callbacks.debuginfo_path = &sz->debuginfo_path;
 	sz->dwfl = dwfl_begin(&sz->callbacks);
 	if (!sz->dwfl) {

@@ -172,6 +172,61 @@ def test_stripped_separate_debuginfo():
         p.untouched()
 
 
+def frames_of(rep, fn):
+    """(function, file, line, inlined) of every frame of the threads that call fn."""
+    return sorted([(f["function"], f["file"], f["line"], f["inlined"]) for f in t["frames"]]
+                  for t in rep["threads"] if fn in functions(t))
+
+
+def test_compressed_debuginfo():
+    """Separate debug files with zlib- and zstd-compressed DWARF (what -dbg packages ship)
+    give the same frames, inline ones included, as an uncompressed one, live and from a
+    core; a corrupt one costs its DWARF, not the run."""
+    exe = build("inline_cpp", cxx=True, opt="-O2")
+    d = os.path.join(OUT, "zdebug")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    stripped = os.path.join(d, "inline_cpp-stripped")
+    subprocess.run(["objcopy", "--strip-all", exe, stripped], check=True)
+    os.chmod(stripped, 0o755)
+    bid = subprocess.run(["eu-readelf", "-n", exe], capture_output=True, text=True).stdout
+    bid = [l.split()[-1] for l in bid.splitlines() if "Build ID:" in l][0]
+    dirs = {}
+    for kind in ("none", "zlib", "zstd", "corrupt"):
+        bdir = os.path.join(d, kind, ".build-id", bid[:2])
+        os.makedirs(bdir)
+        dbg = os.path.join(bdir, bid[2:] + ".debug")
+        subprocess.run(["objcopy", "--only-keep-debug", "--compress-debug-sections=" +
+                        ("zlib" if kind == "corrupt" else kind), exe, dbg], check=True)
+        dirs[kind] = os.path.join(d, kind)
+    # corrupt: the middle of the compressed .debug_info overwritten
+    out = subprocess.run(["readelf", "-SW", os.path.join(dirs["corrupt"], ".build-id", bid[:2], bid[2:] + ".debug")],
+                         capture_output=True, text=True).stdout
+    line = [l for l in out.splitlines() if ".debug_info" in l][0].split("]")[1].split()
+    off, size = int(line[3], 16), int(line[4], 16)
+    with open(os.path.join(dirs["corrupt"], ".build-id", bid[:2], bid[2:] + ".debug"), "r+b") as f:
+        f.seek(off + size // 2)
+        f.write(b"\xff" * min(64, size // 4))
+    with Program(stripped, threads=4) as p:
+        p.wait_ready()
+        reps = {k: chang_json(["attach", "--pid", str(p.pid), "--debuginfo-path=" + v]) for k, v in dirs.items()}
+        core = os.path.join(d, "core")
+        subprocess.run(["gcore", "-o", core, str(p.pid)], capture_output=True, check=True)
+        core += ".%d" % p.pid
+        p.untouched()
+    want = frames_of(reps["none"], "shop::Inventory::reserve(int)")
+    check(len(want) == 3 and any(f[3] and f[0].startswith("shop::Inventory::wait_for_stock") for f in want[0]),
+          "uncompressed debug file: 3 customers with inline frames: %r" % want)
+    for kind in ("zlib", "zstd"):
+        got = frames_of(reps[kind], "shop::Inventory::reserve(int)")
+        check(got == want, "%s-compressed debug file gives other frames: %r vs %r" % (kind, got, want))
+        rep = chang_json(["core", "--debuginfo-path=" + dirs[kind], stripped, core])
+        got = frames_of(rep, "shop::Inventory::reserve(int)")
+        check(got == want, "%s, from a core: %r vs %r" % (kind, got, want))
+    # the corrupt file: no crash, every thread still there
+    check(len(reps["corrupt"]["threads"]) == len(reps["none"]["threads"]), "corrupt debug file lost threads")
+
+
 def test_job_control_stop_kept():
     with start_abba() as p:
         os.kill(p.pid, signal.SIGSTOP)

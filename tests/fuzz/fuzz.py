@@ -32,12 +32,12 @@ RSS_MB = 2048
 # Runs per target in the smoke test, and the time cap on each. The whole-pipeline targets
 # open real ELF files through libdw on every run and get fewer, the fast core_open more;
 # the whole smoke run takes about 20 s on two cores.
-RUNS = {"core": 400, "go_binary": 200, "module": 400, "core_open": 20000}
+RUNS = {"core": 400, "go_binary": 200, "module": 400, "core_open": 20000, "inflate": 1000}
 DEFAULT_RUNS = 3000
 # Targets that also read another's inputs: the same cores, opened only or analysed whole.
 SHARES = {"core_open": "core"}
 # libFuzzer cuts inputs at 1 MiB unless told otherwise; Go executables are larger.
-MAX_LEN = {"go_binary": 4 << 20, "module": 4 << 20}
+MAX_LEN = {"go_binary": 4 << 20, "module": 4 << 20, "inflate": 8 << 20}
 SMOKE_CAP = 20
 
 

@@ -185,6 +185,32 @@ def real_buildids(d, seeds, exe):
             put(d, "buildid", "%s-note%d" % (os.path.basename(p), i), seg)
 
 
+def compressed_debug(d, seeds, exe):
+    """Separate debug files with compressed DWARF (zlib and zstd), as -dbg packages ship
+    them: abba's in the seeds; at build time also a C++ program's and libc's own."""
+    srcs = [exe]
+    if not seeds:
+        srcs.append(harness.build("inline_cpp", cxx=True))
+    for src in srcs:
+        for kind in ("zlib", "zstd"):
+            out = os.path.join(d, "inflate.tmp")
+            r = subprocess.run(["objcopy", "--only-keep-debug", "--compress-debug-sections=" + kind, src, out],
+                               capture_output=True)
+            if r.returncode == 0:
+                put(d, "inflate", "%s-%s.debug" % (os.path.basename(src), kind), open(out, "rb").read())
+            if os.path.exists(out):
+                os.unlink(out)
+    if not seeds:
+        lib = "/lib/x86_64-linux-gnu/libc.so.6"
+        note = note_segments(os.path.realpath(lib)) if os.path.exists(lib) else []
+        for seg in note:
+            if len(seg) >= 36 and seg[12:16] == b"GNU\0":
+                bid = seg[16:36].hex()
+                dbg = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+                if os.path.exists(dbg):
+                    put(d, "inflate", "libc.debug", open(dbg, "rb").read())
+
+
 def real_modules(d, seeds, exe):
     """ELF files as a core maps them: abba (C, with DWARF); at build time also C++ test
     programs (inline frames, mangled names), a stripped system binary and libc."""
@@ -383,6 +409,7 @@ def gen_seeds():
     exe = real_c(tmp, True)
     real_buildids(tmp, True, exe)
     real_modules(tmp, True, exe)
+    compressed_debug(tmp, True, exe)
     with open(os.path.join(tmp, "core", "abba-gcore-trimmed"), "rb") as f:
         put(tmp, "core", "abba-cyclic-stack", cyclic_core(f.read()))
     tab, mem = go_table()
@@ -408,6 +435,7 @@ def gen_corpus(d):
     exe = real_c(d, False)
     real_buildids(d, False, exe)
     real_modules(d, False, exe)
+    compressed_debug(d, False, exe)
     real_go(d, d)
 
 

@@ -1,0 +1,29 @@
+/* Separate debug files, inflated once per chang process (symbols/inflate.h) and possibly
+ * ahead of time: `chang attach` starts inflating the debug files of the modules the target
+ * maps before it freezes the target, so the work overlaps the freeze and copy instead of
+ * following them. */
+#ifndef CHANG_DEBUGFILE_H
+#define CHANG_DEBUGFILE_H
+#include <stddef.h>
+#include "target/target.h"
+
+/* The directories searched for debug files, in elfutils' debuginfo_path syntax
+ * (--debuginfo-path, the sysroot's /usr/lib/debug, .debug, /usr/lib/debug). */
+void debugfile_search_path(const struct target_options *o, char *buf, size_t cap);
+
+/* Start inflating, on a background thread, the debug files that the build-ids of these
+ * module files name under the search path. Returns at once. */
+void debugfile_prefetch(const char *const *module_paths, size_t n, const char *search_path);
+
+/* The debug file of this build-id under the search path, checked to carry that build-id:
+ * its inflated image when there is one (prefetched or made now), else the file itself; -1
+ * when there is none. *name is set to the file's path (malloc'ed). */
+int debugfile_open_by_build_id(const unsigned char *id, int len, const char *search_path, char **name);
+
+/* libdwfl found a debug file, open on fd: returns the fd to read instead (fd is then
+ * closed), waiting for the prefetch of that file if it is under way, else fd itself. */
+int debugfile_substitute(int fd);
+
+/* Wait for the background thread and release every inflated image. */
+void debugfile_shutdown(void);
+#endif
