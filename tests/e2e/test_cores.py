@@ -121,8 +121,10 @@ def test_decompression_temp_file_and_disk_full():
         for _ in range(256):
             f.write(frame)
     for sig in (signal.SIGTERM, signal.SIGINT):
+        # default dispositions: a test run started in the background inherits SIGINT ignored
         proc = subprocess.Popen([chang_bin(), "core", bomb], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                env=dict(os.environ, TMPDIR=tmp))
+                                env=dict(os.environ, TMPDIR=tmp),
+                                preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM)])
         held = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and held is None and proc.poll() is None:
