@@ -4,6 +4,7 @@
 #include "attach/freeze.h"
 #include "attach/nostop.h"
 #include "attach/procfs.h"
+#include "attach/tasknames.h"
 #include "core/writer.h"
 #include "go/go.h"
 #include "util/xalloc.h"
@@ -25,6 +26,7 @@ struct live_target {
 	 * it is a zombie (after pthread_exit it has no mm, though its threads run on). */
 	pid_t mm_tid;
 	struct core_save *save;	/* --save-core, finished by live_target_inspect */
+	struct tasknames *names;	/* being read beside the unwinding, until settle */
 	uint64_t t_thawed;
 };
 
@@ -72,9 +74,18 @@ static size_t live_read(struct target *t, uint64_t addr, void *buf, size_t len)
 	return n > 0 ? (size_t)n : 0;
 }
 
+static void live_settle(struct target *t)
+{
+	struct live_target *lt = (struct live_target *)t;
+	tasknames_finish(lt->names, &t->snap->arena);
+	lt->names = NULL;
+}
+
 static void live_close(struct target *t)
 {
 	struct live_target *lt = (struct live_target *)t;
+	if (lt->names)
+		live_settle(t);
 	if (lt->save)
 		core_save_abort(lt->save);
 	free(t);
@@ -83,24 +94,9 @@ static void live_close(struct target *t)
 static const struct target_ops live_ops = {
 	.name = "attach",
 	.open_module = live_open_module,
+	.settle = live_settle,
 	.close = live_close,
 };
-
-/* One read of stat gives both: the name is what stands between the first '(' and the last
- * ')' (it is comm, which may itself hold parentheses), the state follows. */
-static void read_task_info(pid_t pid, struct task *t, struct arena *a)
-{
-	char path[96], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
-	t->kstate = '?';
-	t->name = "";
-	if (procfs_read(path, buf, sizeof(buf)) <= 0)
-		return;
-	procfs_parse_stat(buf, &t->kstate, NULL);
-	const char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
-	if (lp && rp && rp > lp)
-		t->name = arena_strndup(a, lp + 1, (size_t)(rp - lp - 1));
-}
 
 static int cmp_task(const void *a, const void *b)
 {
@@ -223,9 +219,8 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
 	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
 	if (!o->no_stop) {
-		pid_t *pre = NULL;
-		ssize_t npre = procfs_list_tasks(pid, &pre);
-		free(pre);
+		char threads[32] = "";
+		long npre = procfs_status_field(pid, "Threads", threads, sizeof(threads)) ? atol(threads) : 0;
 		if (npre > 0)
 			memimage_reserve_pool(&t->mem, (size_t)npre * 5120 + (1 << 20));
 	}
@@ -352,9 +347,8 @@ void live_target_inspect(struct target *t)
 {
 	struct live_target *lt = (struct live_target *)t;
 	struct snapshot *s = t->snap;
-	for (size_t i = 0; i < s->ntasks; i++)
-		read_task_info(t->pid, &s->tasks[i], &s->arena);
 	qsort(s->tasks, s->ntasks, sizeof(*s->tasks), cmp_task);
+	lt->names = tasknames_start(t->pid, s->tasks, s->ntasks);
 	fds_read(t->pid, s);
 	target_load_modules(t);
 	if (lt->save) {

@@ -107,14 +107,14 @@ class Target:
         self.proc.wait()
 
 
-def run_rss(cmd, timeout):
+def run_rss(cmd, timeout, env=None):
     """Run cmd; returns (wall seconds, peak RSS MiB via wait4, stdout, stderr, exit code)."""
     rss_file = os.path.join(OUT, "rss.tmp")
     cmd = [os.path.join(OUT, "rss"), rss_file] + list(cmd)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=open(os.path.join(OUT, "stdout.tmp"), "w"),
                          stderr=open(os.path.join(OUT, "stderr.tmp"), "w"), stdin=subprocess.DEVNULL,
-                         start_new_session=True)
+                         start_new_session=True, env=dict(os.environ, **(env or {})))
     deadline = t0 + timeout
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -147,10 +147,18 @@ def count_threads(tool, out):
     return 0
 
 
+# chang keeps inflated debug files in a cache (symbols/debugcache.h): the plain rows use a
+# warm one (as every run after the first on a machine does), the "cold" row none at all.
+CACHE = os.path.join(OUT, "debuginfo-cache")
+WARM = {"CHANG_CACHE_DIR": CACHE}
+COLD = {"CHANG_CACHE_DIR": "off"}
+
+
 def bench_live(t, reps_fast, reps_slow, slow_timeout):
     rows = []
     tools = [
         ("chang attach", [CHANG, "attach", "--pid", str(t.pid), "--stats"], reps_fast),
+        ("chang attach, no debuginfo cache", [CHANG, "attach", "--pid", str(t.pid), "--stats"], reps_fast),
         # the same capture also writing a mini core: its pause should stay near the plain one
         ("chang attach --save-core (mini)", [CHANG, "attach", "--pid", str(t.pid), "--stats", "--save-core",
                                              os.path.join(OUT, "mini.core")], reps_fast),
@@ -160,9 +168,12 @@ def bench_live(t, reps_fast, reps_slow, slow_timeout):
     ]
     for name, cmd, reps in tools:
         walls, rss, pauses, complete = [], [], [], True
+        env = COLD if "no debuginfo cache" in name else WARM
+        if name.startswith("chang") and env is WARM:
+            run_rss(cmd, slow_timeout, env)     # fills the cache
         for _ in range(reps):
             t.gap_ms()
-            wall, r, out, err, rc = run_rss(cmd, slow_timeout)
+            wall, r, out, err, rc = run_rss(cmd, slow_timeout, env)
             gap = t.gap_ms()
             walls.append(wall)
             rss.append(r)
@@ -195,13 +206,15 @@ def bench_core(t, n, reps_fast, reps_slow, slow_timeout):
     rows = []
     tools = [
         ("chang core", [CHANG, "core", exe, core], reps_fast),
+        ("chang core, no debuginfo cache", [CHANG, "core", exe, core], reps_fast),
         ("eu-stack --core", ["eu-stack", "-i", "--core=" + core, "-e", exe], reps_slow),
         ("gdb core", ["gdb", "-nx", "-batch", exe, core, "-ex", "thread apply all bt"], reps_slow),
     ]
     for name, cmd, reps in tools:
         walls, rss, complete = [], [], True
+        env = COLD if "no debuginfo cache" in name else WARM
         for _ in range(reps):
-            wall, r, out, err, rc = run_rss(cmd, slow_timeout)
+            wall, r, out, err, rc = run_rss(cmd, slow_timeout, env)
             walls.append(wall)
             rss.append(r)
             if count_threads(name, out + err) < t.threads:
@@ -260,7 +273,7 @@ def main():
             try:
                 walls = []
                 for _ in range(5):
-                    wall, rss, out, err, rc = run_rss([CHANG, "attach", "--pid", str(t.pid)], a.timeout)
+                    wall, rss, out, err, rc = run_rss([CHANG, "attach", "--pid", str(t.pid)], a.timeout, WARM)
                     walls.append(wall)
                 lines.append("| %d | chang attach, %s | live | %s | %.0f MiB | - | %s | - |" % (
                     t.threads, label, fmt_s(statistics.median(walls)), rss,

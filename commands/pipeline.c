@@ -108,6 +108,7 @@ int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct 
 	}
 	double t1 = now_s();
 	symbolize_snapshot(sz, s);
+	target_settle(s->target);
 	snapshot_group(s);
 	double t2 = now_s();
 	struct analyze_options ao = { .mass_threshold = o->mass_threshold };
@@ -125,16 +126,18 @@ int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct 
 void pipeline_print_stats(const struct snapshot *s)
 {
 	const struct snapshot_stats *st = &s->stats;
+	unsigned inflated, cached;
+	debugfile_stats(&inflated, &cached);
 	fprintf(stderr,
 		"chang stats: prepare %.2f ms, freeze %.2f ms, copy %.2f ms, detach %.2f ms "
 		"(pause %.2f ms), inspect %.2f ms, unwind %.2f ms, symbolize %.2f ms, analyze %.2f ms, write %.2f ms\n"
 		"chang stats: %zu threads, %zu frames, %zu distinct PCs, %zu modules, "
-		"%llu bytes copied, %zu bytes of model\n",
+		"%llu bytes copied, %zu bytes of model, debug files %u inflated and %u cached\n",
 		st->t_prepare * 1e3, st->t_freeze * 1e3, st->t_copy * 1e3, st->t_detach * 1e3,
 		(double)s->pause_ns / 1e6, st->t_inspect * 1e3,
 		st->t_unwind * 1e3, st->t_symbolize * 1e3, st->t_analyze * 1e3, st->t_write * 1e3,
 		s->ntasks, st->frames, st->distinct_pcs, s->nmodules,
-		(unsigned long long)st->bytes_copied, s->arena.total);
+		(unsigned long long)st->bytes_copied, s->arena.total, inflated, cached);
 }
 
 int pipeline_write(struct snapshot *s, const struct report_options *o, struct err *e)

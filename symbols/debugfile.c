@@ -1,4 +1,5 @@
 #include "symbols/debugfile.h"
+#include "symbols/debugcache.h"
 #include "symbols/inflate.h"
 #include "target/buildid.h"
 #include "util/xalloc.h"
@@ -23,6 +24,8 @@ struct entry {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	unsigned char id[64];	/* build-id, when it has one (the cache's key) */
+	int idlen;
 	char *path;		/* where a prefetch finds it */
 	bool claimed;		/* a thread is inflating it (or has) */
 	bool done;
@@ -37,6 +40,7 @@ static struct {
 	pthread_t thread;
 	bool thread_running;	/* still taking work */
 	bool thread_joinable;
+	unsigned inflated, cached;	/* for --stats */
 } reg = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 void debugfile_search_path(const struct target_options *o, char *buf, size_t cap)
@@ -64,7 +68,7 @@ static struct entry *find(const struct stat *st)
 }
 
 /* Under reg.mu; returns the index (entries move when the array grows). */
-static size_t add(const struct stat *st, const char *path)
+static size_t add(const struct stat *st, const char *path, const unsigned char *id, int idlen)
 {
 	if (reg.n == reg.cap) {
 		reg.cap = reg.cap ? reg.cap * 2 : 8;
@@ -72,7 +76,31 @@ static size_t add(const struct stat *st, const char *path)
 	}
 	reg.e[reg.n] = (struct entry){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
 				       .mtime = st->st_mtim, .path = path ? xstrdup(path) : NULL, .image = -1 };
+	if (idlen > 0 && idlen <= (int)sizeof(reg.e[reg.n].id)) {
+		memcpy(reg.e[reg.n].id, id, (size_t)idlen);
+		reg.e[reg.n].idlen = idlen;
+	}
 	return reg.n++;
+}
+
+/* The image of the debug file open on fd: the cached one, else inflated now (into the
+ * cache when there is one); -1 when the file is best read as it is. */
+static int make_image(int fd, const struct stat *st, const unsigned char *id, int idlen, unsigned threads)
+{
+	int image = idlen > 0 ? debugcache_open(id, idlen, st) : -1;
+	if (image >= 0) {
+		__atomic_add_fetch(&reg.cached, 1, __ATOMIC_RELAXED);
+		return image;
+	}
+	int out = idlen > 0 ? debugcache_create() : -1;
+	image = inflate_elf(fd, INFLATE_MAX_BYTES, threads, out);
+	if (image >= 0)
+		__atomic_add_fetch(&reg.inflated, 1, __ATOMIC_RELAXED);
+	if (image >= 0 && image == out)
+		debugcache_commit(out, id, idlen, st);
+	else if (out >= 0)
+		close(out);
+	return image;
 }
 
 static void finish(size_t i, int image)
@@ -99,6 +127,9 @@ static void *prefetch_thread(void *arg)
 		}
 		reg.e[i].claimed = true;
 		char *path = xstrdup(reg.e[i].path);
+		unsigned char id[64];
+		int idlen = reg.e[i].idlen;
+		memcpy(id, reg.e[i].id, sizeof(id));
 		pthread_mutex_unlock(&reg.mu);
 		int image = -1;
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -108,7 +139,7 @@ static void *prefetch_thread(void *arg)
 			bool same = same_file(&reg.e[i], &st);
 			pthread_mutex_unlock(&reg.mu);
 			if (same)
-				image = inflate_elf(fd, INFLATE_MAX_BYTES, 1);
+				image = make_image(fd, &st, id, idlen, 1);
 		}
 		if (fd >= 0)
 			close(fd);
@@ -159,7 +190,7 @@ static void queue_debug_files(const char *module, const char *search_path)
 			continue;
 		pthread_mutex_lock(&reg.mu);
 		if (!find(&st))
-			add(&st, path);
+			add(&st, path, id, len);
 		pthread_mutex_unlock(&reg.mu);
 		break;
 	}
@@ -186,19 +217,21 @@ void debugfile_prefetch(const char *const *module_paths, size_t n, const char *s
 	pthread_mutex_unlock(&reg.mu);
 }
 
-int debugfile_substitute(int fd)
+/* The image to read for the debug file open on fd (closed when there is one), waiting for
+ * the prefetch when it holds this file. */
+static int image_for(int fd, const unsigned char *id, int idlen)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return fd;
 	pthread_mutex_lock(&reg.mu);
 	struct entry *e = find(&st);
-	size_t i = e ? (size_t)(e - reg.e) : add(&st, NULL);
+	size_t i = e ? (size_t)(e - reg.e) : add(&st, NULL, id, idlen);
 	if (!reg.e[i].claimed) {
-		/* Not begun in the background: the calling thread inflates it, outside the lock. */
+		/* Not begun in the background: the calling thread does it, outside the lock. */
 		reg.e[i].claimed = true;
 		pthread_mutex_unlock(&reg.mu);
-		finish(i, inflate_elf(fd, INFLATE_MAX_BYTES, (unsigned)get_nprocs()));
+		finish(i, make_image(fd, &st, id, idlen, (unsigned)get_nprocs()));
 		pthread_mutex_lock(&reg.mu);
 	}
 	while (!reg.e[i].done)
@@ -209,6 +242,19 @@ int debugfile_substitute(int fd)
 		return fd;
 	close(fd);
 	return image;
+}
+
+int debugfile_substitute(int fd)
+{
+	unsigned char id[64];
+	int idlen = buildid_from_fd(fd, id, sizeof(id));
+	return image_for(fd, id, idlen);
+}
+
+void debugfile_stats(unsigned *inflated, unsigned *cached)
+{
+	*inflated = __atomic_load_n(&reg.inflated, __ATOMIC_RELAXED);
+	*cached = __atomic_load_n(&reg.cached, __ATOMIC_RELAXED);
 }
 
 int debugfile_open_by_build_id(const unsigned char *id, int len, const char *search_path, char **name)
@@ -224,7 +270,7 @@ int debugfile_open_by_build_id(const unsigned char *id, int len, const char *sea
 			continue;
 		}
 		*name = xstrdup(path);
-		return debugfile_substitute(fd);
+		return image_for(fd, id, len);
 	}
 	return -1;
 }

@@ -1,7 +1,7 @@
 /* Separate debug files, inflated once per chang process (symbols/inflate.h) and possibly
  * ahead of time: `chang attach` starts inflating the debug files of the modules the target
  * maps before it freezes the target, so the work overlaps the freeze and copy instead of
- * following them. */
+ * following them. Inflated images are kept on disk for later runs (symbols/debugcache.h). */
 #ifndef CHANG_DEBUGFILE_H
 #define CHANG_DEBUGFILE_H
 #include <stddef.h>
@@ -23,6 +23,9 @@ int debugfile_open_by_build_id(const unsigned char *id, int len, const char *sea
 /* libdwfl found a debug file, open on fd: returns the fd to read instead (fd is then
  * closed), waiting for the prefetch of that file if it is under way, else fd itself. */
 int debugfile_substitute(int fd);
+
+/* How many debug files were inflated by this process, and how many read from the cache. */
+void debugfile_stats(unsigned *inflated, unsigned *cached);
 
 /* Wait for the background thread and release every inflated image. */
 void debugfile_shutdown(void);

@@ -1,5 +1,6 @@
 #include "symbols/inflate.h"
 #include <elf.h>
+#include <fcntl.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <signal.h>
@@ -113,7 +114,7 @@ static bool range_ok(uint64_t off, uint64_t len, uint64_t size)
 	return off <= size && len <= size - off;
 }
 
-int inflate_elf_memory(const unsigned char *f, size_t size, uint64_t max_bytes, unsigned threads)
+int inflate_elf_memory(const unsigned char *f, size_t size, uint64_t max_bytes, unsigned threads, int out_fd)
 {
 	Elf64_Ehdr eh;
 	if (size < sizeof(eh))
@@ -177,8 +178,11 @@ int inflate_elf_memory(const unsigned char *f, size_t size, uint64_t max_bytes, 
 	if (njobs == 0)
 		goto done;	/* nothing libdw would inflate slowly: use the file as it is */
 
-	memfd = memfd_create("chang-debuginfo", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, (off_t)out) != 0)
+	/* Blocks are reserved up front: a write through the mapping into a file whose disk
+	 * filled up would be a SIGBUS, not an error. */
+	if (out_fd >= 0 && fallocate(out_fd, 0, 0, (off_t)out) == 0)
+		memfd = out_fd;
+	else if ((memfd = memfd_create("chang-debuginfo", MFD_CLOEXEC)) < 0 || ftruncate(memfd, (off_t)out) != 0)
 		goto fail;
 	unsigned char *img = mmap(NULL, out, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (img == MAP_FAILED)
@@ -203,7 +207,7 @@ int inflate_elf_memory(const unsigned char *f, size_t size, uint64_t max_bytes, 
 	munmap(img, out);
 	goto done;
 fail:
-	if (memfd >= 0)
+	if (memfd >= 0 && memfd != out_fd)
 		close(memfd);
 	memfd = -1;
 done:
@@ -212,7 +216,7 @@ done:
 	return memfd;
 }
 
-int inflate_elf(int fd, uint64_t max_bytes, unsigned threads)
+int inflate_elf(int fd, uint64_t max_bytes, unsigned threads, int out_fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr))
@@ -220,7 +224,7 @@ int inflate_elf(int fd, uint64_t max_bytes, unsigned threads)
 	void *f = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (f == MAP_FAILED)
 		return -1;
-	int r = inflate_elf_memory(f, (size_t)st.st_size, max_bytes, threads);
+	int r = inflate_elf_memory(f, (size_t)st.st_size, max_bytes, threads, out_fd);
 	munmap(f, (size_t)st.st_size);
 	return r;
 }

@@ -11,13 +11,15 @@
 /* Sections chang never reads (location lists, macros): left out of the inflated image. */
 int inflate_section_unused(const char *name);
 
-/* Build the inflated image of the ELF file open on fd. Returns a new fd (a memfd, offset 0)
- * holding the same file with its compressed sections replaced by their contents, or -1 when
- * there is nothing to inflate or the file cannot be trusted to inflate (then the caller uses
- * fd as it is and libdw does what it can). max_bytes caps the image (hostile size fields);
- * sections are inflated on up to `threads` threads. */
-int inflate_elf(int fd, uint64_t max_bytes, unsigned threads);
+/* Build the inflated image of the ELF file open on fd: the same file with its compressed
+ * sections replaced by their contents. It is written to out_fd (an empty file) when that is
+ * given and its blocks can be reserved, else to a new memfd. Returns the fd holding it, or
+ * -1 when there is nothing to inflate or the file cannot be trusted to inflate (then the
+ * caller uses fd as it is and libdw does what it can). max_bytes caps the image (hostile
+ * size fields); sections are inflated on up to `threads` threads. */
+int inflate_elf(int fd, uint64_t max_bytes, unsigned threads, int out_fd);
 
 /* The same, over a file already in memory (fuzzing and tests). */
-int inflate_elf_memory(const unsigned char *file, size_t size, uint64_t max_bytes, unsigned threads);
+int inflate_elf_memory(const unsigned char *file, size_t size, uint64_t max_bytes, unsigned threads,
+		       int out_fd);
 #endif

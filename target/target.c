@@ -53,6 +53,12 @@ int target_module_fd(struct target *t, size_t i)
 	return fcntl(t->modfds[i], F_DUPFD_CLOEXEC, 0);
 }
 
+void target_settle(struct target *t)
+{
+	if (t && t->ops->settle)
+		t->ops->settle(t);
+}
+
 void target_close(struct target *t)
 {
 	if (!t)

@@ -30,6 +30,9 @@ struct target_ops {
 	/* Open the file behind a module for reading: returns an fd and sets *path to what was
 	 * opened (owned by the target), or -1 when the file cannot be had. */
 	int (*open_module)(struct target *t, const struct module *m, const char **path);
+	/* Optional: wait for what the capture still reads in the background (a live target's
+	 * thread names and states); the snapshot is whole after it. */
+	void (*settle)(struct target *t);
 	void (*close)(struct target *t);
 };
 
@@ -59,6 +62,8 @@ int target_open_module(struct target *t, const struct module *m, const char **pa
 /* Keep fd open for the target's lifetime and close it in target_close. */
 void target_keep_fd(struct target *t, int fd);
 
+/* Before anything reads task names or states: see target_ops.settle. */
+void target_settle(struct target *t);
 void target_close(struct target *t);
 
 /* Build the snapshot's modules (one per mapped ELF file) from its mappings: open each

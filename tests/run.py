@@ -6,6 +6,7 @@ import argparse
 import glob
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,6 +107,11 @@ def main():
     ap.add_argument("--no-asan", action="store_true")
     a = ap.parse_args()
     os.makedirs(harness.OUT, exist_ok=True)
+    # chang's cache of inflated debug files: a fresh one per run, out of the user's home, so
+    # that the first tests fill it and the later ones read it
+    cache = os.path.join(harness.OUT, "debuginfo-cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    os.environ["CHANG_CACHE_DIR"] = cache
     if a.only in (None, "unit"):
         run_units("release")
         if not a.no_asan:

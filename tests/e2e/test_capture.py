@@ -1,7 +1,9 @@
 """chang attach / chang core on real hung programs: threads, names, functions, lines,
 inline frames, demangling, separate debug info, both unwinders, and the target left as
 it was."""
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -225,6 +227,73 @@ def test_compressed_debuginfo():
         check(got == want, "%s, from a core: %r vs %r" % (kind, got, want))
     # the corrupt file: no crash, every thread still there
     check(len(reps["corrupt"]["threads"]) == len(reps["none"]["threads"]), "corrupt debug file lost threads")
+
+
+def test_debuginfo_cache():
+    """Inflated debug files are kept on disk: the second run reads them back, a damaged
+    entry is made again, old entries go past the size limit, and CHANG_CACHE_DIR=off
+    writes nothing; the frames are the same every time."""
+    exe = build("inline_cpp", cxx=True, opt="-O2")
+    d = os.path.join(OUT, "zcache")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    stripped = os.path.join(d, "inline_cpp-stripped")
+    subprocess.run(["objcopy", "--strip-all", exe, stripped], check=True)
+    os.chmod(stripped, 0o755)
+    bid = subprocess.run(["eu-readelf", "-n", exe], capture_output=True, text=True).stdout
+    bid = [l.split()[-1] for l in bid.splitlines() if "Build ID:" in l][0]
+    bdir = os.path.join(d, "debug", ".build-id", bid[:2])
+    os.makedirs(bdir)
+    subprocess.run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", exe,
+                    os.path.join(bdir, bid[2:] + ".debug")], check=True)
+    cache = os.path.join(d, "cache")
+
+    def run(env_extra):
+        env = dict(os.environ, CHANG_CACHE_DIR=cache)
+        env.update(env_extra)
+        r = run_chang(["attach", "--pid", str(p.pid), "--debuginfo-path=" + os.path.join(d, "debug"),
+                       "--format=json", "--stats"], env=env)
+        m = re.search(r"debug files (\d+) inflated and (\d+) cached", r.stderr)
+        check(m, "--stats does not count debug files: %r" % r.stderr)
+        return json.loads(r.stdout), int(m.group(1)), int(m.group(2))
+
+    def mine():
+        return [f for f in os.listdir(cache) if f.startswith(bid)] if os.path.isdir(cache) else []
+
+    with Program(stripped, threads=4) as p:
+        p.wait_ready()
+        rep, inflated, cached = run({})
+        want = frames_of(rep, "shop::Inventory::reserve(int)")
+        check(len(want) == 3 and any(f[3] for f in want[0]), "frames with inline ones: %r" % want)
+        check(inflated >= 1 and len(mine()) == 1, "first run: %d inflated, cache %r" % (inflated, mine()))
+        rep, inflated, cached = run({})
+        check(inflated == 0 and cached >= 1, "second run: %d inflated, %d cached" % (inflated, cached))
+        check(frames_of(rep, "shop::Inventory::reserve(int)") == want, "frames from the cache differ")
+        # a damaged entry (cut short) is dropped and made again
+        entry = os.path.join(cache, mine()[0])
+        with open(entry, "r+b") as f:
+            f.truncate(100)
+        rep, inflated, cached = run({})
+        check(inflated >= 1 and frames_of(rep, "shop::Inventory::reserve(int)") == want,
+              "damaged entry: %d inflated" % inflated)
+        check(os.path.getsize(os.path.join(cache, mine()[0])) > 100, "damaged entry not replaced")
+        # over the size limit, the least recently used go first
+        real = sum(os.stat(os.path.join(cache, f)).st_blocks * 512 for f in os.listdir(cache))
+        old = [os.path.join(cache, "old%d.debug" % i) for i in range(3)]
+        for i, o in enumerate(old):
+            with open(o, "wb") as f:
+                f.write(b"\1" * (1 << 20))
+            os.utime(o, (1000 + i, 1000 + i))
+        os.unlink(os.path.join(cache, mine()[0]))   # a new entry is written, and the cache trimmed
+        run({"CHANG_CACHE_MAX_MB": str((real >> 20) + 2)})
+        check(not os.path.exists(old[0]) and not os.path.exists(old[1]) and os.path.exists(old[2])
+              and len(mine()) == 1, "trimmed to %d MiB: %r" % ((real >> 20) + 2, os.listdir(cache)))
+        # turned off: nothing written
+        shutil.rmtree(cache)
+        rep, inflated, cached = run({"CHANG_CACHE_DIR": "off"})
+        check(not os.path.exists(cache) and cached == 0 and inflated >= 1, "CHANG_CACHE_DIR=off wrote %r" % cache)
+        check(frames_of(rep, "shop::Inventory::reserve(int)") == want, "frames without the cache differ")
+        p.untouched()
 
 
 def test_job_control_stop_kept():

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		abort();
 	memcpy(buf, data, size);
-	int fd = inflate_elf_memory(buf, size, 16u << 20, 1 + (size & 1));
+	int fd = inflate_elf_memory(buf, size, 16u << 20, 1 + (size & 1), -1);
 	free(buf);
 	if (fd < 0)
 		return 0;

@@ -73,6 +73,32 @@ static void test_procfs_parsers(void)
 	      strcmp(mp.path, "[stack]") == 0);
 	CHECK(procfs_parse_maps_line("7000-6000 rw-p 00000000 00:00 0", &mp, &a) == false);
 	CHECK(procfs_parse_maps_line("garbage", &mp, &a) == false);
+	CHECK(procfs_parse_maps_line("1000-2000 rw-p 00000000 00:00 0                  \n", &mp, &a) && !mp.path);
+	CHECK(procfs_parse_maps_line("1000-2000 rw-p 00000000 00:00 0", &mp, &a) && !mp.path);
+	CHECK(!procfs_parse_maps_line("1000-2000 rw-pp 00000000 00:00 0", &mp, &a));
+	CHECK(!procfs_parse_maps_line("1000-2000 rw- 00000000 00:00 0", &mp, &a));
+	CHECK(!procfs_parse_maps_line("1000-12345678901234567890 rw-p 0 00:00 0", &mp, &a));
+	CHECK(!procfs_parse_maps_line("1000-2000 rw-p 00000000 0000 0", &mp, &a));
+	CHECK(procfs_parse_maps_line("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]", &mp, &a) &&
+	      mp.end == 0xffffffffff601000ull && strcmp(mp.path, "[vsyscall]") == 0 && strcmp(mp.perms, "--xp") == 0);
+	/* every line of a real maps file reads as sscanf reads it */
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4200];
+	int lines = 0, same = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long st, en, off, ino;
+		char perms[8], path[4200] = "";
+		unsigned dmaj, dmin;
+		int n = sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4199[^\n]", &st, &en, perms, &off, &dmaj, &dmin,
+			       &ino, path);
+		lines++;
+		same += n >= 7 && procfs_parse_maps_line(line, &mp, &a) && mp.start == st && mp.end == en &&
+			mp.offset == off && mp.inode == ino && strcmp(mp.perms, perms) == 0 &&
+			(n == 7 ? !mp.path : strcmp(mp.path, path) == 0);
+	}
+	if (f)
+		fclose(f);
+	CHECKF(lines > 5 && same == lines, "%d of %d lines of /proc/self/maps parsed alike", same, lines);
 	char st;
 	uint64_t ticks;
 	CHECK(procfs_parse_stat("123 (a) b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13", &st, &ticks) && st == 'S');
