@@ -85,9 +85,9 @@ void tasknames_finish(struct tasknames *tn, struct arena *a)
 {
 	if (!tn)
 		return;
+	work(&tn->job);	/* take a share of what is left rather than wait for it */
 	for (size_t i = 0; i < tn->started; i++)
 		pthread_join(tn->th[i], NULL);
-	work(&tn->job);	/* whatever no helper took */
 	for (size_t i = 0; i < tn->job.n; i++)
 		tn->job.tasks[i].name = tn->job.names[i][0] ? arena_strdup(a, tn->job.names[i]) : "";
 	free(tn->job.names);

@@ -153,10 +153,11 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 		ps->nframes = 0;
 		return;
 	}
-	GElf_Off off = 0;
-	GElf_Sym sym;
-	const char *symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
-	uint64_t entry = symname ? pc - off : 0;
+	/* The ELF symbol is looked up only when DWARF does not name the function and give its
+	 * entry: libdwfl finds it by a scan of the whole symbol table. */
+	const char *symname = NULL;
+	uint64_t entry = 0;
+	bool have_entry = false;
 
 	struct sym_frame fr[64];
 	int n = 0;
@@ -194,8 +195,10 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 			f->inlined = tag == DW_TAG_inlined_subroutine;
 			if (tag == DW_TAG_subprogram) {
 				Dwarf_Addr lo;
-				if (dwarf_entrypc(&scopes[i], &lo) == 0)
+				if (dwarf_entrypc(&scopes[i], &lo) == 0) {
 					entry = lo + bias;
+					have_entry = true;
+				}
 				break;
 			}
 			Dwarf_Attribute at;
@@ -228,6 +231,13 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 			phys->file = file ? arena_strdup(a, file) : NULL;
 			phys->line = lineno;
 		}
+	}
+	if (!phys->function || !have_entry) {
+		GElf_Off off = 0;
+		GElf_Sym sym;
+		symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+		if (symname && !have_entry)
+			entry = pc - off;
 	}
 	if (!phys->function && symname) {
 		/* .symtab of glibc names some symbols with their version ("foo@GLIBC_2.2.5") */

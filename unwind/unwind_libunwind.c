@@ -211,7 +211,7 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 	unw_addr_space_t as = unw_create_addr_space(&acc, 0);
 	if (!as)
 		return err_set(e, ERR_FAIL, "libunwind: cannot create an address space");
-	unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+	unw_set_caching_policy(as, UNW_CACHE_PER_THREAD);
 	struct uw_ctx c = { .s = s, .t = s->target };
 	c.tabs = xcalloc(s->nmodules ? s->nmodules : 1, sizeof(*c.tabs));
 	progress_begin("unwinding threads", s->ntasks);
