@@ -3,41 +3,12 @@
 #include "symbols/symbols.h"
 #include "symbols/symbolizer_impl.h"
 #include <dwarf.h>
+#include <gelf.h>
 #include <elfutils/libdw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util/xalloc.h"
-
-/* Find a variable DIE named name among the top-level DIEs of the module's CUs (and one
- * level of namespaces, for C++). Only called for the few lock addresses in a report. */
-static bool find_variable(Dwarf *dw, const char *name, Dwarf_Die *out)
-{
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, child;
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
-			do {
-				int tag = dwarf_tag(&child);
-				const char *n = dwarf_diename(&child);
-				if (tag == DW_TAG_variable && n && strcmp(n, name) == 0 &&
-				    dwarf_hasattr(&child, DW_AT_type)) {
-					Dwarf_Attribute at;
-					/* a declaration may lack the type's full definition; prefer
-					 * the defining DIE but accept either */
-					if (!dwarf_hasattr(&child, DW_AT_declaration) ||
-					    dwarf_attr(&child, DW_AT_location, &at)) {
-						*out = child;
-						return true;
-					}
-				}
-			} while (dwarf_siblingof(&child, &child) == 0);
-		}
-		off = next;
-	}
-	return false;
-}
 
 /* Append ".member" / "[i]" steps while offset stays inside a composite. */
 static void describe_offset(Dwarf_Die *type, uint64_t off, char *buf, size_t cap)
@@ -146,22 +117,34 @@ static const char *lookup_name(struct symbolizer *sz, uint64_t addr, struct aren
 	Dwfl_Module *mod = dwfl_addrmodule(sz->dwfl, addr);
 	if (!mod)
 		return NULL;
-	GElf_Off off = 0;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-	if (!name || GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+	struct modindex *mi = NULL;
+	for (size_t i = 0; i < sz->nmods && !mi; i++)
+		if (sz->mods[i].mod == mod)
+			mi = &sz->mods[i];
+	if (!mi) {
+		sz->mods = xrealloc(sz->mods, (sz->nmods + 1) * sizeof(*sz->mods));
+		mi = &sz->mods[sz->nmods++];
+		*mi = (struct modindex){ .mod = mod, .syms = symindex_build(mod) };
+	}
+	struct symhit hit;
+	if (!symindex_lookup(mi->syms, addr, &hit) || hit.type == STT_FUNC)
 		return NULL;
-	/* addrinfo also answers with the nearest symbol below; only a covering one names it */
-	if (sym.st_size && off >= sym.st_size)
+	uint64_t off = addr - hit.start;
+	/* only a symbol whose extent covers the address names it */
+	if (hit.size && off >= hit.size)
 		return NULL;
 	char buf[512];
-	size_t nl = strcspn(name, "@");
-	snprintf(buf, sizeof(buf), "%.*s", (int)nl, name);
+	size_t nl = strcspn(hit.name, "@");
+	snprintf(buf, sizeof(buf), "%.*s", (int)nl, hit.name);
 	Dwarf_Addr bias;
 	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (dw && !mi->vars_built) {
+		mi->vars = varindex_build(dw);
+		mi->vars_built = true;
+	}
 	Dwarf_Die var, type;
 	Dwarf_Attribute at;
-	if (dw && find_variable(dw, buf, &var) &&
+	if (dw && varindex_find(mi->vars, dw, buf, &var) &&
 	    dwarf_formref_die(dwarf_attr_integrate(&var, DW_AT_type, &at), &type)) {
 		describe_offset(&type, off, buf, sizeof(buf));
 		return arena_strdup(a, buf);

@@ -107,6 +107,11 @@ void symbolizer_free(struct symbolizer *sz)
 	free(sz->debuginfo_path);
 	free(sz->table);
 	free(sz->names);
+	for (size_t i = 0; i < sz->nmods; i++) {
+		symindex_free(sz->mods[i].syms);
+		varindex_free(sz->mods[i].vars);
+	}
+	free(sz->mods);
 	free(sz);
 }
 

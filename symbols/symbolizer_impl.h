@@ -4,6 +4,7 @@
 #include <elfutils/libdwfl.h>
 #include "model/snapshot.h"
 #include "target/target.h"
+#include "symbols/symindex.h"
 
 struct symbolizer {
 	struct target *target;
@@ -17,6 +18,9 @@ struct symbolizer {
 	 * and each uncached lookup scans the whole symbol table (libdwfl's addrinfo). */
 	struct data_name { uint64_t addr; const char *name; bool used; } *names;
 	size_t names_cap, names_count;
+	/* per module, built when a data address in it is first named (symbols/symindex.h) */
+	struct modindex { Dwfl_Module *mod; struct symindex *syms; struct varindex *vars; bool vars_built; } *mods;
+	size_t nmods;
 };
 /* libdwfl's find_elf callback has no user argument of its own: the symbolizer being
  * built is reached through this (chang builds one at a time). */

@@ -1,0 +1,202 @@
+#include "symbols/symindex.h"
+#include "util/xalloc.h"
+#include <dwarf.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sym {
+	uint64_t start, size;
+	const char *name;	/* in the module's string table, which outlives the index */
+	unsigned char type, rank;	/* rank: global 0, weak 1, local 2 */
+};
+
+struct symindex {
+	struct sym *v;
+	size_t n;
+};
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (int)y->rank - (int)x->rank;	/* at one address the global one comes last */
+}
+
+struct symindex *symindex_build(Dwfl_Module *mod)
+{
+	struct symindex *ix = xcalloc(1, sizeof(*ix));
+	int n = dwfl_module_getsymtab(mod);
+	if (n <= 1)
+		return ix;
+	ix->v = xmalloc((size_t)n * sizeof(*ix->v));
+	for (int i = 1; i < n; i++) {
+		GElf_Sym s;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(mod, i, &s, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(s.st_info), bind = GELF_ST_BIND(s.st_info);
+		/* Data only: the addresses named here are locks and queues, and leaving out the
+		 * functions (most of a big program's symbols) keeps the sort short. */
+		if (!name || !name[0] || shndx == SHN_UNDEF ||
+		    (type != STT_OBJECT && type != STT_NOTYPE && type != STT_COMMON))
+			continue;
+		ix->v[ix->n++] = (struct sym){ .start = addr, .size = s.st_size, .name = name,
+					       .type = (unsigned char)type,
+					       .rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2 };
+	}
+	qsort(ix->v, ix->n, sizeof(*ix->v), cmp_sym);
+	return ix;
+}
+
+void symindex_free(struct symindex *ix)
+{
+	if (!ix)
+		return;
+	free(ix->v);
+	free(ix);
+}
+
+bool symindex_lookup(const struct symindex *ix, uint64_t addr, struct symhit *hit)
+{
+	if (!ix || ix->n == 0)
+		return false;
+	size_t lo = 0, hi = ix->n;	/* first entry starting above addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return false;
+	/* Nested or overlapping extents are rare and short: a few entries back suffice. */
+	const struct sym *best = NULL;
+	for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
+		const struct sym *s = &ix->v[i - 1];
+		if (s->size && addr - s->start < s->size) {
+			best = s;
+			break;
+		}
+	}
+	if (!best)
+		best = &ix->v[lo - 1];
+	*hit = (struct symhit){ .name = best->name, .start = best->start, .size = best->size, .type = best->type };
+	return true;
+}
+
+struct var {
+	const char *name;	/* in .debug_str */
+	Dwarf_Off die;
+};
+
+struct varindex {
+	struct var *slots;
+	size_t cap, n;
+	Dwarf *dw;
+	Dwarf_Off next_cu;	/* compile units before it are indexed */
+	bool done;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void put(struct varindex *vx, const char *name, Dwarf_Off die)
+{
+	if ((vx->n + 1) * 2 > vx->cap) {
+		size_t ncap = vx->cap ? vx->cap * 2 : 256;
+		struct var *ns = xcalloc(ncap, sizeof(*ns));
+		for (size_t i = 0; i < vx->cap; i++)
+			if (vx->slots[i].name) {
+				size_t h = hash_str(vx->slots[i].name) & (ncap - 1);
+				while (ns[h].name)
+					h = (h + 1) & (ncap - 1);
+				ns[h] = vx->slots[i];
+			}
+		free(vx->slots);
+		vx->slots = ns;
+		vx->cap = ncap;
+	}
+	size_t h = hash_str(name) & (vx->cap - 1);
+	while (vx->slots[h].name) {
+		if (strcmp(vx->slots[h].name, name) == 0)
+			return;	/* the first compile unit's wins, as a linear search would have it */
+		h = (h + 1) & (vx->cap - 1);
+	}
+	vx->slots[h] = (struct var){ .name = name, .die = die };
+	vx->n++;
+}
+
+static const struct var *get(const struct varindex *vx, const char *name)
+{
+	if (!vx->cap)
+		return NULL;
+	size_t h = hash_str(name) & (vx->cap - 1);
+	while (vx->slots[h].name) {
+		if (strcmp(vx->slots[h].name, name) == 0)
+			return &vx->slots[h];
+		h = (h + 1) & (vx->cap - 1);
+	}
+	return NULL;
+}
+
+/* Index the next compile unit's top-level variables; false when there is none. */
+static bool index_next_cu(struct varindex *vx)
+{
+	Dwarf_Off next;
+	size_t hsize;
+	if (vx->done || dwarf_nextcu(vx->dw, vx->next_cu, &next, &hsize, NULL, NULL, NULL) != 0) {
+		vx->done = true;
+		return false;
+	}
+	Dwarf_Die cu, child;
+	if (dwarf_offdie(vx->dw, vx->next_cu + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+		do {
+			if (dwarf_tag(&child) != DW_TAG_variable || !dwarf_hasattr(&child, DW_AT_type))
+				continue;
+			const char *n = dwarf_diename(&child);
+			/* a declaration may lack the type's full definition: only a definition,
+			 * or a declaration with a location, names a lock */
+			if (n && (!dwarf_hasattr(&child, DW_AT_declaration) || dwarf_hasattr(&child, DW_AT_location)))
+				put(vx, n, dwarf_dieoffset(&child));
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	vx->next_cu = next;
+	return true;
+}
+
+struct varindex *varindex_build(Dwarf *dw)
+{
+	struct varindex *vx = xcalloc(1, sizeof(*vx));
+	vx->dw = dw;
+	vx->done = dw == NULL;
+	return vx;
+}
+
+/* Compile units are indexed as far as the first that defines the name, no further: the
+ * variables a report names are usually in the program's first units, and a program of
+ * 100,000 functions has many more after them. */
+bool varindex_find(struct varindex *vx, Dwarf *dw, const char *name, Dwarf_Die *out)
+{
+	if (!vx || dw != vx->dw)
+		return false;
+	const struct var *v;
+	while (!(v = get(vx, name)) && index_next_cu(vx))
+		;
+	return v && dwarf_offdie(dw, v->die, out) != NULL;
+}
+
+void varindex_free(struct varindex *vx)
+{
+	if (!vx)
+		return;
+	free(vx->slots);
+	free(vx);
+}
