@@ -306,10 +306,14 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	if (go_exe_fd >= 0) {
 		/* Goroutines live in the heap, not on thread stacks: read them while frozen. */
 		t->read_live = live_read;
+		/* a mini core must hold what the goroutines were read from */
+		t->log_live = cs && !o->core_full;
 		struct err ge = { 0 };
 		if (go_capture(t, s, go_exe_fd, &ge) != 0)
 			snapshot_warn(s, "goroutines: %s", ge.msg);
 		t->read_live = NULL;
+		if (t->log_live)
+			target_keep_live_reads(t);
 	}
 	/* What the core needs beyond the copy is read here, before the thaw. */
 	if (cs)

@@ -12,9 +12,53 @@
 size_t target_read(struct target *t, uint64_t addr, void *buf, size_t len)
 {
 	size_t n = memimage_read(&t->mem, addr, buf, len);
-	if (n < len && t->read_live)
-		n += t->read_live(t, addr + n, (unsigned char *)buf + n, len - n);
+	if (n < len && t->read_live) {
+		size_t got = t->read_live(t, addr + n, (unsigned char *)buf + n, len - n);
+		if (got && t->log_live) {
+			/* appended, not inserted: the image is re-sorted once, at the end */
+			VEC_RESERVE(t->live_log, t->caplive_log, t->nlive_log + 1);
+			unsigned char *copy = xmalloc(got);
+			memcpy(copy, (unsigned char *)buf + n, got);
+			t->live_log[t->nlive_log++] = (struct live_read){ addr + n, copy, got };
+		}
+		n += got;
+	}
 	return n;
+}
+
+static int cmp_live(const void *a, const void *b)
+{
+	const struct live_read *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+void target_keep_live_reads(struct target *t)
+{
+	t->log_live = false;
+	if (t->nlive_log > 1)
+		qsort(t->live_log, t->nlive_log, sizeof(*t->live_log), cmp_live);
+	/* Blocks read twice (a cache evicted them) overlap; the freeze makes their bytes
+	 * equal, so overlapping and touching reads merge into one region. */
+	for (size_t i = 0; i < t->nlive_log;) {
+		uint64_t lo = t->live_log[i].addr, hi = lo + t->live_log[i].len;
+		size_t j = i + 1;
+		while (j < t->nlive_log && t->live_log[j].addr <= hi) {
+			uint64_t e = t->live_log[j].addr + t->live_log[j].len;
+			if (e > hi)
+				hi = e;
+			j++;
+		}
+		unsigned char *merged = xmalloc(hi - lo);
+		for (size_t k = i; k < j; k++)
+			memcpy(merged + (t->live_log[k].addr - lo), t->live_log[k].buf, t->live_log[k].len);
+		for (size_t k = i; k < j; k++)
+			free(t->live_log[k].buf);
+		memimage_add_buf(&t->mem, lo, merged, hi - lo);
+		i = j;
+	}
+	free(t->live_log);
+	t->live_log = NULL;
+	t->nlive_log = t->caplive_log = 0;
 }
 
 size_t target_read_for_unwind(struct target *t, uint64_t addr, void *buf, size_t len)
@@ -64,6 +108,9 @@ void target_close(struct target *t)
 	if (!t)
 		return;
 	memimage_free(&t->mem);
+	for (size_t i = 0; i < t->nlive_log; i++)
+		free(t->live_log[i].buf);
+	free(t->live_log);
 	for (size_t i = 0; i < t->nfds; i++)
 		close(t->fds[i]);
 	free(t->fds);

@@ -45,6 +45,11 @@ struct target {
 	/* Set only while a live target is frozen: reads that miss the copied image go to the
 	 * process itself (readers that run inside the freeze, such as go/). */
 	size_t (*read_live)(struct target *t, uint64_t addr, void *buf, size_t len);
+	/* With log_live set, what read_live returns is also kept, for a core written from
+	 * this capture (a Go program's goroutines and heap are read live, not copied). */
+	bool log_live;
+	struct live_read { uint64_t addr; unsigned char *buf; size_t len; } *live_log;
+	size_t nlive_log, caplive_log;
 	int *modfds;		/* per snapshot module, -1 when missing */
 	int *fds;		/* files the target opened, closed by target_close */
 	size_t nfds, capfds;
@@ -62,6 +67,9 @@ int target_open_module(struct target *t, const struct module *m, const char **pa
 /* Keep fd open for the target's lifetime and close it in target_close. */
 void target_keep_fd(struct target *t, int fd);
 
+/* Move what was read live and logged into the memory image (one sort for all of it) and
+ * stop logging. */
+void target_keep_live_reads(struct target *t);
 /* Before anything reads task names or states: see target_ops.settle. */
 void target_settle(struct target *t);
 void target_close(struct target *t);

@@ -224,6 +224,33 @@ def test_go_gcore_matches_go():
 test_go_gcore_matches_go.timeout = 600
 
 
+def test_go_mini_core_matches_go():
+    """chang attach --save-core (mini) on a Go program: the core holds what the goroutines
+    were read from, so chang core on it gives Go's own profile, at a fraction of a gcore's
+    size."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    for sc, variant in (("mixed", ""), ("mutexdeadlock", ".stripped")):
+        binary = build(sc, chains[0][1], "", variant)
+        with start(binary) as p:
+            core = os.path.join(p.cwd, "mini.core")
+            live = goroutine_text(["attach", "--pid", str(p.pid), "--save-core", core])
+            p.untouched()
+            try:
+                got = goroutine_text(["core", binary, core])
+                size = os.path.getsize(core)
+            finally:
+                os.unlink(core)
+            d1, _ = redump(p)
+            check(got == live, "the mini core's goroutines differ from the capture that wrote it")
+            compare_profiles(got, [d1, p.ready_oracle])
+            check(size < 64 << 20, "mini core of %d MiB" % (size >> 20))
+
+
+test_go_mini_core_matches_go.timeout = 300
+
+
 def json_report(pid, extra=()):
     import json
     r = run_chang(["attach", "--pid", str(pid), "--format=json"] + list(extra), timeout=120)
