@@ -2,6 +2,7 @@
  * ../shared/fixtures/go are re-padded and rebuilt from a snapshot and must come out byte for
  * byte; hand-made snapshots check the thread comments and native-thread rules. */
 #include "unit.h"
+#include "synthetic.h"
 #include "model/snapshot.h"
 #include "report/debug1.h"
 #include "report/tabwriter.h"
@@ -61,32 +62,6 @@ static char *read_file(const char *path, size_t *len)
 static void check_same(const char *what, const char *got, const char *want)
 {
 	CHECKF(strcmp(got, want) == 0, "%s differs:\n--- got ---\n%s--- want ---\n%s", what, got, want);
-}
-
-static struct sym_frame frame(const char *fn, const char *file, int line, uint64_t entry, bool inl)
-{
-	return (struct sym_frame){ .function = fn, .file = file, .line = line, .func_entry = entry, .inlined = inl };
-}
-
-static const struct pcsym *mk_pcsym(struct snapshot *s, uint64_t pc, uint64_t lookup, struct module *m,
-				    int n, const struct sym_frame *fr)
-{
-	struct pcsym *p = ARENA_NEW(&s->arena, struct pcsym, 1);
-	p->pc = pc;
-	p->lookup_pc = lookup;
-	p->module = m;
-	p->nframes = n;
-	p->frames = n ? arena_memdup(&s->arena, fr, sizeof(*fr) * (size_t)n) : NULL;
-	return p;
-}
-
-static void set_stack(struct snapshot *s, struct task *t, int n, const struct pcsym *const *syms)
-{
-	t->pcs = ARENA_NEW(&s->arena, uint64_t, n);
-	t->syms = arena_memdup(&s->arena, syms, sizeof(*syms) * (size_t)n);
-	t->npcs = n;
-	for (int i = 0; i < n; i++)
-		t->pcs[i] = syms[i]->pc;
 }
 
 /* ---- tabwriter against the fixtures ---- */

@@ -2,6 +2,7 @@
  * check every field against the hand-made snapshot it came from, then (when Go is
  * installed) `go tool pprof` itself must read it. */
 #include "unit.h"
+#include "synthetic.h"
 #include "model/snapshot.h"
 #include "report/pprof.h"
 #include "report/profile.pb-c.h"
@@ -15,32 +16,6 @@
 typedef Perftools__Profiles__Profile PbProfile;
 
 /* ---- the snapshot ---- */
-
-static struct sym_frame frame(const char *fn, const char *file, int line, uint64_t entry, bool inl)
-{
-	return (struct sym_frame){ .function = fn, .file = file, .line = line, .func_entry = entry, .inlined = inl };
-}
-
-static const struct pcsym *mk_pcsym(struct snapshot *s, uint64_t pc, uint64_t lookup, struct module *m,
-				    int n, const struct sym_frame *fr)
-{
-	struct pcsym *p = ARENA_NEW(&s->arena, struct pcsym, 1);
-	p->pc = pc;
-	p->lookup_pc = lookup;
-	p->module = m;
-	p->nframes = n;
-	p->frames = n ? arena_memdup(&s->arena, fr, sizeof(*fr) * (size_t)n) : NULL;
-	return p;
-}
-
-static void set_stack(struct snapshot *s, struct task *t, int n, const struct pcsym *const *syms)
-{
-	t->pcs = ARENA_NEW(&s->arena, uint64_t, n);
-	t->syms = arena_memdup(&s->arena, syms, sizeof(*syms) * (size_t)n);
-	t->npcs = n;
-	for (int i = 0; i < n; i++)
-		t->pcs[i] = syms[i]->pc;
-}
 
 enum { M_LIBC, M_APP, M_PLAIN, M_UNUSED, NMODS };
 
