@@ -20,10 +20,10 @@ if [ -n "$missing" ]; then
 fi
 
 # Optional: newer Go toolchains from the machine's own Debian mirror's backports suite, so
-# the Go tests also run against 1.21 and 1.23. Best effort: the tests skip what is missing.
+# the Go tests also run against 1.21, 1.22 and 1.23. Best effort: the tests skip what is missing.
 [ -n "${CHANG_NO_GO_BACKPORTS:-}" ] && exit 0
 go_missing=""
-for p in golang-1.21-go golang-1.23-go; do
+for p in golang-1.21-go golang-1.22-go golang-1.23-go; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || go_missing="$go_missing $p"
 done
 [ -z "$go_missing" ] && exit 0

@@ -6,7 +6,7 @@ into $ORACLE_DIR, then waits. chang reads it live and from a gcore core; its
 goroutine that wrote the oracle (label chang_oracle, or its main.writeOracle frame) and the
 busy loop (label chang_volatile), as tests/../shared/fixtures/go/README.md says. The
 scenarios are built normal and stripped (-ldflags='-s -w') with Debian's Go (1.19), one as
-PIE, and with golang-1.21/1.23 when those are installed. "deep" (not a fixture) blocks
+PIE, and with golang-1.21/1.22/1.23 when those are installed. "deep" (not a fixture) blocks
 goroutines under deep recursion, where Go's depth limit (32 PCs, 128 from 1.23) decides the
 groups."""
 import os
@@ -33,7 +33,7 @@ def toolchains():
     go = shutil.which("go")
     if go:
         out.append(("", go))
-    for v in ("1.21", "1.23"):
+    for v in ("1.21", "1.22", "1.23"):
         p = "/usr/lib/go-%s/bin/go" % v
         if os.path.exists(p) and not under_asan():
             out.append((".go" + v, p))
