@@ -117,14 +117,10 @@ static const char *lookup_name(struct symbolizer *sz, uint64_t addr, struct aren
 	Dwfl_Module *mod = dwfl_addrmodule(sz->dwfl, addr);
 	if (!mod)
 		return NULL;
-	struct modindex *mi = NULL;
-	for (size_t i = 0; i < sz->nmods && !mi; i++)
-		if (sz->mods[i].mod == mod)
-			mi = &sz->mods[i];
-	if (!mi) {
-		sz->mods = xrealloc(sz->mods, (sz->nmods + 1) * sizeof(*sz->mods));
-		mi = &sz->mods[sz->nmods++];
-		*mi = (struct modindex){ .mod = mod, .syms = symindex_build(mod) };
+	struct modindex *mi = symbolizer_modindex(sz, mod);
+	if (!mi->syms_built) {
+		mi->syms = symindex_build(mod);
+		mi->syms_built = true;
 	}
 	struct symhit hit;
 	if (!symindex_lookup(mi->syms, addr, &hit) || hit.type == STT_FUNC)

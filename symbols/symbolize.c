@@ -110,6 +110,7 @@ void symbolizer_free(struct symbolizer *sz)
 	for (size_t i = 0; i < sz->nmods; i++) {
 		symindex_free(sz->mods[i].syms);
 		varindex_free(sz->mods[i].vars);
+		cuindex_free(sz->mods[i].cus);
 	}
 	free(sz->mods);
 	free(sz);
@@ -146,6 +147,50 @@ static const char *cu_file(Dwarf_Die *cudie, Dwarf_Word idx)
 	return dwarf_filesrc(files, idx, NULL, NULL);
 }
 
+struct modindex *symbolizer_modindex(struct symbolizer *sz, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < sz->nmods; i++)
+		if (sz->mods[i].mod == mod)
+			return &sz->mods[i];
+	sz->mods = xrealloc(sz->mods, (sz->nmods + 1) * sizeof(*sz->mods));
+	sz->mods[sz->nmods] = (struct modindex){ .mod = mod };
+	return &sz->mods[sz->nmods++];
+}
+
+/* The compile unit holding pc: from chang's own index of .debug_aranges when the module
+ * has one (symbols/symindex.h says why), else libdwfl's lookup. */
+static Dwarf_Die *cu_at(struct symbolizer *sz, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *mem, Dwarf_Addr *bias)
+{
+	Dwarf *dw = dwfl_module_getdwarf(mod, bias);
+	if (!dw)
+		return NULL;
+	struct modindex *mi = symbolizer_modindex(sz, mod);
+	if (!mi->cus_built) {
+		mi->cus = cuindex_build(dw);
+		mi->cus_built = true;
+	}
+	Dwarf_Off unit, next;
+	size_t hsize;
+	if (cuindex_find(mi->cus, pc - *bias, &unit) &&
+	    dwarf_next_unit(dw, unit, &next, &hsize, NULL, NULL, NULL, NULL, NULL, NULL) == 0 &&
+	    dwarf_offdie(dw, unit + hsize, mem))
+		return mem;
+	return dwfl_module_addrdie(mod, pc, bias);
+}
+
+/* File and line of pc from the unit's line table (libdwfl's would look the unit up again). */
+static const char *line_at(Dwfl_Module *mod, Dwarf_Die *cudie, uint64_t pc, Dwarf_Addr bias, int *lineno)
+{
+	Dwarf_Line *l = cudie ? dwarf_getsrc_die(cudie, pc - bias) : NULL;
+	if (l) {
+		*lineno = 0;
+		dwarf_lineno(l, lineno);
+		return dwarf_linesrc(l, NULL, NULL);
+	}
+	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	return line ? dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL) : NULL;
+}
+
 /* Frames for one address: inline chain from DWARF scopes when there is debug info,
  * else the ELF symbol alone. */
 static void resolve(struct symbolizer *sz, struct pcsym *ps)
@@ -169,7 +214,8 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 	const char *call_file = NULL;	/* where the outermost inlined frame was called from */
 	int call_line = 0;
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die cumem;
+	Dwarf_Die *cudie = cu_at(sz, mod, pc, &cumem, &bias);
 	Dwarf_Die *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, pc - bias, &scopes) : 0;
 	if (nscopes > 0) {
@@ -183,11 +229,8 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 	if (nscopes > 0) {
 		/* Innermost frame: line table at pc; each inlined scope's call site gives the
 		 * line of the frame that encloses it. */
-		Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
-		const char *file = NULL;
 		int lineno = 0;
-		if (line)
-			file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		const char *file = line_at(mod, cudie, pc, bias, &lineno);
 		for (int i = 0; i < nscopes && n < 64; i++) {
 			int tag = dwarf_tag(&scopes[i]);
 			if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
@@ -230,9 +273,8 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 			phys->file = call_file ? arena_strdup(a, call_file) : NULL;
 			phys->line = call_line;
 		} else {
-			Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 			int lineno = 0;
-			const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+			const char *file = line_at(mod, cudie, pc, bias, &lineno);
 			phys->file = file ? arena_strdup(a, file) : NULL;
 			phys->line = lineno;
 		}

@@ -19,9 +19,17 @@ struct symbolizer {
 	struct data_name { uint64_t addr; const char *name; bool used; } *names;
 	size_t names_cap, names_count;
 	/* per module, built when a data address in it is first named (symbols/symindex.h) */
-	struct modindex { Dwfl_Module *mod; struct symindex *syms; struct varindex *vars; bool vars_built; } *mods;
+	struct modindex {
+		Dwfl_Module *mod;
+		struct symindex *syms;
+		struct varindex *vars;
+		struct cuindex *cus;
+		bool syms_built, vars_built, cus_built;
+	} *mods;
 	size_t nmods;
 };
+/* The lookup tables of one module (built by their users, on first need). */
+struct modindex *symbolizer_modindex(struct symbolizer *sz, Dwfl_Module *mod);
 /* libdwfl's find_elf callback has no user argument of its own: the symbolizer being
  * built is reached through this (chang builds one at a time). */
 extern struct symbolizer *symbolizer_current;

@@ -2,6 +2,7 @@
 #include "util/xalloc.h"
 #include <dwarf.h>
 #include <gelf.h>
+#include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,4 +200,133 @@ void varindex_free(struct varindex *vx)
 		return;
 	free(vx->slots);
 	free(vx);
+}
+
+struct cu_range {
+	uint64_t lo, hi;
+	Dwarf_Off unit;
+};
+
+struct cuindex {
+	struct cu_range *v;
+	size_t n;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+static bool section_data(Elf *e, const char *want, const unsigned char **p, size_t *len)
+{
+	size_t shstrndx;
+	if (!e || elf_getshdrstrndx(e, &shstrndx) != 0)
+		return false;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn)) != NULL;) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)) || strcmp(name, want) != 0)
+			continue;
+		if (sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+			return false;	/* libdw inflates it; its own lookup is used then */
+		Elf_Data *d = elf_rawdata(scn, NULL);
+		if (!d || !d->d_buf)
+			return false;
+		*p = d->d_buf;
+		*len = d->d_size;
+		return true;
+	}
+	return false;
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+struct cuindex *cuindex_build(Dwarf *dw)
+{
+	struct cuindex *cx = xcalloc(1, sizeof(*cx));
+	const unsigned char *p;
+	size_t len, cap = 0;
+	if (!section_data(dw ? dwarf_getelf(dw) : NULL, ".debug_aranges", &p, &len))
+		return cx;
+	/* Sets of (address, length) tuples, one set per unit: a 4- or 12-byte length, version
+	 * 2, the unit's offset (4 or 8 bytes), address size, segment size, padding to twice the
+	 * address size, then tuples until (0, 0). */
+	for (size_t off = 0; off + 4 <= len;) {
+		uint64_t ulen = get_le(p + off, 4);
+		int ofs = 4;
+		size_t hdr = 4;
+		if (ulen == 0xffffffffu) {
+			if (off + 12 > len)
+				break;
+			ulen = get_le(p + off + 4, 8);
+			ofs = 8;
+			hdr = 12;
+		}
+		if (ulen > len - off - hdr)
+			break;
+		size_t end = off + hdr + (size_t)ulen, q = off + hdr;
+		if (q + 2 + (size_t)ofs + 2 > end)
+			break;
+		uint64_t version = get_le(p + q, 2);
+		uint64_t unit = get_le(p + q + 2, ofs);
+		unsigned asz = p[q + 2 + ofs], seg = p[q + 3 + ofs];
+		q += 4 + (size_t)ofs;
+		if (version != 2 || asz != 8 || seg != 0) {
+			off = end;
+			continue;
+		}
+		q = off + (((q - off) + 15) & ~(size_t)15);	/* tuples start 2 * address size in */
+		for (; q + 16 <= end; q += 16) {
+			uint64_t a = get_le(p + q, 8), l = get_le(p + q + 8, 8);
+			if (a == 0 && l == 0)
+				break;
+			if (l == 0 || a + l < a)
+				continue;
+			if (cx->n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				cx->v = xrealloc(cx->v, cap * sizeof(*cx->v));
+			}
+			cx->v[cx->n++] = (struct cu_range){ a, a + l, unit };
+		}
+		off = end;
+	}
+	if (cx->n > 1)
+		qsort(cx->v, cx->n, sizeof(*cx->v), cmp_range);
+	return cx;
+}
+
+bool cuindex_find(const struct cuindex *cx, uint64_t addr, Dwarf_Off *unit)
+{
+	if (!cx || cx->n == 0)
+		return false;
+	size_t lo = 0, hi = cx->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cx->v[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of different units do not overlap; a few back covers any that do */
+	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++)
+		if (addr < cx->v[i - 1].hi) {
+			*unit = cx->v[i - 1].unit;
+			return true;
+		}
+	return false;
+}
+
+void cuindex_free(struct cuindex *cx)
+{
+	if (!cx)
+		return;
+	free(cx->v);
+	free(cx);
 }

@@ -7,7 +7,7 @@
 #include "util/err.h"
 
 enum unwinder { UNWINDER_LIBUNWIND, UNWINDER_LIBDW };
-#define UNWINDER_DEFAULT UNWINDER_LIBUNWIND
+#define UNWINDER_DEFAULT UNWINDER_LIBDW
 #define UNWIND_MAX_FRAMES_DEFAULT 256
 
 /* Fill task->pcs for every task that has registers. */
