@@ -120,7 +120,65 @@ static const struct region *find(struct region *v, size_t n, bool *sorted, uint6
 	return NULL;
 }
 
-static size_t read_region(const struct region *r, uint64_t addr, unsigned char *out, size_t len)
+#define PC_SLOTS 512
+#define PC_PAGE 4096
+#define PC_MAX_READ (4 * PC_PAGE)	/* larger reads go straight to the file */
+
+struct page_cache {
+	struct pc_tag {
+		int fd;
+		uint32_t len;	/* bytes the file had there (short at its end) */
+		uint64_t off;	/* page-aligned file offset; UINT64_MAX when empty */
+	} tag[PC_SLOTS];
+	unsigned char data[PC_SLOTS][PC_PAGE];
+};
+
+static size_t pread_full(int fd, unsigned char *out, size_t n, uint64_t off)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = pread(fd, out + done, n - done, (off_t)(off + done));
+		if (k <= 0)
+			break;
+		done += (size_t)k;
+	}
+	return done;
+}
+
+static size_t cached_pread(struct memimage *m, int fd, unsigned char *out, size_t n, uint64_t off)
+{
+	if (n > PC_MAX_READ)
+		return pread_full(fd, out, n, off);
+	if (!m->pages) {
+		m->pages = malloc(sizeof(*m->pages));
+		if (!m->pages)
+			return pread_full(fd, out, n, off);
+		for (size_t i = 0; i < PC_SLOTS; i++)
+			m->pages->tag[i].off = UINT64_MAX;
+	}
+	struct page_cache *pc = m->pages;
+	size_t done = 0;
+	while (done < n) {
+		uint64_t o = off + done, page = o & ~(uint64_t)(PC_PAGE - 1);
+		size_t slot = (size_t)(((page >> 12) ^ ((uint64_t)fd * 0x9e3779b97f4a7c15ull >> 40)) % PC_SLOTS);
+		struct pc_tag *t = &pc->tag[slot];
+		if (t->off != page || t->fd != fd) {
+			t->fd = fd;
+			t->off = page;
+			t->len = (uint32_t)pread_full(fd, pc->data[slot], PC_PAGE, page);
+		}
+		size_t in = (size_t)(o - page);
+		if (in >= t->len)
+			break;
+		size_t take = t->len - in < n - done ? t->len - in : n - done;
+		memcpy(out + done, pc->data[slot] + in, take);
+		done += take;
+	}
+	return done;
+}
+
+static size_t read_region(struct memimage *m, const struct region *r, uint64_t addr, unsigned char *out,
+			  size_t len)
 {
 	uint64_t off = addr - r->start;
 	uint64_t avail = r->len - off;
@@ -133,12 +191,9 @@ static size_t read_region(const struct region *r, uint64_t addr, unsigned char *
 	if (off < r->file_len) {
 		uint64_t in_file = r->file_len - off;
 		size_t want = n < in_file ? n : (size_t)in_file;
-		while (done < want) {
-			ssize_t k = pread(r->fd, out + done, want - done, (off_t)(r->file_off + off + done));
-			if (k <= 0)
-				return done;
-			done += (size_t)k;
-		}
+		done = cached_pread(m, r->fd, out, want, r->file_off + off);
+		if (done < want)
+			return done;
 	}
 	/* Past the file's bytes a segment reads as zeros (.bss, p_memsz > p_filesz). */
 	memset(out + done, 0, n - done);
@@ -163,7 +218,7 @@ static size_t read_image(struct memimage *m, uint64_t addr, void *buf, size_t le
 			r = find(m->fb, m->nfb, &m->fbsorted, a);
 		if (!r || (r->stale && !stale_ok))
 			break;
-		size_t k = read_region(r, a, out + done, len - done);
+		size_t k = read_region(m, r, a, out + done, len - done);
 		if (k == 0)
 			break;
 		done += k;
@@ -190,6 +245,7 @@ void memimage_free(struct memimage *m)
 			free((void *)m->r[i].buf);
 	if (m->pool)
 		munmap(m->pool, m->pool_size);
+	free(m->pages);
 	free(m->r);
 	free(m->fb);
 	memset(m, 0, sizeof(*m));

@@ -35,6 +35,9 @@ struct memimage {
 	 * target is stopped does not also pay for page faults. */
 	unsigned char *pool;
 	size_t pool_size, pool_used;
+	/* Recently read pages of file-backed regions: unwinders read a core's stacks eight
+	 * bytes at a time, and a pread for each was most of a core's unwinding. */
+	struct page_cache *pages;
 };
 
 /* Map and pre-fault a pool of this many bytes (best effort). */
