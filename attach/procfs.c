@@ -12,7 +12,12 @@
 
 ssize_t procfs_read(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return procfs_read_at(AT_FDCWD, path, buf, cap);
+}
+
+ssize_t procfs_read_at(int dirfd, const char *path, char *buf, size_t cap)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	size_t n = 0;

@@ -10,6 +10,9 @@
 
 /* Read a whole small /proc file into buf (NUL-terminated); returns length or -1. */
 ssize_t procfs_read(const char *path, char *buf, size_t cap);
+/* The same for a path relative to an open directory (thousands of /proc/PID/task/TID files
+ * without walking /proc/PID each time). */
+ssize_t procfs_read_at(int dirfd, const char *path, char *buf, size_t cap);
 /* TIDs of /proc/PID/task, sorted; returns count or -1 (errno set). *out is malloc'ed. */
 ssize_t procfs_list_tasks(pid_t pid, pid_t **out);
 /* "55d0c-55d0e r-xp 00001000 08:01 1234   /usr/bin/x" -> m (path owned by caller's arena). */
