@@ -110,6 +110,12 @@ int main(int argc, char **argv)
 	};
 	pthread_t t;
 	pthread_create(&t, &at, convoy_holder, NULL);
+	/* the holder must own the convoy's lock before any worker queues on it, or a worker
+	 * that came first would take it and leave */
+	pthread_mutex_lock(&ready_mu);
+	while (ready < 1)
+		pthread_cond_wait(&ready_cv, &ready_mu);
+	pthread_mutex_unlock(&ready_mu);
 	pthread_create(&t, &at, ab, (void *)1);
 	pthread_create(&t, &at, ab, NULL);
 	started = 3;
