@@ -100,6 +100,27 @@ static int cmp_used(const void *a, const void *b)
 	return (x->used.tv_nsec > y->used.tv_nsec) - (x->used.tv_nsec < y->used.tv_nsec);
 }
 
+/* Only chang's own entries are ever removed: "<hex build-id>-<size>-<sec>.<nsec>.debug". A
+ * cache pointed at a directory of real debug files must not lose them. */
+static bool ours(const char *name)
+{
+	const char *p = name;
+	size_t hex = strspn(p, "0123456789abcdef");
+	if (hex < 4 || p[hex] != '-')
+		return false;
+	p += hex + 1;
+	size_t d = strspn(p, "0123456789");
+	if (!d || p[d] != '-')
+		return false;
+	p += d + 1;
+	d = strspn(p, "0123456789");
+	if (!d || p[d] != '.')
+		return false;
+	p += d + 1;
+	d = strspn(p, "0123456789");
+	return d == 9 && strcmp(p + d, ".debug") == 0;
+}
+
 static void trim(void)
 {
 	DIR *d = opendir(cache_dir);
@@ -112,8 +133,9 @@ static void trim(void)
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		struct stat st;
-		if (l < 7 || l >= sizeof(v->name) || strcmp(de->d_name + l - 6, ".debug") != 0 ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		if (l >= sizeof(v->name) || !ours(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 32;

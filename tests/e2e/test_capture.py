@@ -279,15 +279,17 @@ def test_debuginfo_cache():
         check(os.path.getsize(os.path.join(cache, mine()[0])) > 100, "damaged entry not replaced")
         # over the size limit, the least recently used go first
         real = sum(os.stat(os.path.join(cache, f)).st_blocks * 512 for f in os.listdir(cache))
-        old = [os.path.join(cache, "old%d.debug" % i) for i in range(3)]
-        for i, o in enumerate(old):
+        old = [os.path.join(cache, "%s-%d-1000.000000000.debug" % ("ab%d" % i * 10, 1 << 20)) for i in range(3)]
+        foreign = os.path.join(cache, "libfoo.so.debug")   # not chang's: never removed
+        for i, o in enumerate(old + [foreign]):
             with open(o, "wb") as f:
                 f.write(b"\1" * (1 << 20))
-            os.utime(o, (1000 + i, 1000 + i))
+            os.utime(o, (900 + i, 900 + i) if o == foreign else (1000 + i, 1000 + i))
         os.unlink(os.path.join(cache, mine()[0]))   # a new entry is written, and the cache trimmed
         run({"CHANG_CACHE_MAX_MB": str((real >> 20) + 2)})
         check(not os.path.exists(old[0]) and not os.path.exists(old[1]) and os.path.exists(old[2])
-              and len(mine()) == 1, "trimmed to %d MiB: %r" % ((real >> 20) + 2, os.listdir(cache)))
+              and len(mine()) == 1 and os.path.exists(foreign),
+              "trimmed to %d MiB: %r" % ((real >> 20) + 2, os.listdir(cache)))
         # turned off: nothing written
         shutil.rmtree(cache)
         rep, inflated, cached = run({"CHANG_CACHE_DIR": "off"})
