@@ -356,6 +356,8 @@ void live_target_inspect(struct target *t)
 	fds_read(t->pid, s);
 	target_load_modules(t);
 	if (lt->save) {
+		/* the core carries the thread names: they are needed now */
+		live_settle(t);
 		/* A core that could not be written does not spoil the report: s->saved_core
 		 * says why, and the command fails after printing it. */
 		struct err ce = { 0 };

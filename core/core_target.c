@@ -164,8 +164,36 @@ static int tid_index_cmp(const void *x, const void *y)
 
 /* One task per NT_PRSTATUS, sorted by tid; a tid recorded twice keeps its first record.
  * Returns how many duplicates were dropped. */
+/* The thread's own name when the core carries chang's note of them, else the process's. */
+static const char *thread_name(const struct elfcore_name *v, size_t nv, pid_t tid, const char *process)
+{
+	size_t lo = 0, hi = nv;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].tid == tid)
+			return v[mid].name[0] ? v[mid].name : process;
+		if (v[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return process;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	const struct elfcore_name *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, const char *name)
 {
+	struct elfcore_name *names = NULL;
+	if (n->nnames) {
+		names = xmalloc(n->nnames * sizeof(*names));
+		memcpy(names, n->names, n->nnames * sizeof(*names));
+		qsort(names, n->nnames, sizeof(*names), name_cmp);
+	}
 	size_t nt = n->nthreads, dups = 0;
 	struct tid_index *ix = xmalloc((nt ? nt : 1) * sizeof(*ix));
 	for (size_t i = 0; i < nt; i++)
@@ -182,7 +210,7 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 		struct task *t = &s->tasks[k++];
 		t->kind = TASK_THREAD;
 		t->tid = th->tid;
-		t->name = name;
+		t->name = thread_name(names, n->nnames, th->tid, name);
 		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname) : '?';
 		t->have_regs = true;
 		t->regs = th->regs;
@@ -197,6 +225,7 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 	}
 	s->ntasks = k;
 	free(ix);
+	free(names);
 	return dups;
 }
 

@@ -50,6 +50,29 @@ static bool is_core_name(const unsigned char *name, uint32_t namesz)
 	return namesz >= 4 && memcmp(name, "CORE", 4) == 0 && (namesz == 4 || name[4] == 0);
 }
 
+static bool is_chang_name(const unsigned char *name, uint32_t namesz)
+{
+	return namesz >= 5 && memcmp(name, "CHANG", 5) == 0 && (namesz == 5 || name[5] == 0);
+}
+
+static void note_thread_names(struct elfcore_notes *out, const unsigned char *d, uint32_t sz,
+			      struct arena *a)
+{
+	const size_t rec = 4 + CHANG_THREAD_NAME_LEN;
+	size_t n = sz / rec;
+	if (n == 0)
+		return;
+	struct elfcore_name *v = ARENA_NEW(a, struct elfcore_name, out->nnames + n);
+	if (out->nnames)
+		memcpy(v, out->names, out->nnames * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *r = d + i * rec;
+		size_t len = strnlen((const char *)r + 4, CHANG_THREAD_NAME_LEN);
+		v[out->nnames++] = (struct elfcore_name){ (pid_t)get_u32(r), arena_strndup(a, (const char *)r + 4, len) };
+	}
+	out->names = v;
+}
+
 static void note_prstatus(struct elfcore_notes *out, const unsigned char *d, uint32_t sz)
 {
 	if (sz < offsetof(struct elf_prstatus, pr_reg) + sizeof(elf_gregset_t)) {
@@ -230,6 +253,8 @@ size_t elfcore_parse_notes(const unsigned char *buf, size_t len, struct elfcore_
 				note_file(out, desc, descsz, a);
 				break;
 			}
+		} else if (is_chang_name(name, namesz) && type == NT_CHANG_THREAD_NAMES) {
+			note_thread_names(out, desc, descsz, a);
 		}
 		/* The last note's padding may be missing at the very end of the data. */
 		off = next > len ? len : (size_t)next;

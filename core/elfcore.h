@@ -21,6 +21,16 @@ struct elfcore_thread {
 	struct user_regs_struct regs;		/* pr_reg */
 };
 
+/* Thread names: not a note the kernel writes (its cores name only the process), but one
+ * chang adds to the cores it writes (owner "CHANG", type NT_CHANG_THREAD_NAMES): per
+ * thread a u32 TID and its 16-byte NUL-padded name. Other readers skip unknown notes. */
+#define NT_CHANG_THREAD_NAMES 0x43484e47u
+#define CHANG_THREAD_NAME_LEN 16
+struct elfcore_name {
+	pid_t tid;
+	const char *name;			/* arena */
+};
+
 /* One NT_FILE entry, offset already converted from pages to bytes. */
 struct elfcore_file {
 	uint64_t start, end, offset;
@@ -44,6 +54,9 @@ struct elfcore_notes {
 	uint64_t page_size;
 	struct elfcore_file *files;		/* arena, in note order */
 	size_t nfiles;
+
+	struct elfcore_name *names;		/* arena, in note order */
+	size_t nnames;
 
 	/* What did not add up (reported as warnings by the caller). */
 	bool cut;				/* a note runs past the end of the data */

@@ -1,6 +1,7 @@
 #include "core/writer.h"
 #include "attach/copy.h"
 #include "attach/procfs.h"
+#include "core/elfcore.h"
 #include "util/xalloc.h"
 #include <elf.h>
 #include <errno.h>
@@ -58,6 +59,10 @@ struct core_save {
 	/* from the freeze */
 	struct fpregs *fp;
 	size_t nfp;
+	/* full: thread names read before the freeze (the notes are written inside it, before
+	 * the capture reads names); sorted by tid */
+	struct prename { pid_t tid; char name[CHANG_THREAD_NAME_LEN + 1]; } *names;
+	size_t nnames;
 	uint64_t pause_ns;
 	bool written;		/* full: the file is complete */
 	uint64_t file_size;
@@ -351,6 +356,28 @@ static void put_thread(struct buf *b, const struct core_save *cs, const struct t
 	put_note(b, "CORE", NT_PRSTATUS, &pr, sizeof(pr));
 }
 
+/* Thread names, which the kernel's cores lack: chang core shows them as attach did. */
+static const char *prename_of(const struct core_save *cs, pid_t tid);
+
+static void put_thread_names(struct buf *b, const struct core_save *cs, const struct task **order, size_t n)
+{
+	const size_t rec = 4 + CHANG_THREAD_NAME_LEN;
+	unsigned char *d = xcalloc(n ? n : 1, rec);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = order[i]->name && order[i]->name[0] ? order[i]->name : prename_of(cs, order[i]->tid);
+		if (!name || !name[0])
+			continue;
+		uint32_t tid = (uint32_t)order[i]->tid;
+		memcpy(d + k * rec, &tid, 4);
+		memcpy(d + k * rec + 4, name, strnlen(name, CHANG_THREAD_NAME_LEN));
+		k++;
+	}
+	if (k)
+		put_note(b, "CHANG", NT_CHANG_THREAD_NAMES, d, k * rec);
+	free(d);
+}
+
 /* In the kernel's order: the first thread (gdb's current one: the main thread here), the
  * process notes, then each thread's registers. Threads whose registers could not be read
  * (did not stop in time) are left out: the core cannot say where they were. */
@@ -371,6 +398,7 @@ static void build_notes(struct buf *b, const struct core_save *cs, const struct 
 			if (cs->auxv_len)
 				put_note(b, "CORE", NT_AUXV, cs->auxv, cs->auxv_len);
 			put_nt_file(b, s);
+			put_thread_names(b, cs, order, n);
 		}
 		const struct fpregs *fp = find_fp(cs, order[i]->tid);
 		if (fp && fp->valid)
@@ -1041,7 +1069,52 @@ static void free_save(struct core_save *cs)
 	free(cs->path);
 	free(cs->auxv);
 	free(cs->fp);
+	free(cs->names);
 	free(cs);
+}
+
+static int prename_cmp(const void *a, const void *b)
+{
+	const struct prename *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static void read_names(struct core_save *cs)
+{
+	pid_t *tids = NULL;
+	ssize_t n = procfs_list_tasks(cs->pid, &tids);
+	if (n <= 0) {
+		free(tids);
+		return;
+	}
+	cs->names = xcalloc((size_t)n, sizeof(*cs->names));
+	for (ssize_t i = 0; i < n; i++) {
+		char path[96], buf[64];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)cs->pid, (int)tids[i]);
+		if (procfs_read(path, buf, sizeof(buf)) <= 0)
+			continue;
+		buf[strcspn(buf, "\n")] = 0;
+		struct prename *p = &cs->names[cs->nnames++];
+		p->tid = tids[i];
+		snprintf(p->name, sizeof(p->name), "%s", buf);
+	}
+	free(tids);
+	qsort(cs->names, cs->nnames, sizeof(*cs->names), prename_cmp);
+}
+
+static const char *prename_of(const struct core_save *cs, pid_t tid)
+{
+	size_t lo = 0, hi = cs->nnames;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cs->names[mid].tid == tid)
+			return cs->names[mid].name;
+		if (cs->names[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 struct core_save *core_save_begin(pid_t pid, const char *path, bool full, struct err *e)
@@ -1079,6 +1152,8 @@ struct core_save *core_save_begin(pid_t pid, const char *path, bool full, struct
 		return NULL;
 	}
 	read_process(cs);
+	if (full)
+		read_names(cs);
 	return cs;
 }
 

@@ -1,7 +1,8 @@
 /* chang attach --save-core: an ELF core written from the same freeze that makes the report,
  * so that the evidence can be kept (and opened in gdb or chang core) after the process is
  * restarted. The core has what the kernel's has: NT_PRSTATUS and NT_FPREGSET per thread,
- * NT_PRPSINFO, NT_AUXV, NT_FILE, and PT_LOAD segments.
+ * NT_PRPSINFO, NT_AUXV, NT_FILE, and PT_LOAD segments; and the thread names, which the
+ * kernel's lacks, in a note of chang's own (core/elfcore.h) that gdb skips.
  *
  * Two sizes. mini keeps the pause close to a plain attach: it holds the memory the capture
  * copied anyway (stacks, lock words, Go runtime structures) plus what gdb needs to list

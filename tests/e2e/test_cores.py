@@ -205,6 +205,10 @@ def test_save_core_mini_and_full():
                     check(rep["thread_count"] == 3 and rep["pid"] == p.pid, "threads/pid from %s" % path)
                     ab = [t for t in rep["threads"] if "transfer_ab" in functions(t)]
                     check(len(ab) == 1 and "take_second" in functions(ab[0]), "stacks from %s" % path)
+                    # the thread names travel in chang's own note
+                    names = {t["tid"]: t["name"] for t in rep["threads"]}
+                    check(names == {t["tid"]: t["name"] for t in live["threads"]} and "worker-ab" in names.values(),
+                          "thread names from %s: %r" % (path, names))
                 plain = path
                 if ext:
                     plain = path[: -len(ext)] + ".plain"
