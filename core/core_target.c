@@ -162,8 +162,6 @@ static int tid_index_cmp(const void *x, const void *y)
 	return a->i < b->i ? -1 : a->i > b->i;
 }
 
-/* One task per NT_PRSTATUS, sorted by tid; a tid recorded twice keeps its first record.
- * Returns how many duplicates were dropped. */
 /* The thread's own name when the core carries chang's note of them, else the process's. */
 static const char *thread_name(const struct elfcore_name *v, size_t nv, pid_t tid, const char *process)
 {
@@ -186,6 +184,8 @@ static int name_cmp(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+/* One task per NT_PRSTATUS, sorted by tid; a tid recorded twice keeps its first record.
+ * Returns how many duplicates were dropped. */
 static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, const char *name)
 {
 	struct elfcore_name *names = NULL;

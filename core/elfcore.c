@@ -45,14 +45,11 @@ static uint32_t get_u32(const unsigned char *p)
 	return v;
 }
 
-static bool is_core_name(const unsigned char *name, uint32_t namesz)
+/* A note's owner name, with or without its NUL (writers differ). */
+static bool note_owner_is(const unsigned char *name, uint32_t namesz, const char *owner)
 {
-	return namesz >= 4 && memcmp(name, "CORE", 4) == 0 && (namesz == 4 || name[4] == 0);
-}
-
-static bool is_chang_name(const unsigned char *name, uint32_t namesz)
-{
-	return namesz >= 5 && memcmp(name, "CHANG", 5) == 0 && (namesz == 5 || name[5] == 0);
+	size_t l = strlen(owner);
+	return namesz >= l && memcmp(name, owner, l) == 0 && (namesz == l || name[l] == 0);
 }
 
 static void note_thread_names(struct elfcore_notes *out, const unsigned char *d, uint32_t sz,
@@ -238,7 +235,7 @@ size_t elfcore_parse_notes(const unsigned char *buf, size_t len, struct elfcore_
 			goto incomplete;
 		}
 		const unsigned char *name = buf + name_off, *desc = buf + desc_off;
-		if (is_core_name(name, namesz)) {
+		if (note_owner_is(name, namesz, "CORE")) {
 			switch (type) {
 			case NT_PRSTATUS:
 				note_prstatus(out, desc, descsz);
@@ -253,7 +250,7 @@ size_t elfcore_parse_notes(const unsigned char *buf, size_t len, struct elfcore_
 				note_file(out, desc, descsz, a);
 				break;
 			}
-		} else if (is_chang_name(name, namesz) && type == NT_CHANG_THREAD_NAMES) {
+		} else if (note_owner_is(name, namesz, "CHANG") && type == NT_CHANG_THREAD_NAMES) {
 			note_thread_names(out, desc, descsz, a);
 		}
 		/* The last note's padding may be missing at the very end of the data. */
