@@ -3,6 +3,7 @@
  * libFuzzer saves the input that caused it. */
 #ifndef CHANG_FUZZ_H
 #define CHANG_FUZZ_H
+#include "core/decompress.h"
 #include "target/target.h"
 #include <elf.h>
 #include <stdbool.h>
@@ -64,6 +65,33 @@ static inline int fuzz_memfd(const char *name, const uint8_t *data, size_t size)
 		done += (size_t)k;
 	}
 	return fd;
+}
+
+/* A core input as a file for core_target_open: a memfd named in path (/proc/self/fd/N).
+ * Returns the fd, or -1 for a compressed input, which is fuzz_decompress's: here it would
+ * decode up to the default 256 GiB bound into a temporary file on disk. */
+static inline int fuzz_core_file(const uint8_t *data, size_t size, char *path, size_t cap)
+{
+	if (decompress_detect(data, size) != COMPRESS_NONE)
+		return -1;
+	int fd = fuzz_memfd("core", data, size);
+	if (fd < 0)
+		abort();
+	snprintf(path, cap, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* What any core the reader accepts is made into: tasks by ascending tid, mappings
+ * non-empty, sorted and disjoint. */
+static inline void fuzz_check_core_snapshot(const struct snapshot *s)
+{
+	FUZZ_CHECK(s->ntasks > 0);
+	for (size_t i = 1; i < s->ntasks; i++)
+		FUZZ_CHECK(s->tasks[i].tid > s->tasks[i - 1].tid);
+	for (size_t i = 0; i < s->nmaps; i++) {
+		FUZZ_CHECK(s->maps[i].start < s->maps[i].end);
+		FUZZ_CHECK(i == 0 || s->maps[i].start >= s->maps[i - 1].end);
+	}
 }
 
 /* The input as a NUL-terminated string (text parsers read up to a NUL). */

@@ -7,7 +7,6 @@
 #include "commands/options.h"
 #include "commands/pipeline.h"
 #include "core/core_target.h"
-#include "core/decompress.h"
 #include "fuzz.h"
 #include "go/go.h"
 #include "report/report.h"
@@ -15,26 +14,12 @@
 /* tests/programs/abba.c as the e2e tests build it; the fuzzers run in the checkout */
 #define ABBA "tests/out/bin/abba"
 
-static void check_snapshot(const struct snapshot *s)
-{
-	FUZZ_CHECK(s->ntasks > 0);
-	for (size_t i = 1; i < s->ntasks; i++)
-		FUZZ_CHECK(s->tasks[i].tid > s->tasks[i - 1].tid);
-	for (size_t i = 0; i < s->nmaps; i++) {
-		FUZZ_CHECK(s->maps[i].start < s->maps[i].end);
-		FUZZ_CHECK(i == 0 || s->maps[i].start >= s->maps[i - 1].end);
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (decompress_detect(data, size) != COMPRESS_NONE)
-		return 0;
-	int fd = fuzz_memfd("core", data, size);
-	if (fd < 0)
-		abort();
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int fd = fuzz_core_file(data, size, path, sizeof(path));
+	if (fd < 0)
+		return 0;
 
 	struct report_options o;
 	memset(&o, 0, sizeof(o));
@@ -55,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fd);
 		return 0;
 	}
-	check_snapshot(s);
+	fuzz_check_core_snapshot(s);
 	for (size_t i = 0; i < s->nmodules; i++) {
 		int mfd = target_module_fd(t, i);
 		if (mfd < 0)

@@ -4,18 +4,14 @@
  * reads through the target at every mapping's edges. fuzz_core runs the same inputs
  * through the whole analysis, at a hundredth of the speed. */
 #include "core/core_target.h"
-#include "core/decompress.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (decompress_detect(data, size) != COMPRESS_NONE)
-		return 0;
-	int fd = fuzz_memfd("core", data, size);
-	if (fd < 0)
-		abort();
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int fd = fuzz_core_file(data, size, path, sizeof(path));
+	if (fd < 0)
+		return 0;
 	struct snapshot *s = snapshot_new(SOURCE_CORE);
 	struct err e = { 0 };
 	struct target *t = core_target_open(NULL, path, NULL, s, &e);
@@ -23,13 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(e.code != 0 && e.msg[0] && !strchr(e.msg, '\n'));
 		fuzz_note("core_target_open", e.msg);
 	} else {
-		FUZZ_CHECK(s->ntasks > 0 && s->target == t);
-		for (size_t i = 1; i < s->ntasks; i++)
-			FUZZ_CHECK(s->tasks[i].tid > s->tasks[i - 1].tid);
+		FUZZ_CHECK(s->target == t);
+		fuzz_check_core_snapshot(s);
 		unsigned char buf[64];
 		for (size_t i = 0; i < s->nmaps; i++) {
 			const struct mapping *m = &s->maps[i];
-			FUZZ_CHECK(m->start < m->end && (i == 0 || m->start >= s->maps[i - 1].end));
 			FUZZ_CHECK(snapshot_mapping_at(s, m->start) == m && snapshot_mapping_at(s, m->end - 1) == m);
 			FUZZ_CHECK(target_read(t, m->start, buf, sizeof(buf)) <= sizeof(buf));
 			target_read(t, m->end - 8, buf, sizeof(buf));
