@@ -143,6 +143,31 @@ def test_unwinders_agree():
                 check(all(len(t["frames"]) >= 3 for t in a["threads"]), "shallow stacks")
 
 
+def build_id(path):
+    out = subprocess.run(["eu-readelf", "-n", path], capture_output=True, text=True).stdout
+    return [l.split()[-1] for l in out.splitlines() if "Build ID:" in l][0]
+
+
+def stripped_copy(exe, d):
+    """A copy of exe without symbols or DWARF in a fresh directory d; returns it and the
+    build-id by which chang must find its debug file."""
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    stripped = os.path.join(d, os.path.basename(exe) + "-stripped")
+    subprocess.run(["objcopy", "--strip-all", exe, stripped], check=True)
+    os.chmod(stripped, 0o755)
+    return stripped, build_id(exe)
+
+
+def debug_by_build_id(exe, root, bid, compress):
+    """exe's DWARF as a separate debug file where elfutils looks: root/.build-id/ab/cdef.debug."""
+    bdir = os.path.join(root, ".build-id", bid[:2])
+    os.makedirs(bdir)
+    dbg = os.path.join(bdir, bid[2:] + ".debug")
+    subprocess.run(["objcopy", "--only-keep-debug", "--compress-debug-sections=" + compress, exe, dbg], check=True)
+    return dbg
+
+
 def test_stripped_separate_debuginfo():
     exe = build("abba")
     d = os.path.join(OUT, "stripped")
@@ -153,8 +178,7 @@ def test_stripped_separate_debuginfo():
     subprocess.run(["objcopy", "--only-keep-debug", exe, dbg], check=True)
     subprocess.run(["objcopy", "--strip-all", "--add-gnu-debuglink=" + dbg, exe, stripped], check=True)
     # a second copy of the debug file where elfutils looks for build-ids
-    bid = subprocess.run(["eu-readelf", "-n", exe], capture_output=True, text=True).stdout
-    bid = [l.split()[-1] for l in bid.splitlines() if "Build ID:" in l][0]
+    bid = build_id(exe)
     bdir = os.path.join(d, "byid", ".build-id", bid[:2])
     os.makedirs(bdir)
     shutil.copy(dbg, os.path.join(bdir, bid[2:] + ".debug"))
@@ -186,27 +210,16 @@ def test_compressed_debuginfo():
     core; a corrupt one costs its DWARF, not the run."""
     exe = build("inline_cpp", cxx=True, opt="-O2")
     d = os.path.join(OUT, "zdebug")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    stripped = os.path.join(d, "inline_cpp-stripped")
-    subprocess.run(["objcopy", "--strip-all", exe, stripped], check=True)
-    os.chmod(stripped, 0o755)
-    bid = subprocess.run(["eu-readelf", "-n", exe], capture_output=True, text=True).stdout
-    bid = [l.split()[-1] for l in bid.splitlines() if "Build ID:" in l][0]
-    dirs = {}
+    stripped, bid = stripped_copy(exe, d)
+    dirs, files = {}, {}
     for kind in ("none", "zlib", "zstd", "corrupt"):
-        bdir = os.path.join(d, kind, ".build-id", bid[:2])
-        os.makedirs(bdir)
-        dbg = os.path.join(bdir, bid[2:] + ".debug")
-        subprocess.run(["objcopy", "--only-keep-debug", "--compress-debug-sections=" +
-                        ("zlib" if kind == "corrupt" else kind), exe, dbg], check=True)
         dirs[kind] = os.path.join(d, kind)
+        files[kind] = debug_by_build_id(exe, dirs[kind], bid, "zlib" if kind == "corrupt" else kind)
     # corrupt: the middle of the compressed .debug_info overwritten
-    out = subprocess.run(["readelf", "-SW", os.path.join(dirs["corrupt"], ".build-id", bid[:2], bid[2:] + ".debug")],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(["readelf", "-SW", files["corrupt"]], capture_output=True, text=True).stdout
     line = [l for l in out.splitlines() if ".debug_info" in l][0].split("]")[1].split()
     off, size = int(line[3], 16), int(line[4], 16)
-    with open(os.path.join(dirs["corrupt"], ".build-id", bid[:2], bid[2:] + ".debug"), "r+b") as f:
+    with open(files["corrupt"], "r+b") as f:
         f.seek(off + size // 2)
         f.write(b"\xff" * min(64, size // 4))
     with Program(stripped, threads=4) as p:
@@ -235,17 +248,8 @@ def test_debuginfo_cache():
     writes nothing; the frames are the same every time."""
     exe = build("inline_cpp", cxx=True, opt="-O2")
     d = os.path.join(OUT, "zcache")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    stripped = os.path.join(d, "inline_cpp-stripped")
-    subprocess.run(["objcopy", "--strip-all", exe, stripped], check=True)
-    os.chmod(stripped, 0o755)
-    bid = subprocess.run(["eu-readelf", "-n", exe], capture_output=True, text=True).stdout
-    bid = [l.split()[-1] for l in bid.splitlines() if "Build ID:" in l][0]
-    bdir = os.path.join(d, "debug", ".build-id", bid[:2])
-    os.makedirs(bdir)
-    subprocess.run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", exe,
-                    os.path.join(bdir, bid[2:] + ".debug")], check=True)
+    stripped, bid = stripped_copy(exe, d)
+    debug_by_build_id(exe, os.path.join(d, "debug"), bid, "zlib")
     cache = os.path.join(d, "cache")
 
     def run(env_extra):
