@@ -357,7 +357,21 @@ static void put_thread(struct buf *b, const struct core_save *cs, const struct t
 }
 
 /* Thread names, which the kernel's cores lack: chang core shows them as attach did. */
-static const char *prename_of(const struct core_save *cs, pid_t tid);
+static const char *prename_of(const struct core_save *cs, pid_t tid)
+{
+	size_t lo = 0, hi = cs->nnames;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cs->names[mid].tid == tid)
+			return cs->names[mid].name;
+		if (cs->names[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 
 static void put_thread_names(struct buf *b, const struct core_save *cs, const struct task **order, size_t n)
 {
@@ -1102,20 +1116,6 @@ static void read_names(struct core_save *cs)
 	qsort(cs->names, cs->nnames, sizeof(*cs->names), prename_cmp);
 }
 
-static const char *prename_of(const struct core_save *cs, pid_t tid)
-{
-	size_t lo = 0, hi = cs->nnames;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (cs->names[mid].tid == tid)
-			return cs->names[mid].name;
-		if (cs->names[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
 
 struct core_save *core_save_begin(pid_t pid, const char *path, bool full, struct err *e)
 {

@@ -17,7 +17,8 @@
 #define ELFCOMPRESS_ZSTD 2
 #endif
 
-int inflate_section_unused(const char *name)
+/* Sections chang never reads: left out of the inflated image. */
+static bool section_unused(const char *name)
 {
 	/* Location lists describe locals, macros the preprocessor: chang shows neither, and in
 	 * glibc's debug file they are a fifth of what there is to inflate. */
@@ -26,8 +27,8 @@ int inflate_section_unused(const char *name)
 					      ".debug_gnu_pubnames", ".debug_gnu_pubtypes" };
 	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
 		if (strcmp(name, unused[i]) == 0)
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 struct job {
@@ -157,7 +158,7 @@ int inflate_elf_memory(const unsigned char *f, size_t size, uint64_t max_bytes, 
 		    s->sh_size < sizeof(Elf64_Chdr) || !range_ok(s->sh_offset, s->sh_size, size) ||
 		    s->sh_name >= strsize || !memchr(strtab + s->sh_name, 0, strsize - s->sh_name))
 			continue;
-		if (inflate_section_unused(strtab + s->sh_name)) {
+		if (section_unused(strtab + s->sh_name)) {
 			s->sh_type = SHT_NOBITS;
 			continue;
 		}

@@ -8,9 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Sections chang never reads (location lists, macros): left out of the inflated image. */
-int inflate_section_unused(const char *name);
-
 /* Build the inflated image of the ELF file open on fd: the same file with its compressed
  * sections replaced by their contents. It is written to out_fd (an empty file) when that is
  * given and its blocks can be reserved, else to a new memfd. Returns the fd holding it, or
