@@ -6,7 +6,8 @@
 static const char common_opts[] =
 	"Report options:\n"
 	"  --format=FORMAT        text (default), threads, json, goroutine, pprof, dot\n"
-	"  -o, --output=FILE      write there (atomically) instead of stdout; a directory\n"
+	"  -o, --output=FILE      write there instead of stdout (never replacing a\n"
+	"                         device, FIFO or link target); a directory\n"
 	"                         gets a default name (pprof: chang-PID-TIME.pb.gz)\n"
 	"  --debuginfo-path=PATH  where separate debug files are looked for (elfutils syntax:\n"
 	"                         colon-separated; .build-id/xx/yyyy.debug and debuglink)\n"
