@@ -30,7 +30,7 @@ MAIN_OBJ  := $(BUILD)/chang.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps check check-unit check-e2e check-asan demo bench fuzz install clean
+.PHONY: docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(LIB_OBJS)
@@ -70,6 +70,10 @@ unit-bins: $(UNIT_BINS)
 
 check-unit: unit-bins
 	@python3 tests/run.py --only unit
+
+# The option sections of chang.1 and README.md, made from commands/optable.c.
+docs: all
+	@python3 tools/gen_docs.py
 
 demo: deps all
 	@sh tests/demo.sh

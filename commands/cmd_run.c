@@ -14,6 +14,7 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
+#include "util/outfile.h"
 #include "util/xalloc.h"
 
 #define EXIT_HANG 124		/* as timeout(1) */
@@ -90,19 +91,25 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], e.msg);
 	}
 	FILE *out = stderr;
+	struct err e = { 0 };
+	struct outfile of = { .fd = -1 };
 	if (o->output && strcmp(o->output, "-") != 0) {
-		out = fopen(o->output, "w");
-		if (!out) {
-			fprintf(stderr, "chang: %s: %s\n", o->output, strerror(errno));
+		/* The reports still reach stderr when the file cannot be written. */
+		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
+			fprintf(stderr, "chang: %s\n", e.msg);
+			outfile_abort(&of);
 			out = stderr;
 		}
 	}
-	struct err e = { 0 };
 	int r = capture_write_all(cs, n, o, out, &e);
+	if (out != stderr) {
+		if (r == 0)
+			r = outfile_commit(&of, &e);
+		else
+			outfile_abort(&of);
+	}
 	if (r != 0)
 		fprintf(stderr, "chang: %s\n", e.msg);
-	if (out != stderr)
-		fclose(out);
 	for (size_t i = 0; i < n; i++)
 		captured_free(&cs[i]);
 	free(cs);

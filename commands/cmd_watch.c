@@ -11,6 +11,7 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
+#include "util/outfile.h"
 
 static uint64_t now_ms(void)
 {
@@ -53,17 +54,21 @@ static int report_now(pid_t pid, const struct report_options *o)
 	if (!c.snap)
 		return pipeline_fail(&e);
 	FILE *out = stdout;
+	struct outfile of = { .fd = -1 };
 	if (o->output && strcmp(o->output, "-") != 0) {
-		out = fopen(o->output, "w");
-		if (!out) {
-			err_set(&e, ERR_FAIL, "%s: %s", o->output, strerror(errno));
+		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
+			outfile_abort(&of);
 			captured_free(&c);
 			return pipeline_fail(&e);
 		}
 	}
 	int r = capture_write_all(&c, 1, o, out, &e);
-	if (out != stdout)
-		fclose(out);
+	if (out != stdout) {
+		if (r == 0)
+			r = outfile_commit(&of, &e);
+		else
+			outfile_abort(&of);
+	}
 	captured_free(&c);
 	return r ? pipeline_fail(&e) : 0;
 }

@@ -6,6 +6,7 @@
 #include "report/report.h"
 #include "symbols/symbols.h"
 #include "unwind/unwind.h"
+#include "util/outfile.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,8 +29,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Write through a temporary file renamed into place, so an interrupted chang never
- * leaves half a report where a script expects a whole one. */
+/* The report goes to stdout, or through util/outfile (atomic where that loses nothing). */
 static int write_output(const struct snapshot *s, const struct report_options *o, struct err *e)
 {
 	if (!o->output || strcmp(o->output, "-") == 0) {
@@ -54,25 +54,15 @@ static int write_output(const struct snapshot *s, const struct report_options *o
 	} else {
 		snprintf(path, sizeof(path), "%s", o->output);
 	}
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_set(e, ERR_FAIL, "%s: cannot create: %s", path, strerror(errno));
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
+	struct outfile of;
+	if (outfile_open(&of, path, e) != 0)
+		return -1;
+	FILE *f = outfile_stream(&of, e);
+	if (!f || report_write(f, o->format, s, e) != 0) {
+		outfile_abort(&of);
+		return -1;
 	}
-	int r = report_write(f, o->format, s, e);
-	if (fclose(f) != 0 && r == 0)
-		r = err_set(e, ERR_FAIL, "%s: write failed: %s", path, strerror(errno));
-	if (r == 0 && rename(tmp, path) != 0)
-		r = err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
-	if (r != 0)
-		unlink(tmp);
-	return r;
+	return outfile_commit(&of, e);
 }
 
 struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, struct snapshot *s,

@@ -2,6 +2,7 @@
 #include "attach/copy.h"
 #include "attach/procfs.h"
 #include "core/elfcore.h"
+#include "util/outfile.h"
 #include "util/xalloc.h"
 #include <elf.h>
 #include <errno.h>
@@ -48,9 +49,7 @@ struct core_save {
 	pid_t pid;
 	bool full;
 	enum comp comp;
-	char *path;
-	char *tmp;		/* a named temporary file; NULL while fd is an O_TMPFILE */
-	int fd;
+	struct outfile out;	/* util/outfile: atomic for a regular file, in place otherwise */
 	/* read before the freeze: they do not change while the process lives */
 	struct elf_prpsinfo ps;
 	pid_t ppid, pgrp, sid;
@@ -86,6 +85,7 @@ static bool ends_with(const char *s, const char *suf)
 
 struct cout {
 	int fd;
+	bool seq;		/* not seekable (a FIFO, a device): written in order, holes as zeros */
 	enum comp comp;
 	const char *path;
 	uint64_t pos;		/* uncompressed bytes so far: the offsets the core's headers use */
@@ -102,7 +102,7 @@ struct cout {
 static int write_all(struct cout *o, const unsigned char *p, size_t n, uint64_t off)
 {
 	while (n) {
-		ssize_t w = pwrite(o->fd, p, n, (off_t)off);
+		ssize_t w = o->seq ? write(o->fd, p, n) : pwrite(o->fd, p, n, (off_t)off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -130,14 +130,14 @@ static int flush_stage(struct cout *o)
 	size_t i = 0, n = o->nstage;
 	while (i < n) {
 		size_t bl = n - i < HOLE_BLOCK ? n - i : HOLE_BLOCK;
-		if (all_zero(o->stage + i, bl)) {
+		if (!o->seq && all_zero(o->stage + i, bl)) {
 			i += bl;
 			continue;
 		}
 		size_t k = i + bl;
 		while (k < n) {
 			size_t b2 = n - k < HOLE_BLOCK ? n - k : HOLE_BLOCK;
-			if (all_zero(o->stage + k, b2))
+			if (!o->seq && all_zero(o->stage + k, b2))
 				break;
 			k += b2;
 		}
@@ -150,10 +150,11 @@ static int flush_stage(struct cout *o)
 	return 0;
 }
 
-static int cout_open(struct cout *o, int fd, enum comp comp, const char *path, struct err *e)
+static int cout_open(struct cout *o, const struct outfile *f, enum comp comp, const char *path, struct err *e)
 {
 	memset(o, 0, sizeof(*o));
-	o->fd = fd;
+	o->fd = f->fd;
+	o->seq = !f->seekable;
 	o->comp = comp;
 	o->path = path;
 	o->e = e;
@@ -261,7 +262,7 @@ static int cout_close(struct cout *o, uint64_t *size)
 	if (r == 0 && o->comp == COMP_NONE) {
 		r = flush_stage(o);
 		/* A core that ends in holes still has its full length. */
-		if (r == 0 && ftruncate(o->fd, (off_t)o->file_off) != 0)
+		if (r == 0 && !o->seq && ftruncate(o->fd, (off_t)o->file_off) != 0)
 			r = err_set(o->e, ERR_FAIL, "%s: %s", o->path, strerror(errno));
 	} else if (r == 0) {
 		r = compress_some(o, NULL, 0, true);
@@ -908,7 +909,7 @@ static void write_full(struct core_save *cs, struct snapshot *s, int memfd)
 	struct cout o;
 	uint64_t data_off;
 	unsigned char *buf = xmalloc(STAGE);
-	int r = cout_open(&o, cs->fd, cs->comp, cs->path, &cs->err);
+	int r = cout_open(&o, &cs->out, cs->comp, cs->out.path, &cs->err);
 	if (r == 0)
 		r = write_headers(&o, &notes, segs, n, &data_off);
 	for (size_t i = 0; r == 0 && i < n; i++)
@@ -988,7 +989,7 @@ static int write_mini(struct core_save *cs, struct target *t, struct snapshot *s
 	struct cout o;
 	uint64_t data_off;
 	unsigned char *buf = xmalloc(STAGE);
-	int r = cout_open(&o, cs->fd, cs->comp, cs->path, e);
+	int r = cout_open(&o, &cs->out, cs->comp, cs->out.path, e);
 	if (r == 0)
 		r = write_headers(&o, &notes, segs, n, &data_off);
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -1075,12 +1076,7 @@ static void read_process(struct core_save *cs)
 
 static void free_save(struct core_save *cs)
 {
-	if (cs->fd >= 0)
-		close(cs->fd);
-	if (cs->tmp)
-		unlink(cs->tmp);
-	free(cs->tmp);
-	free(cs->path);
+	outfile_abort(&cs->out);	/* nothing once committed */
 	free(cs->auxv);
 	free(cs->fp);
 	free(cs->names);
@@ -1119,35 +1115,12 @@ static void read_names(struct core_save *cs)
 
 struct core_save *core_save_begin(pid_t pid, const char *path, bool full, struct err *e)
 {
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return err_set(e, ERR_FAIL, "--save-core %s: not a regular file", path), NULL;
 	struct core_save *cs = xcalloc(1, sizeof(*cs));
 	cs->pid = pid;
 	cs->full = full;
 	cs->comp = comp_of(path);
-	cs->path = xstrdup(path);
-	/* An O_TMPFILE has no name until it is complete, so an interrupted chang leaves
-	 * nothing behind; where the file system lacks it, a named file is removed on error. */
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = 0;
-	else
-		*slash = 0;
-	cs->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-	if (cs->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		char tmp[4200];
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-		cs->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (cs->fd >= 0)
-			cs->tmp = xstrdup(tmp);
-	}
-	if (cs->fd < 0) {
-		err_set(e, ERR_FAIL, "--save-core %s: cannot create: %s", path, strerror(errno));
+	if (outfile_open(&cs->out, path, e) != 0) {
+		err_prefix(e, "--save-core ");
 		free_save(cs);
 		return NULL;
 	}
@@ -1177,28 +1150,10 @@ void core_save_frozen(struct core_save *cs, struct target *t, struct snapshot *s
 	cs->pause_ns = now_ns() - t0;
 }
 
-/* Give the finished temporary file its name, atomically replacing what was there. */
-static int place(struct core_save *cs, struct err *e)
-{
-	if (!cs->tmp) {
-		char proc[64], tmp[4200];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cs->fd);
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", cs->path, (int)getpid());
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0)
-			return err_set(e, ERR_FAIL, "--save-core %s: %s", cs->path, strerror(errno));
-		cs->tmp = xstrdup(tmp);
-	}
-	if (rename(cs->tmp, cs->path) != 0)
-		return err_set(e, ERR_FAIL, "--save-core %s: %s", cs->path, strerror(errno));
-	free(cs->tmp);
-	cs->tmp = NULL;
-	return 0;
-}
-
 int core_save_finish(struct core_save *cs, struct target *t, struct snapshot *s, struct err *e)
 {
 	struct saved_core *sc = ARENA_NEW(&s->arena, struct saved_core, 1);
-	sc->path = arena_strdup(&s->arena, cs->path);
+	sc->path = arena_strdup(&s->arena, cs->out.path);
 	sc->size_kind = cs->full ? "full" : "mini";
 	sc->pause_ns = cs->pause_ns;
 	s->saved_core = sc;
@@ -1218,8 +1173,11 @@ int core_save_finish(struct core_save *cs, struct target *t, struct snapshot *s,
 	} else {
 		r = write_mini(cs, t, s, e);
 	}
-	if (r == 0)
-		r = place(cs, e);
+	if (r == 0) {
+		r = outfile_commit(&cs->out, e);
+		if (r != 0)
+			err_prefix(e, "--save-core ");
+	}
 	sc->size = cs->file_size;
 	if (r != 0)
 		sc->error = arena_strdup(&s->arena, e->msg);
