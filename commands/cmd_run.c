@@ -14,6 +14,7 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
+#include "util/clock.h"
 #include "util/outfile.h"
 #include "util/xalloc.h"
 
@@ -24,13 +25,6 @@
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
 				 SIGTSTP, SIGTTIN, SIGTTOU };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int status_to_exit(int st)
 {
@@ -121,7 +115,7 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 static void end_tree(pid_t child, const struct report_options *o, const sigset_t *waitset)
 {
 	proctree_kill(child, o->term_signal);
-	uint64_t deadline = now_ms() + o->kill_after_ms;
+	uint64_t deadline = mono_ms() + o->kill_after_ms;
 	for (;;) {
 		int st;
 		pid_t r = waitpid(child, &st, WNOHANG);
@@ -130,7 +124,7 @@ static void end_tree(pid_t child, const struct report_options *o, const sigset_t
 			 * so they were signalled above or never existed */
 			break;
 		}
-		uint64_t now = now_ms();
+		uint64_t now = mono_ms();
 		if (now >= deadline) {
 			proctree_kill(child, SIGKILL);
 			waitpid(child, &st, 0);
@@ -145,16 +139,9 @@ static void end_tree(pid_t child, const struct report_options *o, const sigset_t
 int cmd_run(int argc, char **argv)
 {
 	struct report_options o;
-	struct err e = { 0 };
-	int pos;
-	if (options_parse("run", argc, argv, &o, &pos, &e) != 0) {
-		if (strcmp(e.msg, "help") == 0) {
-			usage_command("run", stdout);
-			return 0;
-		}
-		pipeline_fail(&e);
-		return EXIT_CHANG_FAILED;
-	}
+	int pos, pr = command_parse("run", argc, argv, &o, &pos);
+	if (pr >= 0)
+		return pr == 0 ? 0 : EXIT_CHANG_FAILED;	/* run's own failures are 125, as timeout(1)'s */
 	if (pos < argc && strcmp(argv[pos], "--") == 0)
 		pos++;
 	if (pos >= argc) {
@@ -186,7 +173,7 @@ int cmd_run(int argc, char **argv)
 	char cmdline[1024];
 	command_line(argv + pos, argc - pos, cmdline, sizeof(cmdline));
 
-	uint64_t deadline = o.timeout_ms ? now_ms() + o.timeout_ms : 0;
+	uint64_t deadline = o.timeout_ms ? mono_ms() + o.timeout_ms : 0;
 	for (;;) {
 		int st;
 		pid_t r = waitpid(child, &st, WNOHANG);
@@ -194,7 +181,7 @@ int cmd_run(int argc, char **argv)
 			return status_to_exit(st);
 		struct timespec ts = { 1, 0 };
 		if (deadline) {
-			uint64_t now = now_ms();
+			uint64_t now = mono_ms();
 			if (now >= deadline) {
 				char why[1200];
 				snprintf(why, sizeof(why), "%s still running after %.3g s", cmdline,

@@ -2,7 +2,9 @@
 #include "attach/copy.h"
 #include "attach/procfs.h"
 #include "core/elfcore.h"
+#include "util/clock.h"
 #include "util/outfile.h"
+#include "util/sigdefer.h"
 #include "util/xalloc.h"
 #include <elf.h>
 #include <errno.h>
@@ -67,13 +69,6 @@ struct core_save {
 	uint64_t file_size;
 	struct err err;		/* the first problem met in the freeze */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static bool ends_with(const char *s, const char *suf)
 {
@@ -1132,7 +1127,7 @@ struct core_save *core_save_begin(pid_t pid, const char *path, bool full, struct
 
 void core_save_frozen(struct core_save *cs, struct target *t, struct snapshot *s, int memfd)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 	cs->fp = xcalloc(s->ntasks ? s->ntasks : 1, sizeof(*cs->fp));
 	for (size_t i = 0; i < s->ntasks; i++) {
 		const struct task *k = &s->tasks[i];
@@ -1147,7 +1142,7 @@ void core_save_frozen(struct core_save *cs, struct target *t, struct snapshot *s
 		write_full(cs, s, memfd);
 	else
 		gather_mini(cs, t, s, memfd);
-	cs->pause_ns = now_ns() - t0;
+	cs->pause_ns = mono_ns() - t0;
 }
 
 int core_save_finish(struct core_save *cs, struct target *t, struct snapshot *s, struct err *e)
@@ -1158,13 +1153,8 @@ int core_save_finish(struct core_save *cs, struct target *t, struct snapshot *s,
 	sc->pause_ns = cs->pause_ns;
 	s->saved_core = sc;
 	/* SIGINT and SIGTERM wait until the file is complete and named, or removed. */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	sigset_t old;
+	signals_defer(&old);
 	int r;
 	if (cs->full) {
 		r = cs->written ? 0 : -1;
@@ -1182,7 +1172,7 @@ int core_save_finish(struct core_save *cs, struct target *t, struct snapshot *s,
 	if (r != 0)
 		sc->error = arena_strdup(&s->arena, e->msg);
 	free_save(cs);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	signals_restore(&old);
 	return r;
 }
 
