@@ -1,0 +1,36 @@
+#include "report/frame_label.h"
+#include <inttypes.h>
+
+const char *frame_where(const struct snapshot *s, const struct pcsym *ps, uint64_t pc, struct arena *a)
+{
+	uint64_t off;
+	const struct module *m = pcsym_module(s, ps, pc, &off);
+	return m ? arena_printf(a, "%s+0x%" PRIx64, module_basename(m), off) : NULL;
+}
+
+static const char *section_of(enum sym_source src)
+{
+	return src == SYM_DYNSYM ? ".dynsym" : src == SYM_MINIDEBUGINFO ? ".gnu_debugdata" : NULL;
+}
+
+bool frame_named(const struct sym_frame *f)
+{
+	return f && f->function && !f->near;
+}
+
+const char *frame_label(const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
+			const struct sym_frame *f, bool with_offset, struct arena *a)
+{
+	const char *where = frame_where(s, ps, pc, a);
+	const char *sect = f ? section_of(f->source) : NULL;
+	if (!frame_named(f)) {
+		const char *place = where ? where : arena_printf(a, "0x%" PRIx64, ps ? ps->lookup_pc : pc);
+		if (f && f->function)
+			return arena_printf(a, "%s (near %s, %s)", place, f->function, sect ? sect : "symtab");
+		return place;
+	}
+	const char *name = f->function;
+	if (with_offset && f->func_entry && ps && f->func_entry <= ps->lookup_pc)
+		name = arena_printf(a, "%s+0x%" PRIx64, name, ps->lookup_pc - f->func_entry);
+	return sect ? arena_printf(a, "%s (%s)", name, sect) : name;
+}
