@@ -205,21 +205,18 @@ static int put_frames(struct tabwriter *tw, const struct snapshot *s, const stru
 			lines++;
 			if (!tw)
 				continue;
+			if (!frame_named(f) && !frame_where(s, ps, g->pcs[i], &a)) {
+				tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", ps->pc);	/* in no module */
+				continue;
+			}
 			tabwriter_printf(tw, "#\t0x%" PRIx64 "\t", ps->lookup_pc);
 			put_clean(tw, frame_label(s, ps, g->pcs[i], f, true, &a));
 			tabwriter_puts(tw, "\t");
-			/* Go's "?" for a file it does not know; a named frame without one still
-			 * says where it is */
-			const char *where = f->file || !frame_named(f) ? NULL : frame_where(s, ps, g->pcs[i], &a);
-			if (f->file) {
+			if (f->file)
 				put_clean(tw, f->file);
-				tabwriter_printf(tw, ":%d\n", f->line);
-			} else if (where) {
-				put_clean(tw, where);
-				tabwriter_puts(tw, "\n");
-			} else {
-				tabwriter_printf(tw, "?:%d\n", f->line);
-			}
+			else
+				tabwriter_puts(tw, "?");	/* Go's name for a file it does not know */
+			tabwriter_printf(tw, ":%d\n", f->line);
 		}
 	}
 	arena_free(&a);

@@ -10,10 +10,11 @@
 /* "MODULE+0xOFF" for the symbolized address of pc, or NULL when it is in no module. */
 const char *frame_where(const struct snapshot *s, const struct pcsym *ps, uint64_t pc, struct arena *a);
 
-/* The function cell: "name", with "+0xOFF" from its entry when with_offset and known, and
- * " (.dynsym)" or " (.gnu_debugdata)" for a name from a partial table. A guess (near) or
- * no name at all: "MODULE+0xOFF", then " (near name, .dynsym)" for a guess. f may be NULL
- * (no frame); then the module alone, or the bare address outside any module. */
+/* The function cell: "name", with "+0xOFF" from its entry when with_offset and known; a
+ * name from a partial table marked first: "[.dynsym] name+0xOFF", "[.gnu_debugdata] ...".
+ * A guess (near) or no name at all: "MODULE+0xOFF", the guess marked first:
+ * "[near name, .dynsym] MODULE+0xOFF". f may be NULL (no frame); then the module alone, or
+ * the bare address outside any module. Every form ends in "+0xHEX", as Go's grammar has it. */
 const char *frame_label(const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
 			const struct sym_frame *f, bool with_offset, struct arena *a);
 

@@ -95,13 +95,8 @@ int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 			}
 			for (int f = 0; f < ps->nframes; f++) {
 				const struct sym_frame *fr = &ps->frames[f];
-				/* a frame without a file says where it is in its module instead */
-				const char *where = fr->file || !frame_named(fr) ? NULL : frame_where(s, ps, t->pcs[k], &a);
-				fprintf(out, "%s(...)\n\t", frame_label(s, ps, t->pcs[k], fr, false, &a));
-				if (fr->file || !where)
-					fprintf(out, "%s:%d", fr->file ? fr->file : "?", fr->line);
-				else
-					fputs(where, out);
+				fprintf(out, "%s(...)\n\t%s:%d", frame_label(s, ps, t->pcs[k], fr, false, &a),
+					fr->file ? fr->file : "?", fr->line);
 				if (frame_named(fr) && !fr->inlined && fr->func_entry && ps->lookup_pc >= fr->func_entry)
 					fprintf(out, " +0x%llx", (unsigned long long)(ps->lookup_pc - fr->func_entry));
 				fputc('\n', out);

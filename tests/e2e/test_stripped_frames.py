@@ -182,7 +182,7 @@ def test_stripped_module_offsets():
     check(os.path.join(out, APP) in paths and os.path.join(out, LIB) in paths, "modules without symbols: %r" % paths)
 
     inner = [f for f in lib if f["near"]][0]
-    check("%s+%s (near lib_first, .dynsym)" % (LIB, inner["module_offset"]) in text, "text report:\n" + text)
+    check("[near lib_first, .dynsym] %s+%s" % (LIB, inner["module_offset"]) in text, "text report:\n" + text)
     check("no symbols: %s (" % os.path.join(out, LIB) in text, "text header names the library:\n" + text[:1500])
     check(re.search(r"^symbols: \d+ of \d+ frames without a function name", text, re.M), "text header count")
     blocked = [f for f in app if addr2line(os.path.join(dbg, APP + ".debug"), int(f["module_offset"], 16)) == "app_block"][0]
@@ -216,7 +216,7 @@ def test_minidebuginfo_names():
         src = "dynsym" if real == "lib_wait_outer" else "minidebuginfo"
         check(f["function"] == real and not f["near"] and f["symbol_source"] == src,
               "%s: chang says %r" % (real, f))
-    check("app_block+0x" in text and " (.gnu_debugdata)" in text, "text marks MiniDebugInfo names:\n" + text)
+    check("[.gnu_debugdata] app_block+0x" in text, "text marks MiniDebugInfo names:\n" + text)
     mods = {m["name"]: m for m in rep["modules"]}
     check(mods[os.path.join(out, LIB)]["symbols"] == "minidebuginfo", "module symbols kind: %r" % mods)
 

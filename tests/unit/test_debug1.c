@@ -420,11 +420,11 @@ static struct snapshot *native_snapshot(void)
  * with ceil((width-len)/8) tabs; "#\t0xdead0000" has a cell only in column 0. */
 static const char native_groups[] =
 	"2 @ 0x7f0000011234 0x7f0000022345 0x401234 0x7f0000033456\n"
-	"#\t0x7f0000011234\t__lll_lock_wait+0x34\tlibc.so.6+0x11234\n"
-	"#\t0x7f0000022344\tpthread_mutex_lock+0x44\tlibc.so.6+0x22344\n"
+	"#\t0x7f0000011234\t__lll_lock_wait+0x34\t?:0\n"
+	"#\t0x7f0000022344\tpthread_mutex_lock+0x44\t?:0\n"
 	"#\t0x401233\ttake_lock+0x33\t\t/src/app/app.c:12\n"
 	"#\t0x401233\tworker+0x33\t\t/src/app/app.c:40\n"
-	"#\t0x7f0000033455\tstart_thread+0x55\tlibc.so.6+0x33455\n"
+	"#\t0x7f0000033455\tstart_thread+0x55\t?:0\n"
 	"\n"
 	"1 @ 0x7f0000044567 0x401400\n"
 	"#\t0x7f0000044567\t__futex_abstimed_wait_common+0x67\t./nptl/futex-internal.c:57\n"
@@ -433,7 +433,7 @@ static const char native_groups[] =
 	"1 @ 0xdead0000 0x401500 0x7f0000033456\n"
 	"#\t0xdead0000\n"
 	"#\t0x4014ff\tns::Pool::run(int)+0x7f\t/src/app/pool.cc:9\n"
-	"#\t0x7f0000033455\tstart_thread+0x55\tlibc.so.6+0x33455\n"
+	"#\t0x7f0000033455\tstart_thread+0x55\t?:0\n"
 	"\n";
 
 static void test_native(void)
@@ -456,11 +456,11 @@ static void test_native(void)
 		   "# threads: 100 \"worker\", 101 \"worker\"\n"
 		   "# state: mutex on lock_a (0x404040) held by 101 (1 of 2 threads)\n"
 		   "# state: mutex on lock_b (0x404080) held by 100 (1 of 2 threads)\n"
-		   "#\t0x7f0000011234\t__lll_lock_wait+0x34\tlibc.so.6+0x11234\n"
-		   "#\t0x7f0000022344\tpthread_mutex_lock+0x44\tlibc.so.6+0x22344\n"
+		   "#\t0x7f0000011234\t__lll_lock_wait+0x34\t?:0\n"
+		   "#\t0x7f0000022344\tpthread_mutex_lock+0x44\t?:0\n"
 		   "#\t0x401233\ttake_lock+0x33\t\t/src/app/app.c:12\n"
 		   "#\t0x401233\tworker+0x33\t\t/src/app/app.c:40\n"
-		   "#\t0x7f0000033455\tstart_thread+0x55\tlibc.so.6+0x33455\n"
+		   "#\t0x7f0000033455\tstart_thread+0x55\t?:0\n"
 		   "\n"
 		   "1 @ 0x7f0000044567 0x401400\n"
 		   "# threads: 102 \"main\"\n"
@@ -472,7 +472,7 @@ static void test_native(void)
 		   "# threads: 103 \"pool\"\n"
 		   "#\t0xdead0000\n"
 		   "#\t0x4014ff\tns::Pool::run(int)+0x7f\t/src/app/pool.cc:9\n"
-		   "#\t0x7f0000033455\tstart_thread+0x55\tlibc.so.6+0x33455\n"
+		   "#\t0x7f0000033455\tstart_thread+0x55\t?:0\n"
 		   "\n");
 	free(got);
 	snapshot_free(s);
@@ -540,10 +540,10 @@ static void test_partial_symbols(void)
 	char *sq = squeeze_tabs(got);
 	check_same("frames without a full symbol table", sq,
 		   "1 @ 0x7f100002af14 0x7f1000021a15 0x560000007d21 0x560000001000 0x560000009000 0xdead0000\n"
-		   "#\t0x7f100002af13\tlibevent-2.1.so.7.0.1+0x2af13 (near event_strlcpy_, .dynsym)\t?:0\n"
-		   "#\t0x7f1000021a14\tevent_base_loop+0x294 (.dynsym)\tlibevent-2.1.so.7.0.1+0x21a14\n"
+		   "#\t0x7f100002af13\t[near event_strlcpy_, .dynsym] libevent-2.1.so.7.0.1+0x2af13\t?:0\n"
+		   "#\t0x7f1000021a14\t[.dynsym] event_base_loop+0x294\t?:0\n"
 		   "#\t0x560000007d20\tmemcached+0x7d20\t?:0\n"
-		   "#\t0x560000000fff\tconn_worker+0xff (.gnu_debugdata)\tmemcached+0xfff\n"
+		   "#\t0x560000000fff\t[.gnu_debugdata] conn_worker+0xff\t?:0\n"
 		   "#\t0x560000008fff\tmemcached+0x8fff\t?:0\n"
 		   "#\t0xdead0000\n"
 		   "\n");
@@ -558,10 +558,10 @@ static void test_partial_symbols(void)
 	fclose(f);
 	check_same("threads format", buf,
 		   "thread 7 \"memcached\" [epoll]:\n"
-		   "libevent-2.1.so.7.0.1+0x2af13 (near event_strlcpy_, .dynsym)(...)\n\t?:0\n"
-		   "event_base_loop (.dynsym)(...)\n\tlibevent-2.1.so.7.0.1+0x21a14 +0x294\n"
+		   "[near event_strlcpy_, .dynsym] libevent-2.1.so.7.0.1+0x2af13(...)\n\t?:0\n"
+		   "[.dynsym] event_base_loop(...)\n\t?:0 +0x294\n"
 		   "memcached+0x7d20(...)\n\t?:0\n"
-		   "conn_worker (.gnu_debugdata)(...)\n\tmemcached+0xfff +0xff\n"
+		   "[.gnu_debugdata] conn_worker(...)\n\t?:0 +0xff\n"
 		   "memcached+0x8fff()\n\t?:0 pc=0x560000009000\n"
 		   "0xdead0000()\n\t?:0 pc=0xdead0000\n"
 		   "\n");
