@@ -59,10 +59,11 @@ const char *sym_source_name(enum sym_source src);
  * frames[0] is the innermost (the deepest inlined call), the last is the physical function. */
 struct sym_frame {
 	const char *function;	/* demangled, NULL if unknown */
-	enum sym_source source;	/* of function, when there is one */
-	/* function is only the nearest symbol below the PC, which lies past the symbol's
-	 * extent (or it has none): a partial table's guess, probably another function. */
-	bool near;
+	/* When function is NULL, a partial table's nearest symbol below the PC, which lies
+	 * past the symbol's extent (or it has none): a guess, often another function, so
+	 * never in function, where analyzers take names for evidence. NULL otherwise. */
+	const char *near_symbol;
+	enum sym_source source;	/* of function or near_symbol */
 	const char *mangled;	/* linkage name when it differs, else NULL */
 	const char *file;	/* NULL if no line info */
 	int line;

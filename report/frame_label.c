@@ -15,7 +15,7 @@ static const char *section_of(enum sym_source src)
 
 bool frame_named(const struct sym_frame *f)
 {
-	return f && f->function && !f->near;
+	return f && f->function;
 }
 
 const char *frame_label(const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
@@ -27,8 +27,8 @@ const char *frame_label(const struct snapshot *s, const struct pcsym *ps, uint64
 	if (!frame_named(f)) {
 		const char *where = frame_where(s, ps, pc, a);
 		const char *place = where ? where : arena_printf(a, "0x%" PRIx64, ps ? ps->lookup_pc : pc);
-		if (f && f->function)
-			return arena_printf(a, "[near %s, %s] %s", f->function, sect ? sect : ".symtab", place);
+		if (f && f->near_symbol)
+			return arena_printf(a, "[near %s, %s] %s", f->near_symbol, sect ? sect : ".symtab", place);
 		return place;
 	}
 	const char *name = f->function;

@@ -18,6 +18,6 @@ const char *frame_where(const struct snapshot *s, const struct pcsym *ps, uint64
 const char *frame_label(const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
 			const struct sym_frame *f, bool with_offset, struct arena *a);
 
-/* Whether frame_label names a function (false: it gives only where the frame is). */
+/* Whether the frame has a function name (false: frame_label gives where it is). */
 bool frame_named(const struct sym_frame *f);
 #endif

@@ -42,9 +42,9 @@ static void frame_json(struct jsonw *w, const struct snapshot *s, const struct p
 	else
 		jw_null(w);
 	jw_key(w, "symbol_source");
-	jw_str(w, f && f->function ? sym_source_name(f->source) : NULL);
-	jw_key(w, "near");
-	jw_bool(w, f && f->function && f->near);
+	jw_str(w, f && (f->function || f->near_symbol) ? sym_source_name(f->source) : NULL);
+	jw_key(w, "near_symbol");
+	jw_str(w, f ? f->near_symbol : NULL);
 	jw_obj_end(w);
 }
 

@@ -227,9 +227,9 @@ static uint64_t location_id(struct builder *b, uint64_t pc, const struct pcsym *
 			seen->inline_frames |= fr->inlined;
 		}
 		/* A frame without a name has nothing pprof could show but the address, which
-		 * the location and its mapping already carry; a nearby symbol's name would
-		 * merge unrelated functions into one and stop pprof from naming it again. */
-		if (!fr->function || fr->near)
+		 * the location and its mapping already carry (a nearby symbol's guess would
+		 * merge unrelated functions into one). */
+		if (!fr->function)
 			continue;
 		PbLine *ln = arena_alloc(&b->a, sizeof(*ln));
 		perftools__profiles__line__init(ln);

@@ -25,7 +25,7 @@ static void count_task(const struct snapshot *s, const struct task *t, struct sy
 		sum->frames++;
 		if (!phys || !phys->function)
 			sum->unnamed++;
-		else if (phys->near)
+		if (phys && !phys->function && phys->near_symbol)
 			sum->near++;
 		if (m)
 			per_module[m - s->modules]++;

@@ -8,7 +8,7 @@
 struct symsummary {
 	size_t frames;		/* physical frames of every stack (one per PC) */
 	size_t unnamed;		/* without a function name */
-	size_t near;		/* named only by the nearest symbol of a partial table */
+	size_t near;		/* of those, with a partial table's nearest symbol as a guess */
 	/* modules a stack runs in without a full symbol table or debug information (or whose
 	 * file is missing), in the snapshot's order */
 	const struct module **modules;

@@ -12,10 +12,9 @@ static void symbols_header(FILE *out, const struct snapshot *s)
 {
 	struct symsummary sum;
 	symsummary_build(s, &sum);
-	if (sum.unnamed || sum.near)
-		fprintf(out, "symbols: %zu of %zu frames without a function name, %zu more named only by a "
-			"nearby symbol (\"near\"); such frames show MODULE+OFFSET\n",
-			sum.unnamed, sum.frames, sum.near);
+	if (sum.unnamed)
+		fprintf(out, "symbols: %zu of %zu frames without a function name (%zu with a nearby symbol as a "
+			"guess, \"near\"); they show MODULE+OFFSET\n", sum.unnamed, sum.frames, sum.near);
 	for (size_t i = 0; i < sum.nmodules; i++) {
 		const struct module *m = sum.modules[i];
 		const char *has = m->missing ? "file missing" : m->has_minidebuginfo ? "only .dynsym and .gnu_debugdata"

@@ -235,7 +235,8 @@ static void name_from_elf(struct symbolizer *sz, Dwfl_Module *mod, struct module
 			symname = hit.name;
 			source = hit.source;
 			near = hit.near;
-			if (entry)
+			/* a guess gives no entry: an offset from it would be a made-up number */
+			if (entry && !near)
 				*entry = hit.start;
 		}
 	}
@@ -245,10 +246,13 @@ static void name_from_elf(struct symbolizer *sz, Dwfl_Module *mod, struct module
 	size_t nl = strcspn(symname, "@");
 	char *plain = arena_strndup(a, symname, nl);
 	const char *d = demangle(plain, a);
+	phys->source = source;
+	if (near) {
+		phys->near_symbol = d ? d : plain;
+		return;
+	}
 	phys->function = d ? d : plain;
 	phys->mangled = d ? plain : NULL;
-	phys->source = source;
-	phys->near = near;
 }
 
 /* Frames for one address: inline chain from DWARF scopes when there is debug info,
