@@ -74,7 +74,9 @@ def test_output_onto_fifo_reaches_its_reader():
         fifo = os.path.join(d, "pipe")
         os.mkfifo(fifo)
         got = []
-        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        # a daemon: if chang replaced the FIFO, its reader waits forever and must not keep the
+        # test runner from exiting
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
         reader.start()
         r = run_chang(argv(fifo), check_rc=False)
         reader.join(30)
