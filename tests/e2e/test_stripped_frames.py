@@ -24,24 +24,25 @@ def sh(cmd, **kw):
     return r.stdout
 
 
-def build_full(d):
-    """The library and the PIE executable with symbols and DWARF, in d/full; -fno-toplevel-
-    reorder keeps strip_lib.c's functions in its order (the near guess depends on it)."""
+def build_full(d, pie=True):
+    """The library and the executable (PIE unless told) with symbols and DWARF, in d/full;
+    -fno-toplevel-reorder keeps strip_lib.c's functions in its order (the near guess
+    depends on it)."""
     full = os.path.join(d, "full")
     os.makedirs(full)
     sh(["gcc", "-O1", "-g", "-fPIC", "-shared", "-fno-toplevel-reorder", "-o", os.path.join(full, LIB),
         os.path.join(PROGRAMS, "strip_lib.c")])
     sh(["gcc", "-O1", "-g", "-pthread", "-D_GNU_SOURCE", "-fno-toplevel-reorder", "-I", PROGRAMS, "-o",
         os.path.join(full, APP), os.path.join(PROGRAMS, "strip_app.c"), "-L", full, "-lchangstrip",
-        "-Wl,-rpath,$ORIGIN"])
+        "-Wl,-rpath,$ORIGIN"] + ([] if pie else ["-no-pie"]))
     return full
 
 
-def stripped_set(d, mini=False):
+def stripped_set(d, mini=False, pie=True):
     """d/stripped (or d/mini): both files stripped with --strip-all, their debug files in
     d/debug, away from where elfutils looks; with mini, a MiniDebugInfo section each."""
     shutil.rmtree(d, ignore_errors=True)
-    full = build_full(d)
+    full = build_full(d, pie)
     out = os.path.join(d, "mini" if mini else "stripped")
     dbg = os.path.join(d, "debug")
     os.makedirs(out)
@@ -197,6 +198,28 @@ def test_stripped_module_offsets():
 
 
 test_stripped_module_offsets.timeout = 180
+
+
+def test_non_pie_offsets():
+    """A non-PIE executable: the offset is still eu-stack -b's, from the load address
+    (0x400000); addr2line takes the absolute address there, load address plus offset."""
+    d = os.path.join(OUT, "stripped-nopie")
+    full, out, dbg = stripped_set(d, pie=False)
+    with Program(os.path.join(out, APP), threads=2) as p:
+        p.wait_ready()
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        eu = eu_stack(p.pid)
+        p.untouched()
+    check_where(rep, "non-PIE")
+    check_against_eu_stack(rep, eu, "non-PIE")
+    exe = [m for m in rep["modules"] if m["name"] == os.path.join(out, APP)][0]
+    check(int(exe["start"], 16) == 0x400000, "non-PIE load address: %r" % exe)
+    names = set()
+    for f in frames_in(rep, "/" + APP):
+        off = int(f["module_offset"], 16)
+        names.add(addr2line(os.path.join(dbg, APP + ".debug"), 0x400000 + off))
+        check(addr2line(os.path.join(dbg, APP + ".debug"), off) == "??", "the bare offset resolved in a non-PIE")
+    check({"app_block", "app_worker", "main"} <= names, "addr2line at load address + offset: %r" % names)
 
 
 def test_minidebuginfo_names():
