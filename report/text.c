@@ -31,8 +31,9 @@ static void symbols_header(FILE *out, const struct snapshot *s)
 		fputc('\n', out);
 	}
 	if (sum.nmodules)
-		fprintf(out, "(debug files by build-id: debuginfod-find debuginfo BUILD-ID, or the -dbgsym package "
-			"from the debian-debug archive; then chang --debuginfo-path)\n");
+		fprintf(out, "(to name them: install the -dbgsym package from the debian-debug archive, whose files "
+			"/usr/lib/debug holds and chang reads; or put the debug file, e.g. from `debuginfod-find "
+			"debuginfo BUILD-ID`, at DIR/.build-id/XX/REST.debug and give --debuginfo-path=DIR)\n");
 	symsummary_free(&sum);
 }
 

@@ -157,6 +157,15 @@ def test_stripped_module_offsets():
         text = run_chang(["attach", "--pid", str(p.pid)]).stdout
         gor = run_chang(["attach", "--pid", str(p.pid), "--format=goroutine"]).stdout
         eu = eu_stack(p.pid)
+        # what the header tells to do: the debug files by build-id in a directory given
+        byid = os.path.join(d, "byid")
+        for m in rep["modules"]:
+            if m["name"].startswith(out + "/"):
+                bdir = os.path.join(byid, ".build-id", m["build_id"][:2])
+                os.makedirs(bdir, exist_ok=True)
+                shutil.copy(os.path.join(dbg, os.path.basename(m["name"]) + ".debug"),
+                            os.path.join(bdir, m["build_id"][2:] + ".debug"))
+        named = chang_json(["attach", "--pid", str(p.pid), "--debuginfo-path=" + byid])
         core = p.gcore()
         p.untouched()
         # the program's directory, and the core in it, go when it ends
@@ -182,9 +191,13 @@ def test_stripped_module_offsets():
     paths = rep["symbols"]["modules_without_symbols"]
     check(os.path.join(out, APP) in paths and os.path.join(out, LIB) in paths, "modules without symbols: %r" % paths)
 
+    check(named["symbols"]["unnamed"] == 0 and not named["symbols"]["modules_without_symbols"] and
+          {"lib_block_inner", "app_block"} <= set(f["function"] for t in named["threads"] for f in t["frames"]),
+          "with the debug files by build-id: %r" % named["symbols"])
     inner = [f for f in lib if f["near_symbol"]][0]
     check("[near lib_first, .dynsym] %s+%s" % (LIB, inner["module_offset"]) in text, "text report:\n" + text)
-    check("no symbols: %s (" % os.path.join(out, LIB) in text, "text header names the library:\n" + text[:1500])
+    check("no symbols: %s (" % os.path.join(out, LIB) in text and "--debuginfo-path=DIR" in text,
+          "text header names the library and what to do:\n" + text[:1500])
     check(re.search(r"^symbols: \d+ of \d+ frames without a function name", text, re.M), "text header count")
     blocked = [f for f in app if addr2line(os.path.join(dbg, APP + ".debug"), int(f["module_offset"], 16)) == "app_block"][0]
     check(re.search(r"^#\t0x[0-9a-f]+\t%s\+%s\t+\?:0$" % (APP, blocked["module_offset"]), gor, re.M),
