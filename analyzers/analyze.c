@@ -1,7 +1,7 @@
 #include "analyzers/analyze.h"
 #include "analyzers/findings.h"
 #include "analyzers/waits.h"
-#include "go/go.h"
+#include "analyzers/go_findings.h"
 
 void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 {

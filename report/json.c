@@ -2,7 +2,7 @@
 #include "report/report.h"
 #include "report/jsonw.h"
 #include "report/symsummary.h"
-#include "target/buildid.h"
+#include "util/hex.h"
 #include <string.h>
 #include <time.h>
 
@@ -468,8 +468,8 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_key(&w, "end");
 		jw_hex(&w, m->end);
 		char hex[81];
-		buildid_hex(m->build_id_len ? m->build_id : m->target_build_id,
-			    m->build_id_len ? m->build_id_len : m->target_build_id_len, hex);
+		int idlen = m->build_id_len ? m->build_id_len : m->target_build_id_len;
+		hex_encode(m->build_id_len ? m->build_id : m->target_build_id, idlen > 0 ? (size_t)idlen : 0, hex);
 		jw_key(&w, "build_id");
 		jw_str(&w, hex[0] ? hex : NULL);
 		jw_key(&w, "missing");

@@ -4,7 +4,7 @@
 #include "report/debug1.h"
 #include "report/findings_text.h"
 #include "report/symsummary.h"
-#include "target/buildid.h"
+#include "util/hex.h"
 
 /* How many frames lack a name, and for each module without symbols what would name them:
  * its build-id (for debuginfod or a debug directory) and the Debian -dbgsym package. */
@@ -22,8 +22,8 @@ static void symbols_header(FILE *out, const struct snapshot *s)
 		fprintf(out, "no symbols: %s (%zu frame%s; %s)", m->name, sum.module_frames[i],
 			sum.module_frames[i] == 1 ? "" : "s", has);
 		char hex[81];
-		buildid_hex(m->target_build_id_len ? m->target_build_id : m->build_id,
-			    m->target_build_id_len ? m->target_build_id_len : m->build_id_len, hex);
+		int idlen = m->target_build_id_len ? m->target_build_id_len : m->build_id_len;
+		hex_encode(m->target_build_id_len ? m->target_build_id : m->build_id, idlen > 0 ? (size_t)idlen : 0, hex);
 		if (hex[0])
 			fprintf(out, " build-id %s", hex);
 		if (m->package)
