@@ -1,7 +1,7 @@
 #include "analyzers/analyze.h"
 #include "analyzers/findings.h"
 #include "analyzers/waits.h"
-#include "go/go.h"
+#include "analyzers/go_findings.h"
 
 /* Waits whose object records no owner, so the wait-for graph has no edge for them: a cycle
  * through them (two threads each waiting on a semaphore the other would post, Python's

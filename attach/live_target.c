@@ -5,7 +5,7 @@
 #include "attach/nostop.h"
 #include "attach/procfs.h"
 #include "attach/tasknames.h"
-#include "core/writer.h"
+#include "attach/savecore.h"
 #include "go/go.h"
 #include "util/sigdefer.h"
 #include "util/xalloc.h"

@@ -1,5 +1,6 @@
 #include "report/findings_text.h"
 #include "analyzers/describe.h"
+#include "report/frame_label.h"
 #include <string.h>
 
 #define RULE "==================================================="
@@ -15,28 +16,31 @@ static const char *lock_words(const struct snapshot *s, const struct finding_loc
 	return arena_printf(a, "%s (%#llx)", name, (unsigned long long)l->address);
 }
 
-static void print_stack(FILE *out, const struct task *t, const char *indent)
+static void print_stack(FILE *out, const struct snapshot *s, const struct task *t, const char *indent)
 {
 	int shown = 0;
+	struct arena a = { 0 };
 	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
 		if (!ps || ps->nframes == 0) {
-			const char *mod = ps && ps->module && ps->module->name ? strrchr(ps->module->name, '/') : NULL;
-			fprintf(out, "%sat %#llx%s%s%s\n", indent, (unsigned long long)t->pcs[i],
-				mod ? " (" : "", mod ? mod + 1 : "", mod ? ")" : "");
+			fprintf(out, "%sat %s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a));
 			shown++;
 			continue;
 		}
 		for (int k = 0; k < ps->nframes && shown < FRAMES_SHOWN; k++, shown++) {
 			const struct sym_frame *f = &ps->frames[k];
-			fprintf(out, "%sat %s", indent, f->function ? f->function : "??");
+			fprintf(out, "%sat %s", indent, frame_label(s, ps, t->pcs[i], f, false, &a));
+			const char *where = f->file || !frame_named(f) ? NULL : frame_where(s, ps, t->pcs[i], &a);
 			if (f->file) {
 				const char *base = strrchr(f->file, '/');
 				fprintf(out, " (%s:%d)", base ? base + 1 : f->file, f->line);
+			} else if (where) {
+				fprintf(out, " (%s)", where);
 			}
 			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
 		}
 	}
+	arena_free(&a);
 	if (t->npcs == 0)
 		fprintf(out, "%s(no stack%s%s)\n", indent, t->unwind_error ? ": " : "",
 			t->unwind_error ? t->unwind_error : "");
@@ -52,7 +56,7 @@ static void print_thread_stack(FILE *out, const struct snapshot *s, pid_t tid, s
 		fprintf(out, " [%s]", t->state);
 	fprintf(out, ":\n");
 	if (t)
-		print_stack(out, t, "\t");
+		print_stack(out, s, t, "\t");
 }
 
 static void print_tids(FILE *out, const char *label, const pid_t *tids, int n)

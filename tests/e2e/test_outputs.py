@@ -74,7 +74,9 @@ def test_output_onto_fifo_reaches_its_reader():
         fifo = os.path.join(d, "pipe")
         os.mkfifo(fifo)
         got = []
-        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        # a daemon: if chang replaced the FIFO, its reader waits forever and must not keep the
+        # test runner from exiting
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
         reader.start()
         r = run_chang(argv(fifo), check_rc=False)
         reader.join(30)
@@ -85,19 +87,28 @@ def test_output_onto_fifo_reaches_its_reader():
 
 
 def test_output_dev_stdout():
+    """/dev/stdout is a link to /proc/self/fd/1. The test uses its own link of the same kind,
+    never the machine's /dev/stdout: a chang with the old bug would replace that device link
+    with a regular file for every program on the machine (it happened once, from a stale
+    binary running this test)."""
     core, exe = the_core(), build("abba")
-    # stdout a pipe
-    r = subprocess.run([chang_bin(), "core", exe, core, "-o", "/dev/stdout"], capture_output=True, timeout=60)
-    check(r.returncode == 0 and b"deadlock" in r.stdout, "-o /dev/stdout onto a pipe: %r" % r.stderr)
-    check(os.path.islink("/dev/stdout"), "/dev/stdout is no longer a link")
-    # stdout a regular file: written into it, not renamed over it
     d = scratch("stdout")
+    stdout = os.path.join(d, "stdout")
+    os.symlink("/proc/self/fd/1", stdout)
+    # stdout a pipe
+    r = subprocess.run([chang_bin(), "core", exe, core, "-o", stdout], capture_output=True, timeout=60)
+    check(r.returncode == 0 and b"deadlock" in r.stdout, "-o /dev/stdout onto a pipe: %r" % r.stderr)
+    check(os.path.islink(stdout), "the /dev/stdout link was replaced")
+    # stdout a regular file: written into it, not renamed over it
     path = os.path.join(d, "out.txt")
     with open(path, "wb") as f:
-        r = subprocess.run([chang_bin(), "core", exe, core, "-o", "/dev/stdout"], stdout=f, stderr=subprocess.PIPE,
+        r = subprocess.run([chang_bin(), "core", exe, core, "-o", stdout], stdout=f, stderr=subprocess.PIPE,
                            timeout=60)
     check(r.returncode == 0 and b"deadlock" in open(path, "rb").read(), "-o /dev/stdout onto a file: %r" % r.stderr)
-    check(os.listdir(d) == ["out.txt"], "left %r" % os.listdir(d))
+    check(sorted(os.listdir(d)) == ["out.txt", "stdout"] and os.path.islink(stdout), "left %r" % os.listdir(d))
+    # /dev/fd/1 and /proc/self/fd/1 themselves are written in place (they cannot be renamed over)
+    r = subprocess.run([chang_bin(), "core", exe, core, "-o", "/proc/self/fd/1"], capture_output=True, timeout=60)
+    check(r.returncode == 0 and b"deadlock" in r.stdout, "-o /proc/self/fd/1: %r" % r.stderr)
 
 
 def test_output_symlink_written_through():
