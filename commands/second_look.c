@@ -8,8 +8,8 @@
 
 static bool unproven(const struct finding *f)
 {
-	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN) && f->ngoids == 0 &&
-	       f->ntids > 0;
+	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN || f->inferred) &&
+	       f->ngoids == 0 && f->ntids > 0;
 }
 
 static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
