@@ -1,6 +1,7 @@
 /* go_capture: from an executable and a frozen image to the goroutines of the snapshot.
  * Order matters: the ELF gives the pclntab's address, the pclntab the function table and
- * the code the stripped-binary matchers decode, moduledata the type descriptors, those the
+ * moduledata the text start and the type descriptors, the code the stripped-binary
+ * matchers decode, the descriptors the
  * layouts that make allgs readable. Live targets call this inside the freeze, so it does
  * all its reading (goroutines, channels, semaphores) here and leaves nothing for later. */
 #include "go/go.h"
@@ -124,6 +125,9 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 	}
 	if (rc == 0)
 		rc = go_pclntab_load(&r, e);
+	/* moduledata holds the text start every function entry is an offset from */
+	if (rc == 0)
+		rc = go_moduledata_load(&r, e);
 	if (rc == 0) {
 		bool has_unwinder = false, has_corostart = false;
 		scan_functions(&r, &has_unwinder, &has_corostart);
@@ -137,8 +141,6 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 			rc = err_set(e, ERR_FAIL, "pclntab: runtime.goexit not found; not a Go runtime this chang knows");
 	}
 	s->go_version = r.version ? r.version : "go";
-	if (rc == 0)
-		rc = go_moduledata_load(&r, e);
 	if (rc == 0)
 		rc = go_layout_load(&r, e);
 	if (rc == 0)

@@ -67,6 +67,7 @@ struct go_layout {
 	uint64_t mutex_state, mutex_sema;
 	uint64_t rw_w, rw_writersem, rw_readersem, rw_readercount, rw_readerwait;
 	uint64_t wg_state, wg_sema;
+	bool labels_slice;	/* pprof labels are a sorted slice (1.24+), not a map */
 };
 
 struct pc_cache;

@@ -270,5 +270,9 @@ int go_layout_load(struct goreader *r, struct err *e)
 	}
 	L->wg_state = st;
 	L->wg_sema = se;
+	/* pprof's labelMap: a map[string]string to 1.23, a struct around a sorted []{key, value
+	 * string} from 1.24 on; the descriptor's kind says which (it is absent when the program
+	 * never sets labels, and then nothing reads them) */
+	L->labels_slice = find_struct(r, "pprof.labelMap") != 0 || (r->major == 1 && r->minor >= 24);
 	return 0;
 }
