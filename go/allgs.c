@@ -256,6 +256,8 @@ int go_read_goroutines(struct goreader *r, struct err *e)
 	}
 	if (bad)
 		snapshot_warn(s, "goroutines: %zu entries of runtime.allgs could not be read", bad);
+	r->allglen = n;
+	r->unreadable = bad;
 	go_prefetch(r, rg, nr, STACK_GAP);
 	free(rg);
 
