@@ -516,3 +516,76 @@ def test_go_max_frames_lifts_depth_limit():
 
 
 test_go_max_frames_lifts_depth_limit.timeout = 120
+
+
+def with_version(binary, version):
+    """A copy of binary whose build info names another Go release (same length): what the
+    runtime does is unchanged, what chang believes of the version is not."""
+    with open(binary, "rb") as f:
+        data = bytearray(f.read())
+    at = data.find(b"\xff Go buildinf:")
+    check(at >= 0, "%s has no build info" % binary)
+    n = data[at + 32]
+    old = bytes(data[at + 33:at + 33 + n])
+    check(old.startswith(b"go1.") and len(version) == n, "build info version %r" % old)
+    data[at + 33:at + 33 + n] = version.encode()
+    out = "%s.as-%s" % (binary, version)
+    with open(out, "wb") as f:
+        f.write(data)
+    os.chmod(out, 0o755)
+    return out
+
+
+def test_go_unreadable_goroutines_exit_4():
+    """Goroutines that cannot be read are never a silent downgrade: the threads are still
+    printed, stderr says why, JSON's go_error too, and the exit status is 4."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    binary = build("chansend", chains[0][1])
+    with open(binary, "rb") as f:
+        data = f.read()
+    old = re.search(rb"go1\.\d+(\.\d+)?", data[data.find(b"\xff Go buildinf:") + 33:]).group(0).decode()
+    fake = with_version(binary, "go1.17" + old[len("go1.19"):])
+    with start(fake) as p:
+        r = run_chang(["attach", "--pid", str(p.pid), "--format=goroutine"], check_rc=False)
+        check(r.returncode == 4, "exit %d, want 4: %s" % (r.returncode, r.stderr))
+        check("goroutines not read" in r.stderr and "go1.17" in r.stderr, "stderr: %r" % r.stderr)
+        check(r.stdout.startswith("threads profile: total "), "threads not printed: %r" % r.stdout[:200])
+        import json
+        r = run_chang(["attach", "--pid", str(p.pid), "--format=json"], check_rc=False)
+        check(r.returncode == 4, "json: exit %d" % r.returncode)
+        rep = json.loads(r.stdout)
+        check(rep["go_error"] and "1.18 and later" in rep["go_error"], "go_error %r" % rep.get("go_error"))
+        check(rep["thread_count"] > 0 and rep["goroutine_count"] == 0, "threads only")
+        p.untouched()
+
+
+test_go_unreadable_goroutines_exit_4.timeout = 180
+
+
+def test_go_newer_release_checked():
+    """A release newer than chang knows is read, checked (PCs in functions, stacks ending in
+    runtime.goexit, allglen), said so, and still equal to Go's own profile."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    import json
+    label, go = chains[-1]
+    binary = build("mixed", go, label, ".stripped")
+    with open(binary, "rb") as f:
+        data = f.read()
+    old = re.search(rb"go1\.\d+(\.\d+)?", data[data.find(b"\xff Go buildinf:") + 33:]).group(0).decode()
+    fake = with_version(binary, "go1.99" + old[len("go1.27"):])
+    with start(fake) as p:
+        got = goroutine_text(["attach", "--pid", str(p.pid)])
+        rep = json_report(p.pid)
+        p.untouched()
+        d1, _ = redump(p)
+        compare_profiles(got, [d1, p.ready_oracle])
+        check(rep["go_version"].startswith("go1.99") and rep["go_error"] is None, "go %r" % rep["go_version"])
+        check(any("newer than any Go" in w and "passed the checks" in w for w in rep["warnings"]),
+              "warnings %r" % rep["warnings"])
+
+
+test_go_newer_release_checked.timeout = 180
