@@ -19,6 +19,25 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Optional: Debian's stripped memcached (no -dbgsym), a real program without symbols for the
+# stripped-frames tests; they start it on 127.0.0.1 themselves. Best effort: skipped if missing.
+if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): memcached"
+	$SUDO apt-get install -y -qq --no-install-recommends memcached >/dev/null 2>&1 ||
+		echo "memcached not installed; its test will be skipped"
+fi
+
+# Optional: mariadb-server, a large real C++ service for the real-world tests (wait kinds over
+# three attaches, no finding while healthy); the test starts its own mariadbd on 127.0.0.1 from
+# a private data directory. Heavy (about 200 MB): CHANG_NO_MARIADB=1 leaves it out, and the
+# test is then a counted skip.
+if [ -z "${CHANG_NO_MARIADB:-}" ] &&
+	! dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): mariadb-server"
+	$SUDO apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null 2>&1 ||
+		echo "mariadb-server not installed; its test will be skipped"
+fi
+
 # Optional, best effort (the tests skip, counted, what is missing):
 # - Go toolchains from the machine's own Debian mirror: 1.21-1.23 from bookworm-backports,
 #   1.24 from trixie, 1.26 and 1.27 from sid (Go 1.25 is in no suite). trixie and sid are
