@@ -4,7 +4,9 @@
 #include "unwind/unwind.h"
 #include "target/target.h"
 #include "util/progress.h"
+#include <elf.h>
 #include <elfutils/libdwfl.h>
+#include <libelf.h>
 #include <string.h>
 
 struct dw_ctx {
@@ -93,15 +95,25 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 	if (!dwfl)
 		return err_set(e, ERR_FAIL, "libdw unwinder: no modules to unwind with");
 	struct dw_ctx c = { .s = s, .max_frames = max_frames };
-	/* libdwfl learns the architecture from an ELF: the executable's, else any module's. */
-	Elf *elf = NULL;
-	for (size_t i = 0; i < s->nmodules && !elf; i++) {
-		Dwarf_Addr bias;
-		if (s->modules[i].dwfl_module)
-			elf = dwfl_module_getelf(s->modules[i].dwfl_module, &bias);
-	}
-	if (!dwfl_attach_state(dwfl, elf, s->pid ? s->pid : 1, &thread_cbs, &c))
+	/* libdwfl learns the architecture from an ELF it is given. chang's registers are
+	 * x86-64's whatever files were found (a core from elsewhere may have none), so the
+	 * ELF is a bare x86-64 header rather than a module that may be missing. */
+	static Elf64_Ehdr x86_64_ehdr = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_CORE,
+		.e_machine = EM_X86_64,
+		.e_version = EV_CURRENT,
+		.e_ehsize = sizeof(Elf64_Ehdr),
+	};
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_memory((char *)&x86_64_ehdr, sizeof(x86_64_ehdr));
+	if (!elf)
+		return err_set(e, ERR_FAIL, "libdw unwinder: %s", elf_errmsg(-1));
+	/* The backend libdwfl opens keeps a pointer to it: it lives until the walks are done. */
+	if (!dwfl_attach_state(dwfl, elf, s->pid ? s->pid : 1, &thread_cbs, &c)) {
+		elf_end(elf);
 		return err_set(e, ERR_FAIL, "libdw unwinder: %s", dwfl_errmsg(-1));
+	}
 	progress_begin("unwinding threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		progress_step(i);
@@ -116,5 +128,6 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 			t->unwind_error = "libdw could not unwind";
 	}
 	progress_end();
+	elf_end(elf);
 	return 0;
 }
