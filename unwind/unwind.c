@@ -1,15 +1,24 @@
-#include "unwind/unwind.h"
+#include "unwind/backend.h"
 #include <string.h>
+
+static const struct unwind_backend *const backends[UNWINDER_COUNT] = {
+	[UNWINDER_LIBUNWIND] = &unwind_backend_libunwind,
+	[UNWINDER_LIBDW] = &unwind_backend_libdw,
+};
 
 int unwind_parse_name(const char *name, enum unwinder *out)
 {
-	if (strcmp(name, "libunwind") == 0)
-		*out = UNWINDER_LIBUNWIND;
-	else if (strcmp(name, "libdw") == 0)
-		*out = UNWINDER_LIBDW;
-	else
-		return -1;
-	return 0;
+	for (int i = 0; i < UNWINDER_COUNT; i++)
+		if (strcmp(name, backends[i]->name) == 0) {
+			*out = (enum unwinder)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *unwind_name(enum unwinder which)
+{
+	return which < UNWINDER_COUNT ? backends[which]->name : "?";
 }
 
 bool unwind_accept_frame(struct task *t, uint64_t pc, uint64_t sp, uint64_t prev_sp, int max_frames)
@@ -46,11 +55,23 @@ void unwind_push(struct task *t, uint64_t pc, int *cap, struct arena *a)
 	t->pcs[t->npcs++] = pc;
 }
 
+const char *unwind_no_cfi_error(struct snapshot *s, size_t i, uint64_t pc, const char *why_no_cfi)
+{
+	const struct module *m = snapshot_module_at(s, unwind_lookup_pc(i, pc));
+	if (!m)
+		return NULL;
+	if (m->missing)
+		return arena_printf(&s->arena, "frame #%zu (0x%llx) is in %s, whose file is missing: "
+				    "no CFI to unwind past it", i, (unsigned long long)pc, m->name);
+	return arena_printf(&s->arena, "frame #%zu (0x%llx) in %s: %s", i, (unsigned long long)pc,
+			    m->file ? m->file : m->name, why_no_cfi);
+}
+
 int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder which, int max_frames,
 		    struct err *e)
 {
-	if (max_frames <= 0)
-		max_frames = UNWIND_MAX_FRAMES_DEFAULT;
-	return which == UNWINDER_LIBDW ? unwind_libdw(s, sz, max_frames, e)
-				       : unwind_libunwind(s, max_frames, e);
+	if (which >= UNWINDER_COUNT)
+		return err_set(e, ERR_USAGE, "no such unwinder");
+	struct unwind_walk w = { .sz = sz, .max_frames = max_frames > 0 ? max_frames : UNWIND_MAX_FRAMES_DEFAULT };
+	return backends[which]->walk(s, &w, e);
 }

@@ -1,12 +1,15 @@
 /* libdw backend: libdwfl's unwinder (CFI from .eh_frame/.debug_frame, frame-pointer
  * fallback) with our own thread callbacks, so it walks the frozen copy rather than a
  * process it would have to ptrace itself. */
-#include "unwind/unwind.h"
+#include "unwind/backend.h"
+#include "symbols/symbols.h"
 #include "target/target.h"
 #include "util/progress.h"
 #include <elf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libelf.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct dw_ctx {
@@ -16,6 +19,10 @@ struct dw_ctx {
 	int cap;
 	uint64_t prev_sp;
 	struct task *cur;
+	Dwfl *dwfl;
+	bool last_has_cfi;	/* the last frame taken has CFI to step out of it */
+	uint64_t last_pc;
+	bool ended;		/* frame_cb stopped the walk at its normal end */
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -71,6 +78,30 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 	.set_initial_registers = set_initial_registers,
 };
 
+/* Whether the module at pc (already adjusted for lookup) has CFI for it, in .eh_frame or
+ * .debug_frame: without it, libdwfl would step by guessing from the frame pointer. */
+static bool has_cfi(Dwfl *dwfl, Dwarf_Addr pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	if (!mod)
+		return false;
+	Dwarf_Addr bias;
+	Dwarf_Frame *fr = NULL;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+		free(fr);
+		return true;
+	}
+	cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+		free(fr);
+		return true;
+	}
+	return false;
+}
+
+static const char no_cfi[] = "no CFI for it in .eh_frame or .debug_frame";
+
 static int frame_cb(Dwfl_Frame *frame, void *arg)
 {
 	struct dw_ctx *c = arg;
@@ -79,22 +110,33 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	bool act;
 	if (!dwfl_frame_pc(frame, &pc, &act))
 		return DWARF_CB_ABORT;
+	if (t->npcs > 0 && !c->last_has_cfi) {
+		const char *why = unwind_no_cfi_error(c->s, (size_t)t->npcs - 1, c->last_pc, no_cfi);
+		if (why) {
+			t->unwind_error = why;
+			return DWARF_CB_ABORT;
+		}
+	}
 	Dwarf_Word sp = 0;
 	if (dwfl_frame_reg(frame, 7, &sp) != 0)
 		sp = c->prev_sp;	/* unknown: do not fail the monotonic check on it */
-	if (!unwind_accept_frame(t, pc, sp, c->prev_sp, c->max_frames))
+	if (!unwind_accept_frame(t, pc, sp, c->prev_sp, c->max_frames)) {
+		c->ended = !t->unwind_error && !t->truncated;
 		return DWARF_CB_ABORT;
+	}
 	unwind_push(t, pc, &c->cap, &c->s->arena);
 	c->prev_sp = sp;
+	c->last_pc = pc;
+	c->last_has_cfi = has_cfi(c->dwfl, act ? pc : pc - 1);
 	return DWARF_CB_OK;
 }
 
-int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, struct err *e)
+static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 {
-	Dwfl *dwfl = symbolizer_dwfl(sz);
+	Dwfl *dwfl = symbolizer_dwfl(w->sz);
 	if (!dwfl)
 		return err_set(e, ERR_FAIL, "libdw unwinder: no modules to unwind with");
-	struct dw_ctx c = { .s = s, .max_frames = max_frames };
+	struct dw_ctx c = { .s = s, .max_frames = w->max_frames, .dwfl = dwfl };
 	/* libdwfl learns the architecture from an ELF it is given. chang's registers are
 	 * x86-64's whatever files were found (a core from elsewhere may have none), so the
 	 * ELF is a bare x86-64 header rather than a module that may be missing. */
@@ -123,11 +165,21 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 		c.cur = t;
 		c.cap = 0;
 		c.prev_sp = 0;
+		c.ended = false;
 		int r = dwfl_getthread_frames(dwfl, t->tid, frame_cb, &c);
-		if (r == -1 && !t->unwind_error && !t->truncated && t->npcs <= 1)
-			t->unwind_error = "libdw could not unwind";
+		if (r != 0 && !c.ended && !t->unwind_error && !t->truncated) {
+			/* libdwfl's own stop: say where, and why when chang knows better */
+			const char *why = t->npcs && !c.last_has_cfi
+				? unwind_no_cfi_error(s, (size_t)t->npcs - 1, c.last_pc, no_cfi) : NULL;
+			if (!why && t->npcs == 0)
+				why = arena_printf(&s->arena, "libdw could not start the walk: %s", dwfl_errmsg(-1));
+			t->unwind_error = why ? why : arena_printf(&s->arena, "libdw stopped after frame #%d: %s",
+								  t->npcs - 1, dwfl_errmsg(-1));
+		}
 	}
 	progress_end();
 	elf_end(elf);
 	return 0;
 }
+
+const struct unwind_backend unwind_backend_libdw = { .name = "libdw", .walk = walk };

@@ -1,7 +1,7 @@
 /* libunwind backend: libunwind's own DWARF unwind-table search (the routine its ptrace
  * and coredump accessors use) over the module's .eh_frame_hdr, with every byte and
  * register served from the frozen target. */
-#include "unwind/unwind.h"
+#include "unwind/backend.h"
 #include "target/target.h"
 #include "util/progress.h"
 #include "util/xalloc.h"
@@ -196,7 +196,31 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 	return -UNW_ENOINFO;	/* names come from symbols/, not from libunwind */
 }
 
-int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
+/* Whether the module at ip has an FDE for it. libunwind's own unw_get_proc_info cannot
+ * tell: on x86-64 it makes up a one-byte procedure when there is none. */
+static bool have_fde(struct uw_ctx *c, unw_addr_space_t as, uint64_t ip)
+{
+	unw_proc_info_t pi;
+	memset(&pi, 0, sizeof(pi));
+	return find_proc_info(as, ip, &pi, 0, c) >= 0;
+}
+
+/* What libunwind lacked for pc, which lies in a module it knows. */
+static const char *no_table(struct uw_ctx *c, uint64_t pc)
+{
+	struct module *m = snapshot_module_at(c->s, pc - 1);
+	if (!m)
+		m = snapshot_module_at(c->s, pc);
+	if (!m)
+		return "no module";
+	size_t i = (size_t)(m - c->s->modules);
+	if (!c->tabs[i].loaded)
+		load_modtab(c, i);
+	return c->tabs[i].usable ? "no entry for it in .eh_frame_hdr"
+				 : "no .eh_frame_hdr that libunwind can read (libdw also reads .eh_frame and .debug_frame)";
+}
+
+static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 {
 	static unw_accessors_t acc = {
 		.find_proc_info = find_proc_info,
@@ -232,14 +256,24 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 			unw_word_t pc = 0, sp = 0;
 			unw_get_reg(&cur, UNW_REG_IP, &pc);
 			unw_get_reg(&cur, UNW_REG_SP, &sp);
-			if (!unwind_accept_frame(t, pc, sp, prev_sp, max_frames))
+			if (!unwind_accept_frame(t, pc, sp, prev_sp, w->max_frames))
 				break;
 			unwind_push(t, pc, &cap, &s->arena);
 			prev_sp = sp;
+			/* Without an entry in the module's .eh_frame_hdr, unw_step would follow the
+			 * frame pointer and invent callers: stop and say why instead. */
+			if (!have_fde(&c, as, unwind_lookup_pc((size_t)t->npcs - 1, pc))) {
+				const char *why = unwind_no_cfi_error(s, (size_t)t->npcs - 1, pc, no_table(&c, pc));
+				if (why) {
+					t->unwind_error = why;
+					break;
+				}
+			}
 			int r = unw_step(&cur);
 			if (r <= 0) {
 				if (r < 0 && !t->unwind_error)
-					t->unwind_error = "libunwind stopped: no unwind information";
+					t->unwind_error = arena_printf(&s->arena, "libunwind stopped after frame #%d: %s",
+								       t->npcs - 1, unw_strerror(r));
 				break;
 			}
 		}
@@ -249,3 +283,5 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 	unw_destroy_addr_space(as);
 	return 0;
 }
+
+const struct unwind_backend unwind_backend_libunwind = { .name = "libunwind", .walk = walk };
