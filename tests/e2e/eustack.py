@@ -1,6 +1,7 @@
 """eu-stack as an oracle for chang's stacks: run it on a core, parse its per-thread frames,
 and compare with a chang JSON report thread by thread (return addresses and function names,
 inline frames aside: eu-stack without -i does not show them)."""
+import os
 import re
 import subprocess
 
@@ -28,25 +29,27 @@ def eu_stack(core, exe=None, cwd=None, timeout=60):
 
 def chang_stacks(rep):
     """{tid: [(pc, function or None)]} from a chang JSON report, inline frames folded into
-    their physical frame as eu-stack shows them (the outermost name of each PC)."""
+    their physical frame as eu-stack shows them (the outermost name of each PC). Names in
+    shared libraries are left out (None): glibc names one address many ways (aliases,
+    versioned symbols, DWARF's name), and eu-stack and chang pick different ones."""
     out = {}
     for t in rep["threads"]:
         frames = []
         for f in t["frames"]:
             pc = int(f["pc"], 16)
+            fn = None if ".so" in os.path.basename(f["module"] or "") else f["function"]
             if frames and frames[-1][0] == pc:
-                frames[-1] = (pc, f["function"])  # the physical frame comes last
+                frames[-1] = (pc, fn)  # the physical frame comes last
             else:
-                frames.append((pc, f["function"]))
+                frames.append((pc, fn))
         out[t["tid"]] = frames
     return out
 
 
-def differences(eu, ch, names=True):
-    """Per-thread differences, as text lines; [] when the stacks agree. eu-stack continues
-    past frames it has no CFI for by frame-pointer guesses, which chang refuses: frames
-    eu-stack shows beyond the end of chang's stack are reported only when chang's thread
-    has no unwind_error saying why it stopped (the caller passes those tids in ch_errors)."""
+def differences(eu, ch, names=True, eu_may_stop_early=False):
+    """Per-thread differences, as text lines; [] when the stacks agree. With
+    eu_may_stop_early, eu-stack's stack may be a prefix of chang's (eu-stack 0.188 cannot
+    find a PIE executable without NT_FILE, which chang finds through AUXV)."""
     out = []
     for tid in sorted(set(eu) | set(ch)):
         a, b = eu.get(tid), ch.get(tid)
@@ -57,8 +60,8 @@ def differences(eu, ch, names=True):
             if x[0] != y[0]:
                 out.append("thread %d frame %d: eu-stack 0x%x, chang 0x%x" % (tid, i, x[0], y[0]))
                 break
-            if names and x[1] and x[1] != y[1]:
+            if names and x[1] and y[1] and x[1] != y[1]:
                 out.append("thread %d frame %d (0x%x): eu-stack %s, chang %s" % (tid, i, x[0], x[1], y[1]))
-        if len(a) != len(b):
+        if len(a) != len(b) and not (eu_may_stop_early and len(a) < len(b)):
             out.append("thread %d: eu-stack %d frames, chang %d" % (tid, len(a), len(b)))
     return out
