@@ -28,9 +28,17 @@ static inline uint64_t unwind_lookup_pc(size_t i, uint64_t pc)
 {
 	return i ? pc - 1 : pc;
 }
-/* Why a walk may not step out of frame i (pc) by guessing, when the module there gave the
- * backend no CFI for it (why_no_cfi: what the backend lacked in a module it has); NULL
- * when the PC is in no module (vDSO, generated code), where the backend's own fallback
- * stays. The text is in s's arena. */
-const char *unwind_no_cfi_error(struct snapshot *s, size_t i, uint64_t pc, const char *why_no_cfi);
+/* Why a walk may not step out of frame i (pc): its module's file is missing, so nothing
+ * says whether the code keeps frame pointers and a guess would invent callers. NULL when
+ * the PC is in a module that is there (it may still lack CFI: Go's stripped binaries keep
+ * only frame pointers) or in no module (vDSO, generated code). Text in s's arena. */
+const char *unwind_missing_module_error(struct snapshot *s, size_t i, uint64_t pc);
+/* Frame i+1's PC (pc), found from frame i (prev_pc) by its CFI or by_fp by its frame
+ * pointer, must be code: in an executable mapping or a module. Else the reason to stop
+ * (s's arena), for both backends alike. */
+const char *unwind_check_caller(struct snapshot *s, size_t i, uint64_t prev_pc, uint64_t pc, bool by_fp);
+/* The frame-pointer step out of a frame without CFI, as libdwfl's x86-64 fallback takes it:
+ * the caller's rbp at [rbp], its PC at [rbp+8], its SP rbp+16, which must lie above sp. */
+bool unwind_fp_step(struct snapshot *s, uint64_t rbp, uint64_t sp, uint64_t *pc, uint64_t *new_sp,
+		    uint64_t *new_rbp);
 #endif

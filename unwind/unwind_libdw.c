@@ -22,6 +22,8 @@ struct dw_ctx {
 	Dwfl *dwfl;
 	bool last_has_cfi;	/* the last frame taken has CFI to step out of it */
 	uint64_t last_pc;
+	uint64_t last_rbp;
+	bool last_by_fp;	/* the last frame taken was reached by the frame pointer */
 	bool ended;		/* frame_cb stopped the walk at its normal end */
 };
 
@@ -100,7 +102,7 @@ static bool has_cfi(Dwfl *dwfl, Dwarf_Addr pc)
 	return false;
 }
 
-static const char no_cfi[] = "no CFI for it in .eh_frame or .debug_frame";
+static const char no_cfi[] = "none in .eh_frame or .debug_frame";
 
 static int frame_cb(Dwfl_Frame *frame, void *arg)
 {
@@ -111,7 +113,23 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	if (!dwfl_frame_pc(frame, &pc, &act))
 		return DWARF_CB_ABORT;
 	if (t->npcs > 0 && !c->last_has_cfi) {
-		const char *why = unwind_no_cfi_error(c->s, (size_t)t->npcs - 1, c->last_pc, no_cfi);
+		/* libdwfl stepped by the frame pointer: not out of a missing file, and only to code */
+		const char *why = unwind_missing_module_error(c->s, (size_t)t->npcs - 1, c->last_pc);
+		if (!why && pc)
+			why = unwind_check_caller(c->s, (size_t)t->npcs - 1, c->last_pc, pc, true);
+		if (why) {
+			/* a frame-pointer chain ends where it stops leading to code: only a chain
+			 * that never started is a walk cut short */
+			if (c->last_by_fp && !unwind_missing_module_error(c->s, (size_t)t->npcs - 1, c->last_pc))
+				c->ended = true;
+			else
+				t->unwind_error = why;
+			return DWARF_CB_ABORT;
+		}
+	}
+	bool by_fp = t->npcs > 0 && !c->last_has_cfi;
+	if (t->npcs > 0 && !by_fp && pc) {
+		const char *why = unwind_check_caller(c->s, (size_t)t->npcs - 1, c->last_pc, pc, false);
 		if (why) {
 			t->unwind_error = why;
 			return DWARF_CB_ABORT;
@@ -128,6 +146,11 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	c->prev_sp = sp;
 	c->last_pc = pc;
 	c->last_has_cfi = has_cfi(c->dwfl, act ? pc : pc - 1);
+	Dwarf_Word rbp = 1;	/* unknown: not the end of a frame-pointer chain */
+	if (dwfl_frame_reg(frame, 6, &rbp) != 0)
+		rbp = 1;
+	c->last_rbp = rbp;
+	c->last_by_fp = by_fp;
 	return DWARF_CB_OK;
 }
 
@@ -166,11 +189,20 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 		c.cap = 0;
 		c.prev_sp = 0;
 		c.ended = false;
+		c.last_by_fp = false;
 		int r = dwfl_getthread_frames(dwfl, t->tid, frame_cb, &c);
+		/* a frame without CFI whose rbp is 0 is the end of a frame-pointer chain (Go's
+		 * mstart, glibc's clone and _start clear it), and so is a frame reached by the
+		 * frame pointer that leads nowhere (Go's stripped binaries have no CFI at all) */
+		if (r != 0 && t->npcs && !c.last_has_cfi && (c.last_rbp == 0 || c.last_by_fp))
+			c.ended = true;
 		if (r != 0 && !c.ended && !t->unwind_error && !t->truncated) {
 			/* libdwfl's own stop: say where, and why when chang knows better */
 			const char *why = t->npcs && !c.last_has_cfi
-				? unwind_no_cfi_error(s, (size_t)t->npcs - 1, c.last_pc, no_cfi) : NULL;
+				? unwind_missing_module_error(s, (size_t)t->npcs - 1, c.last_pc) : NULL;
+			if (!why && t->npcs && !c.last_has_cfi)
+				why = arena_printf(&s->arena, "frame #%d (0x%llx) has no CFI (%s) and no frame "
+						   "pointer to follow", t->npcs - 1, (unsigned long long)c.last_pc, no_cfi);
 			if (!why && t->npcs == 0)
 				why = arena_printf(&s->arena, "libdw could not start the walk: %s", dwfl_errmsg(-1));
 			t->unwind_error = why ? why : arena_printf(&s->arena, "libdw stopped after frame #%d: %s",
