@@ -6,6 +6,7 @@
 #include "util/xalloc.h"
 #include <elf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +143,45 @@ static const char *find_main_path(const struct elfcore_notes *n, const char *exe
 	return low ? low->path : NULL;
 }
 
-/* NT_PRPSINFO describes the thread group leader only, and at dump time: the kernel's
- * dumping thread is running, and gcore's 't' is gdb's own ptrace stop, not the target's.
- * The other threads' states are not in a core at all. */
-static char kstate_of(char sname)
+/* NT_PRPSINFO describes the thread group leader only, and at dump time: a kernel core's is
+ * the dumping kernel's own R or D (signal-made cores, cursig set), and gcore's 't' is gdb's
+ * own ptrace stop, not the target's. The other threads' states are not in a core at all. */
+static char kstate_of(char sname, int cursig)
 {
-	return sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+	return !cursig && sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+}
+
+/* si_code values of signals sent by a process, which carry si_pid and si_uid. */
+static bool sent_by_process(int code)
+{
+	return code == 0 /* SI_USER */ || code == -1 /* SI_QUEUE */ || code == -6 /* SI_TKILL */;
+}
+
+/* The signal that made the core: every NT_PRSTATUS carries it as pr_cursig, and the first
+ * is the thread that took it; NT_SIGINFO tells who sent it, or where a fault was. gcore's
+ * and chang's own cores have cursig 0 (gdb's NT_SIGINFO is its own SIGSTOP). */
+static const struct core_signal *core_signal_of(const struct elfcore_notes *n, struct arena *a)
+{
+	if (n->nthreads == 0 || n->threads[0].cursig <= 0)
+		return NULL;
+	struct core_signal *cs = ARENA_NEW(a, struct core_signal, 1);
+	cs->signo = n->threads[0].cursig;
+	cs->tid = n->threads[0].tid;
+	const struct elfcore_siginfo *si = &n->siginfo;
+	if (n->have_siginfo && si->signo == cs->signo) {
+		cs->have_info = true;
+		cs->code = si->code;
+		if (sent_by_process(si->code)) {
+			cs->have_sender = true;
+			cs->sender_pid = si->pid;
+			cs->sender_uid = si->uid;
+		} else if (si->code > 0 && (cs->signo == SIGSEGV || cs->signo == SIGBUS || cs->signo == SIGILL ||
+					    cs->signo == SIGFPE || cs->signo == SIGTRAP)) {
+			cs->have_addr = true;
+			cs->addr = si->addr;
+		}
+	}
+	return cs;
 }
 
 struct tid_index {
@@ -212,7 +246,7 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 		t->kind = TASK_THREAD;
 		t->tid = th->tid;
 		t->name = thread_name(names, n->nnames, th->tid, name);
-		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname) : '?';
+		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname, n->threads[0].cursig) : '?';
 		t->have_regs = true;
 		t->regs = th->regs;
 		t->syscall_nr = (long)th->regs.orig_rax >= 0 ? (long)th->regs.orig_rax : -1;
@@ -635,6 +669,7 @@ struct target *core_target_open(const char *exe, const char *core_path,
 		snapshot_warn(s, "%s: %zu threads are recorded twice; the first record of each is used",
 			      core_path, dups);
 	s->pid = n->have_psinfo && n->pid > 0 ? n->pid : s->tasks[0].tid;
+	s->core_signal = core_signal_of(n, &s->arena);
 	t->pid = s->pid;
 	size_t dropped = build_maps(s, &ct->core);
 	if (dropped)

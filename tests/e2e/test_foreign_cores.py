@@ -8,7 +8,7 @@ import signal
 import subprocess
 
 from eustack import chang_stacks, differences, eu_stack
-from harness import OUT, Program, build, chang_json, check, functions, have_tool
+from harness import OUT, Program, build, chang_json, check, functions, have_tool, run_chang
 from rewrite_notes import rewrite
 
 
@@ -159,3 +159,76 @@ def test_library_moved_away():
 
 
 test_library_moved_away.timeout = 180
+
+
+def tid_named(pid, name):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError("no thread %r in %d" % (name, pid))
+
+
+def test_crash_and_watchdog_signals():
+    """The signal that made a core, who sent it and the thread that took it, in JSON and
+    text; no thread state from the dump passed off as the program's."""
+    exe = build("abba")
+    made, skip = kernel_core_of(exe, 3)
+    if skip:
+        return skip
+    p, core = made
+    try:
+        # a watchdog's SIGABRT, sent by another process (this one)
+        rep = chang_json(["core", core])
+        sig = rep["signal"]
+        check(sig is not None and sig["name"] == "SIGABRT" and sig["signo"] == signal.SIGABRT, "signal %r" % sig)
+        check(sig["code"] == 0 and sig["code_name"] == "SI_USER", "si_code %r" % sig)
+        check(sig["sender_pid"] == os.getpid() and sig["sender_uid"] == os.getuid(), "sender %r" % sig)
+        check(sig["addr"] is None and sig["tid"] in [t["tid"] for t in rep["threads"]], "signal %r" % sig)
+        check(rep["thread_states"] == "inferred" and all(t["kernel_state"] == "?" for t in rep["threads"]),
+              "states: %r" % [t["kernel_state"] for t in rep["threads"]])
+        check([f["kind"] for f in rep["findings"]].count("deadlock") == 1, "findings %r" % rep["findings"])
+        txt = run_text(["core", core])
+        want = "signal: SIGABRT sent by process %d (uid %d) with kill(); taken by thread %d" % (
+            os.getpid(), os.getuid(), sig["tid"])
+        check(want in txt and "inferred" in txt, "text header:\n%s" % txt[:600])
+    finally:
+        os.unlink(core)
+        p.cleanup()
+
+    # a crash: SIGSEGV taken by the thread that faulted, not the main one
+    exe = build("crash_thread")
+    pat = core_pattern()
+    if pat.startswith("|"):
+        return "skip: core_pattern pipes cores to %s" % pat.split()[0]
+    with Program(exe, threads=3, core_limit=True).wait_ready() as p:
+        crasher = tid_named(p.pid, "crasher")
+        gc = p.gcore()
+        g = chang_json(["core", gc])
+        check(g["signal"] is None, "gcore core has a signal: %r" % g["signal"])
+        os.unlink(gc)
+        core = p.kernel_core(signal.SIGUSR1)
+        if core is None:
+            return "skip: the kernel wrote no core (core_pattern %s)" % pat
+        try:
+            for unwinder in ("libdw", "libunwind"):
+                rep = chang_json(["core", core, "--unwinder=" + unwinder])
+                sig = rep["signal"]
+                check(sig and sig["name"] == "SIGSEGV" and sig["code_name"] == "SEGV_MAPERR" and
+                      sig["addr"] == "0x0" and sig["sender_pid"] is None, "signal %r" % sig)
+                check(sig["tid"] == crasher and sig["tid"] != p.pid, "taken by %r, crasher %d" % (sig["tid"], crasher))
+                t = [t for t in rep["threads"] if t["tid"] == crasher][0]
+                fns = functions(t)
+                check(fns[:2] == ["write_through_null", "crasher"], "%s: crasher's stack %r" % (unwinder, fns))
+            txt = run_text(["core", core])
+            check("signal: SIGSEGV (SEGV_MAPERR at address 0x0); taken by thread %d" % crasher in txt,
+                  "text header:\n%s" % txt[:600])
+        finally:
+            os.unlink(core)
+
+
+test_crash_and_watchdog_signals.timeout = 180
+
+
+def run_text(args):
+    return run_chang(args).stdout
