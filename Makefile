@@ -30,13 +30,19 @@ MAIN_OBJ  := $(BUILD)/chang.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps check check-unit check-e2e check-asan demo bench fuzz install clean
+.PHONY: docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
 all: $(BIN)
+
+# Checked once per build directory: a machine without the -dev packages is told which ones
+# and `make deps`, instead of "protoc-c: not found ... Error 127".
+$(BUILD)/.build-deps-ok: tools/check-build-deps.sh
+	@CC="$(CC)" sh tools/check-build-deps.sh
+	@mkdir -p $(BUILD) && touch $@
 
 $(BIN): $(MAIN_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/gen/report/profile.pb-c.c $(BUILD)/gen/report/profile.pb-c.h: $(PROTO)
+$(BUILD)/gen/report/profile.pb-c.c $(BUILD)/gen/report/profile.pb-c.h &: $(PROTO)
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen $(PROTO)
 
@@ -45,6 +51,7 @@ $(BUILD)/gen/report/profile.pb-c.o: $(BUILD)/gen/report/profile.pb-c.c
 
 # Every object may include the generated header.
 $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(MAIN_OBJ): | $(PROTO_C:.c=.h)
+$(BUILD)/gen/report/profile.pb-c.c $(BUILD)/gen/report/profile.pb-c.h: | $(BUILD)/.build-deps-ok
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -70,6 +77,10 @@ unit-bins: $(UNIT_BINS)
 
 check-unit: unit-bins
 	@python3 tests/run.py --only unit
+
+# The option sections of chang.1 and README.md, made from commands/optable.c.
+docs: all
+	@python3 tools/gen_docs.py
 
 demo: deps all
 	@sh tests/demo.sh

@@ -1,5 +1,6 @@
 #include "analyzers/waits.h"
 #include "analyzers/describe.h"
+#include "analyzers/restart.h"
 #include "analyzers/syscalls.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
@@ -10,7 +11,7 @@
 
 enum lock_hint {
 	HINT_NONE, HINT_LLL, HINT_MUTEX, HINT_CONDVAR, HINT_RWLOCK, HINT_SEMAPHORE, HINT_BARRIER,
-	HINT_JOIN
+	HINT_JOIN, HINT_STDIO
 };
 
 /* Matched against function names without leading underscores or symbol versions, so the
@@ -47,35 +48,81 @@ static const struct {
 	{ "std::thread::join", HINT_JOIN },
 };
 
+/* glibc's stdio functions that take a FILE's _IO_lock_t (directly, through the inlined
+ * _IO_acquire_lock, or through flockfile). */
+static const char *const stdio_names[] = { "IO_", "flockfile", "ftrylockfile", "fputs", "fputc",
+	"putc", "puts", "fwrite", "fread", "fgets", "fgetc", "getc", "fflush", "fclose", "new_fclose",
+	"vfprintf", "vfwprintf", "printf_positional", "getdelim", "getline", "fseek", "ftell",
+	"rewind", "setvbuf", "ungetc", "fprintf", "printf", "vprintf", "fscanf", "vfscanf", NULL };
+
 #define HINT_FRAMES 12
 
-/* The innermost glibc entry point on the stack names the lock type. __lll_lock_wait is
- * shared by pthread mutexes and glibc's own locks, so it only counts when nothing above
- * it says more (pthread_cond_wait re-locking its mutex goes through
- * __pthread_mutex_cond_lock, which the mutex prefix catches first). */
+static enum lock_hint hint_of(const char *fn)
+{
+	for (size_t h = 0; h < sizeof(hint_names) / sizeof(*hint_names); h++)
+		if (strncmp(fn, hint_names[h].prefix, strlen(hint_names[h].prefix)) == 0)
+			return hint_names[h].hint;
+	return HINT_NONE;
+}
+
+static bool stdio_function(const char *fn)
+{
+	if (strncmp(fn, "GI_", 3) == 0)	/* __GI__IO_puts: glibc's internal alias */
+		for (fn += 3; *fn == '_'; fn++)
+			;
+	for (const char *const *p = stdio_names; *p; p++)
+		if (strncmp(fn, *p, strlen(*p)) == 0)
+			return true;
+	return false;
+}
+
+/* Code of the program itself, where the C library's wait functions have been left: the
+ * lock type must be named before it (C++ wrappers inlined into it are library code). */
+static bool program_frame(const struct pcsym *ps, const char *fn)
+{
+	return ps->module && !describe_is_runtime_module(ps->module) && strncmp(fn, "std::", 5) != 0 &&
+	       strncmp(fn, "gthread", 7) != 0 && strncmp(fn, "gnu_cxx::", 9) != 0;
+}
+
+/* The lock type, from the C library's frames between the syscall and the program's code
+ * (a finding must rest on the function that waits, not on any name further up the stack).
+ * __lll_lock_wait is shared by pthread mutexes and glibc's own locks: its direct caller
+ * says which (___pthread_mutex_lock, __pthread_mutex_cond_lock, _IO_puts, or malloc's
+ * _int_free, whose lock records no owner). */
 static enum lock_hint frame_hint(const struct task *t)
 {
 	if (!t->syms)
 		return HINT_NONE;
-	enum lock_hint seen = HINT_NONE;
+	bool lll = false;
 	char buf[128];
 	for (int i = 0; i < t->npcs && i < HINT_FRAMES; i++) {
 		const struct pcsym *ps = t->syms[i];
 		if (!ps)
 			continue;
 		for (int k = 0; k < ps->nframes; k++) {
+			if (!ps->frames[k].function)
+				continue;
 			const char *fn = describe_plain_function(ps->frames[k].function, buf, sizeof(buf));
-			for (size_t h = 0; h < sizeof(hint_names) / sizeof(*hint_names); h++) {
-				size_t n = strlen(hint_names[h].prefix);
-				if (strncmp(fn, hint_names[h].prefix, n) != 0)
+			enum lock_hint h = hint_of(fn);
+			if (lll) {
+				/* glibc's inlined helpers on the way (lll_mutex_lock_optimized) */
+				if (h == HINT_LLL || strncmp(fn, "lll_", 4) == 0 || strstr(fn, "futex"))
 					continue;
-				if (hint_names[h].hint != HINT_LLL)
-					return hint_names[h].hint;
-				seen = HINT_LLL;
+				if (h != HINT_NONE)
+					return h;
+				return stdio_function(fn) ? HINT_STDIO : HINT_LLL;
 			}
+			if (h == HINT_LLL) {
+				lll = true;
+				continue;
+			}
+			if (h != HINT_NONE)
+				return h;
+			if (program_frame(ps, fn))
+				return HINT_NONE;
 		}
 	}
-	return seen;
+	return lll ? HINT_LLL : HINT_NONE;
 }
 
 struct ctx {
@@ -143,12 +190,14 @@ static bool try_mutex(struct ctx *c)
 			who = (pid_t)(lock & FUTEX_WORD_TID_MASK);
 	} else if (robust) {
 		/* Robust waiters sleep on the word holding the owner's TID and the waiters bit. */
-		if (c->cmd != FUTEX_OP_WAIT || !(c->val & FUTEX_WORD_WAITERS))
+		if ((c->cmd != FUTEX_OP_WAIT && c->cmd != FUTEX_OP_WAIT_BITSET) ||
+		    !(c->val & FUTEX_WORD_WAITERS))
 			return false;
 		if (!who)
 			who = (pid_t)(c->val & FUTEX_WORD_TID_MASK);
-	} else if (c->cmd != FUTEX_OP_WAIT || c->val != 2) {
-		/* lll_lock sleeps only on the "locked, with waiters" value. */
+	} else if ((c->cmd != FUTEX_OP_WAIT && c->cmd != FUTEX_OP_WAIT_BITSET) || c->val != 2) {
+		/* lll_lock sleeps only on the "locked, with waiters" value; timedlock and
+		 * clocklock sleep on it with FUTEX_WAIT_BITSET. */
 		return false;
 	}
 	if (who < 0 || who > TID_MAX)
@@ -259,7 +308,7 @@ static bool try_barrier(struct ctx *c)
 
 /* pthread_join sleeps on the joined thread's tid field, which the kernel clears and wakes
  * (a shared futex) when that thread exits: the value waited for is the TID itself. */
-static bool try_join(struct ctx *c, bool need_task)
+static bool try_join(struct ctx *c)
 {
 	if ((c->cmd != FUTEX_OP_WAIT && c->cmd != FUTEX_OP_WAIT_BITSET) || (c->op & FUTEX_OP_PRIVATE))
 		return false;
@@ -267,8 +316,6 @@ static bool try_join(struct ctx *c, bool need_task)
 	if (!c->val || (pid_t)c->val == c->t->tid || !rd32(c->s, c->uaddr, &word) || word != c->val)
 		return false;
 	struct task *joined = snapshot_find_task(c->s, (pid_t)c->val);
-	if (need_task && !joined)
-		return false;
 	c->w->kind = WAIT_JOIN;
 	c->w->address = c->uaddr - GLIBC_PTHREAD_TID;
 	set_owner(c, joined ? (pid_t)c->val : 0);
@@ -294,27 +341,28 @@ static struct task *task_with_pthread(struct snapshot *s, uint64_t p, bool read_
 }
 
 /* glibc's own locks sleep through __lll_lock_wait too. The stdio FILE lock (_IO_lock_t:
- * lock word, count, owner) records its holder as a struct pthread pointer, which is the
- * holder's fs_base; malloc's and the loader's plain locks record nobody. */
-static bool try_internal_lock(struct ctx *c, bool need_owner)
+ * lock word, count, owner) records its holder as a struct pthread pointer, the holder's
+ * fs_base, whose tid field names it; malloc's and the loader's plain locks record nobody.
+ * Only a stdio function calling __lll_lock_wait says the word is an _IO_lock_t. */
+static bool try_internal_lock(struct ctx *c, bool stdio)
 {
-	if (c->cmd != FUTEX_OP_WAIT || c->val != 2 || (c->uaddr & 7))
+	if (c->cmd != FUTEX_OP_WAIT || c->val != 2)
 		return false;
 	uint32_t cnt;
 	uint64_t owner;
 	struct task *holder = NULL;
-	if (rd32(c->s, c->uaddr + GLIBC_IO_LOCK_CNT, &cnt) && cnt > 0 &&
+	if (stdio && !(c->uaddr & 7) && rd32(c->s, c->uaddr + GLIBC_IO_LOCK_CNT, &cnt) && cnt > 0 &&
 	    rd64(c->s, c->uaddr + GLIBC_IO_LOCK_OWNER, &owner) && owner)
-		holder = task_with_pthread(c->s, owner, !need_owner);
-	if (need_owner && !holder)
-		return false;
+		holder = task_with_pthread(c->s, owner, true);
 	set_object(c, WAIT_MUTEX, c->uaddr);
 	if (holder) {
 		set_owner(c, holder->tid);
 		c->w->detail = arena_printf(&c->s->arena, "a stdio FILE lock, taken %u time%s by its owner",
 					    cnt, cnt == 1 ? "" : "s");
+	} else if (stdio) {
+		c->w->detail = "a stdio FILE lock whose owner field names no thread of the process";
 	} else {
-		c->w->detail = "a glibc-internal lock (malloc, stdio, loader) that records no owner";
+		c->w->detail = "a glibc-internal lock (malloc, loader, ...) that records no owner";
 	}
 	return true;
 }
@@ -327,31 +375,16 @@ static bool try_hint(struct ctx *c, enum lock_hint h)
 	case HINT_RWLOCK: return try_rwlock(c);
 	case HINT_SEMAPHORE: return try_semaphore(c);
 	case HINT_BARRIER: return try_barrier(c);
-	case HINT_JOIN: return try_join(c, false);
+	case HINT_JOIN: return try_join(c);
+	case HINT_LLL: return try_internal_lock(c, false);
+	case HINT_STDIO: return try_internal_lock(c, true);
 	default: return false;
 	}
 }
 
-/* Without names the futex's shape decides: the operation, the value slept on, the word's
- * alignment inside its object, and whether the neighbouring words fit the glibc type. */
-static bool try_shape(struct ctx *c)
-{
-	if (c->cmd == FUTEX_OP_WAIT) {
-		/* A pointer equal to a thread's fs_base never appears where a pthread mutex keeps
-		 * its owner TID and user count, so the stdio lock goes first. */
-		if (try_internal_lock(c, true) || try_mutex(c) || try_join(c, true) || try_barrier(c))
-			return true;
-		return false;
-	}
-	if (c->cmd != FUTEX_OP_WAIT_BITSET)
-		return false;
-	if (try_join(c, true) || try_rwlock(c))
-		return true;
-	if (c->val == 0 && try_semaphore(c))
-		return true;
-	return try_condvar(c);
-}
-
+/* A lock word is read as a glibc type only when the waiting frame is glibc's function for
+ * that type: the same futex shapes are Go's runtime locks, Rust's std locks, or any
+ * program's own, and none of them records an owner. */
 static void decode_futex(struct ctx *c)
 {
 	struct task *t = c->t;
@@ -360,25 +393,16 @@ static void decode_futex(struct ctx *c)
 	c->cmd = c->op & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
 	c->val = (uint32_t)t->syscall_args[2];
 	enum lock_hint h = frame_hint(t);
-
-	if (c->cmd == FUTEX_OP_LOCK_PI || c->cmd == FUTEX_OP_LOCK_PI2) {
-		if (try_mutex(c))
-			return;
-	} else if (h == HINT_LLL) {
-		/* Only __lll_lock_wait and no pthread entry above it: a glibc-internal lock,
-		 * whose neighbouring words are not a pthread_mutex_t's. */
-		if (try_internal_lock(c, false))
-			return;
-	} else if (try_hint(c, h) || try_shape(c)) {
+	if (try_hint(c, h))
 		return;
-	}
 	/* The names say which type, but its words do not fit glibc 2.36's layout: keep the
 	 * type, claim no owner. */
 	static const enum wait_kind hint_kind[] = {
 		[HINT_MUTEX] = WAIT_MUTEX, [HINT_CONDVAR] = WAIT_CONDVAR, [HINT_RWLOCK] = WAIT_RWLOCK,
 		[HINT_SEMAPHORE] = WAIT_SEMAPHORE, [HINT_BARRIER] = WAIT_BARRIER, [HINT_JOIN] = WAIT_JOIN,
+		[HINT_LLL] = WAIT_MUTEX, [HINT_STDIO] = WAIT_MUTEX,
 	};
-	if (h != HINT_NONE && h != HINT_LLL) {
+	if (h != HINT_NONE) {
 		set_object(c, hint_kind[h], c->uaddr);
 		c->w->detail = arena_printf(&c->s->arena, "its futex word at %#llx does not match "
 					    "glibc's layout, so its owner is not known",
@@ -386,8 +410,9 @@ static void decode_futex(struct ctx *c)
 		return;
 	}
 	set_object(c, WAIT_FUTEX, c->uaddr);
-	c->w->detail = arena_printf(&c->s->arena, "futex op %#x, sleeping while the word is %u",
-				    c->op, c->val);
+	c->w->detail = arena_printf(&c->s->arena, "futex op %#x, sleeping while the word is %u; no "
+				    "C library lock function on the stack says what the word belongs "
+				    "to, so its owner is not known", c->op, c->val);
 }
 
 static const struct fdinfo *find_fd(const struct snapshot *s, int fd)
@@ -434,9 +459,9 @@ static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool 
  * count of a read or write that the C library then simply repeats: both mean blocked.
  * Only a futex that already returned (woken, value changed, timed out) means the task is
  * on its way back to user code. Without registers, /proc's syscall file means inside. */
-static bool syscall_in_progress(const struct task *t)
+static bool syscall_in_progress(const struct task *t, long nr)
 {
-	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr || t->syscall_nr != SYS_NR_FUTEX)
+	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr || nr != SYS_NR_FUTEX)
 		return true;
 	long rax = (long)t->regs.rax;
 	return rax != 0 && rax != -EAGAIN && rax != -ETIMEDOUT;
@@ -512,12 +537,19 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 		return;
 	}
 	const char *base_state = t->kstate == 'T' ? "stopped" : NULL;
-	if (t->syscall_nr < 0 || !syscall_in_progress(t)) {
+	long nr = t->syscall_nr;
+	enum restart_evidence restarted = RESTART_UNKNOWN;
+	if (nr == SYS_NR_RESTART_SYSCALL) {
+		/* An earlier stop turned the wait into restart_syscall: decode the original. */
+		long orig = restart_original_nr(s, t, &restarted);
+		if (orig >= 0)
+			nr = orig;
+	}
+	if (t->syscall_nr < 0 || !syscall_in_progress(t, nr)) {
 		/* No registers and no syscall: the task never stopped (D state), nothing is known. */
 		t->state = base_state ? base_state : !t->have_regs ? "unknown" : "running";
 		return;
 	}
-	long nr = t->syscall_nr;
 	if (nr == 24 /* sched_yield */) {
 		t->state = base_state ? base_state : "runnable";
 		return;
@@ -611,6 +643,16 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 	if ((w->kind == WAIT_CONDVAR || w->kind == WAIT_SEMAPHORE || w->kind == WAIT_FUTEX) &&
 	    looks_like_idle_worker(t, w))
 		w->idle = true;
+	if (restarted != RESTART_UNKNOWN) {
+		w->restarted = true;
+		w->detail = arena_printf(&s->arena, "%s%srestarted after an earlier stop (restart_syscall; "
+					 "the call told by %s)", w->detail ? w->detail : "",
+					 w->detail ? "; " : "",
+					 restarted == RESTART_FROM_CODE ? "the code before the PC" : "the frames");
+	} else if (t->syscall_nr == SYS_NR_RESTART_SYSCALL) {
+		w->detail = "restarted after an earlier stop (restart_syscall); neither the code before "
+			    "the PC nor the frames tell which call it continues";
+	}
 	if (t->kstate == 'D' && !w->detail)
 		w->detail = "in uninterruptible sleep (D state)";
 	t->wait = w;

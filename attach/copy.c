@@ -67,7 +67,9 @@ void copy_futex_windows(pid_t pid, int memfd, struct memimage *m, const struct t
 	uint64_t *addrs = xcalloc(ntasks ? ntasks : 1, sizeof(*addrs));
 	size_t n = 0;
 	for (size_t i = 0; i < ntasks; i++)
-		if (tasks[i].syscall_nr == 202 && tasks[i].syscall_args[0])
+		/* 219: restart_syscall, which keeps the interrupted futex wait's arguments; a
+		 * first argument that is no address (a clock id) lies in no mapping below. */
+		if ((tasks[i].syscall_nr == 202 || tasks[i].syscall_nr == 219) && tasks[i].syscall_args[0])
 			addrs[n++] = tasks[i].syscall_args[0];
 	if (n > 1)
 		qsort(addrs, n, sizeof(*addrs), cmp_u64);

@@ -12,13 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void on_alarm(int sig)
 {
 	(void)sig;	/* only there to make waitpid return EINTR */

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "util/clock.h"
 #include "util/err.h"
 
 enum thread_stop {
@@ -42,5 +43,4 @@ void thaw_process(struct freeze *f);
 void freeze_free(struct freeze *f);
 /* Explain why PTRACE_SEIZE was refused (tracer, uid, Yama, capabilities). */
 void freeze_explain_eperm(pid_t pid, struct err *e);
-uint64_t mono_ns(void);
 #endif

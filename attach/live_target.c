@@ -5,8 +5,9 @@
 #include "attach/nostop.h"
 #include "attach/procfs.h"
 #include "attach/tasknames.h"
-#include "core/writer.h"
+#include "attach/savecore.h"
 #include "go/go.h"
+#include "util/sigdefer.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -199,13 +200,8 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 
 	/* chang's own SIGINT/SIGTERM/SIGHUP wait until the target is thawed: they are
 	 * blocked over the frozen window and take effect, with their default action, after. */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	sigset_t old;
+	signals_defer(&old);
 
 	/* A Go executable is recognised before the freeze so the pause pays only for reading
 	 * goroutines, not for parsing the binary. */
@@ -232,7 +228,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		freeze_free(&fz);
 		if (go_exe_fd >= 0)
 			close(go_exe_fd);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		signals_restore(&old);
 		core_save_abort(cs);
 		s->target = NULL;
 		target_close(t);
@@ -322,7 +318,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	/* ---- thaw ---- */
 	thaw_process(&fz);
 	uint64_t t_thawed = mono_ns();
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	signals_restore(&old);
 	if (memfd >= 0)
 		close(memfd);
 	if (go_exe_fd >= 0)

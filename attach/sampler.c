@@ -1,9 +1,31 @@
 #include "attach/sampler.h"
+#include "analyzers/restart.h"
 #include "attach/procfs.h"
 #include "util/xalloc.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* A wait that an earlier stop turned into restart_syscall is the call it continues: read
+ * the code before its PC (one pread of a few bytes, the process keeps running). */
+static long restarted_nr(pid_t pid, int *memfd, uint64_t pc)
+{
+	if (*memfd == -1) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+		*memfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*memfd < 0)
+			*memfd = -2;
+	}
+	unsigned char code[RESTART_CODE_WINDOW];
+	if (*memfd < 0 || pc < sizeof(code) ||
+	    pread(*memfd, code, sizeof(code), (off_t)(pc - sizeof(code))) != (ssize_t)sizeof(code))
+		return SYS_NR_RESTART_SYSCALL;
+	long nr = restart_nr_from_code(code, sizeof(code));
+	return nr >= 0 ? nr : SYS_NR_RESTART_SYSCALL;
+}
 
 int sample_take(pid_t pid, struct sample *out)
 {
@@ -15,6 +37,7 @@ int sample_take(pid_t pid, struct sample *out)
 		return -1;
 	}
 	out->t = xcalloc((size_t)(n ? n : 1), sizeof(*out->t));
+	int memfd = -1;
 	for (ssize_t i = 0; i < n; i++) {
 		struct thread_sample *t = &out->t[out->n];
 		char path[96], buf[1024];
@@ -34,12 +57,14 @@ int sample_take(pid_t pid, struct sample *out)
 			long nr;
 			uint64_t args[6], sp, pc;
 			if (procfs_parse_syscall(buf, &nr, args, &sp, &pc) == 1) {
-				t->syscall_nr = nr;
+				t->syscall_nr = nr == SYS_NR_RESTART_SYSCALL ? restarted_nr(pid, &memfd, pc) : nr;
 				t->arg0 = args[0];
 			}
 		}
 		out->n++;
 	}
+	if (memfd >= 0)
+		close(memfd);
 	free(tids);
 	return 0;
 }

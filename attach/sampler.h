@@ -10,7 +10,8 @@
 struct thread_sample {
 	pid_t tid;
 	char state;		/* from stat */
-	long syscall_nr;	/* -1 when running or not in a syscall */
+	long syscall_nr;	/* -1 when running or not in a syscall; for restart_syscall, the
+				 * call it continues when the code before the PC tells */
 	uint64_t arg0;		/* the futex address, the fd ... */
 	uint64_t run_ns;	/* time on a CPU */
 	uint64_t slices;	/* times it was scheduled in: grows with every wake-up */

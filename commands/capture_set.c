@@ -3,6 +3,7 @@
 #include "commands/pipeline.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "util/outfile.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -37,27 +38,30 @@ static int severity(const struct snapshot *s)
 	return s->nfindings ? 1 : 2;
 }
 
+typedef int (*write_fn)(FILE *, const struct snapshot *, struct err *);
+
+static int save_file(const char *path, write_fn write, const struct snapshot *s, struct err *e)
+{
+	struct outfile of;
+	if (outfile_open(&of, path, e) != 0)
+		return -1;
+	FILE *f = outfile_stream(&of, e);
+	if (!f || write(f, s, e) != 0) {
+		outfile_abort(&of);
+		return -1;
+	}
+	return outfile_commit(&of, e);
+}
+
 static int save_one(const struct snapshot *s, const char *dir, struct err *e)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/chang-%d.json", dir, (int)s->pid);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
-	int r = report_json(f, s, e);
-	if (fclose(f) != 0 && r == 0)
-		r = err_set(e, ERR_FAIL, "%s: write failed", path);
-	if (r)
-		return r;
+	if (save_file(path, report_json, s, e) != 0)
+		return -1;
 	if (report_pprof_default_name(path, sizeof(path), dir, s, e) != 0)
 		return -1;
-	f = fopen(path, "w");
-	if (!f)
-		return err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
-	r = report_pprof(f, s, e);
-	if (fclose(f) != 0 && r == 0)
-		r = err_set(e, ERR_FAIL, "%s: write failed", path);
-	return r;
+	return save_file(path, report_pprof, s, e);
 }
 
 int capture_write_all(struct captured *cs, size_t n, const struct report_options *o, FILE *out,

@@ -8,14 +8,9 @@ int cmd_attach(int argc, char **argv)
 {
 	struct report_options o;
 	struct err e = { 0 };
-	int pos;
-	if (options_parse("attach", argc, argv, &o, &pos, &e) != 0) {
-		if (strcmp(e.msg, "help") == 0) {
-			usage_command("attach", stdout);
-			return 0;
-		}
-		return pipeline_fail(&e);
-	}
+	int pos, r = command_parse("attach", argc, argv, &o, &pos);
+	if (r >= 0)
+		return r;
 	if (!o.have_pid && pos < argc) {
 		/* "chang attach 1234" reads naturally too */
 		if (!options_parse_long(argv[pos], 1, 0x7fffffff, &o.pid)) {
@@ -39,7 +34,7 @@ int cmd_attach(int argc, char **argv)
 		snapshot_free(s);
 		return pipeline_fail(&e);
 	}
-	int r = pipeline_run(s, &o);
+	r = pipeline_run(s, &o);
 	/* The report says the core is missing; the exit status must too. */
 	if (s->saved_core && s->saved_core->error && (r == 0 || r == 3)) {
 		err_set(&e, ERR_FAIL, "%s", s->saved_core->error);

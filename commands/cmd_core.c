@@ -14,6 +14,7 @@
 #include "core/core_target.h"
 #include "core/decompress.h"
 #include "go/go.h"
+#include "util/sigdefer.h"
 #include <unistd.h>
 
 extern char **environ;
@@ -177,14 +178,9 @@ int cmd_core(int argc, char **argv)
 {
 	struct report_options o;
 	struct err e = { 0 };
-	int pos;
-	if (options_parse("core", argc, argv, &o, &pos, &e) != 0) {
-		if (strcmp(e.msg, "help") == 0) {
-			usage_command("core", stdout);
-			return 0;
-		}
-		return pipeline_fail(&e);
-	}
+	int pos, r = command_parse("core", argc, argv, &o, &pos);
+	if (r >= 0)
+		return r;
 	int npos = argc - pos;
 	if (o.coredump && npos > 1) {
 		err_set(&e, ERR_USAGE, "core: with --coredump, give at most the executable: "
@@ -200,18 +196,14 @@ int cmd_core(int argc, char **argv)
 	const char *core = o.coredump ? NULL : argv[pos + npos - 1];
 	char dumped[4200];
 	bool temp = false;
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
+	sigset_t old;
 	if (o.coredump) {
 		/* a core coredumpctl extracts is removed once open, even if chang is interrupted */
-		sigprocmask(SIG_BLOCK, &block, &old);
+		signals_defer(&old);
 		if (coredump_resolve(o.coredump, dumped, sizeof(dumped), &temp, &e) != 0) {
 			if (temp)
 				unlink(dumped);
-			sigprocmask(SIG_SETMASK, &old, NULL);
+			signals_restore(&old);
 			return pipeline_fail(&e);
 		}
 		core = dumped;
@@ -221,7 +213,7 @@ int cmd_core(int argc, char **argv)
 	if (o.coredump) {
 		if (temp)
 			unlink(dumped);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		signals_restore(&old);
 	}
 	if (!t) {
 		snapshot_free(s);
@@ -243,7 +235,7 @@ int cmd_core(int argc, char **argv)
 		if (is_exe)
 			break;
 	}
-	int r = pipeline_run(s, &o);
+	r = pipeline_run(s, &o);
 	target_close(t);
 	snapshot_free(s);
 	return r;

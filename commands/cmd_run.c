@@ -14,6 +14,8 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
+#include "util/clock.h"
+#include "util/outfile.h"
 #include "util/xalloc.h"
 
 #define EXIT_HANG 124		/* as timeout(1) */
@@ -23,13 +25,6 @@
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
 				 SIGTSTP, SIGTTIN, SIGTTOU };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int status_to_exit(int st)
 {
@@ -90,19 +85,25 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], e.msg);
 	}
 	FILE *out = stderr;
+	struct err e = { 0 };
+	struct outfile of = { .fd = -1 };
 	if (o->output && strcmp(o->output, "-") != 0) {
-		out = fopen(o->output, "w");
-		if (!out) {
-			fprintf(stderr, "chang: %s: %s\n", o->output, strerror(errno));
+		/* The reports still reach stderr when the file cannot be written. */
+		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
+			fprintf(stderr, "chang: %s\n", e.msg);
+			outfile_abort(&of);
 			out = stderr;
 		}
 	}
-	struct err e = { 0 };
 	int r = capture_write_all(cs, n, o, out, &e);
+	if (out != stderr) {
+		if (r == 0)
+			r = outfile_commit(&of, &e);
+		else
+			outfile_abort(&of);
+	}
 	if (r != 0)
 		fprintf(stderr, "chang: %s\n", e.msg);
-	if (out != stderr)
-		fclose(out);
 	for (size_t i = 0; i < n; i++)
 		captured_free(&cs[i]);
 	free(cs);
@@ -114,7 +115,7 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 static void end_tree(pid_t child, const struct report_options *o, const sigset_t *waitset)
 {
 	proctree_kill(child, o->term_signal);
-	uint64_t deadline = now_ms() + o->kill_after_ms;
+	uint64_t deadline = mono_ms() + o->kill_after_ms;
 	for (;;) {
 		int st;
 		pid_t r = waitpid(child, &st, WNOHANG);
@@ -123,7 +124,7 @@ static void end_tree(pid_t child, const struct report_options *o, const sigset_t
 			 * so they were signalled above or never existed */
 			break;
 		}
-		uint64_t now = now_ms();
+		uint64_t now = mono_ms();
 		if (now >= deadline) {
 			proctree_kill(child, SIGKILL);
 			waitpid(child, &st, 0);
@@ -138,16 +139,9 @@ static void end_tree(pid_t child, const struct report_options *o, const sigset_t
 int cmd_run(int argc, char **argv)
 {
 	struct report_options o;
-	struct err e = { 0 };
-	int pos;
-	if (options_parse("run", argc, argv, &o, &pos, &e) != 0) {
-		if (strcmp(e.msg, "help") == 0) {
-			usage_command("run", stdout);
-			return 0;
-		}
-		pipeline_fail(&e);
-		return EXIT_CHANG_FAILED;
-	}
+	int pos, pr = command_parse("run", argc, argv, &o, &pos);
+	if (pr >= 0)
+		return pr == 0 ? 0 : EXIT_CHANG_FAILED;	/* run's own failures are 125, as timeout(1)'s */
 	if (pos < argc && strcmp(argv[pos], "--") == 0)
 		pos++;
 	if (pos >= argc) {
@@ -179,7 +173,7 @@ int cmd_run(int argc, char **argv)
 	char cmdline[1024];
 	command_line(argv + pos, argc - pos, cmdline, sizeof(cmdline));
 
-	uint64_t deadline = o.timeout_ms ? now_ms() + o.timeout_ms : 0;
+	uint64_t deadline = o.timeout_ms ? mono_ms() + o.timeout_ms : 0;
 	for (;;) {
 		int st;
 		pid_t r = waitpid(child, &st, WNOHANG);
@@ -187,7 +181,7 @@ int cmd_run(int argc, char **argv)
 			return status_to_exit(st);
 		struct timespec ts = { 1, 0 };
 		if (deadline) {
-			uint64_t now = now_ms();
+			uint64_t now = mono_ms();
 			if (now >= deadline) {
 				char why[1200];
 				snprintf(why, sizeof(why), "%s still running after %.3g s", cmdline,

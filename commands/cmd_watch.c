@@ -11,13 +11,8 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "util/clock.h"
+#include "util/outfile.h"
 
 static void sleep_ms(uint64_t ms)
 {
@@ -53,17 +48,21 @@ static int report_now(pid_t pid, const struct report_options *o)
 	if (!c.snap)
 		return pipeline_fail(&e);
 	FILE *out = stdout;
+	struct outfile of = { .fd = -1 };
 	if (o->output && strcmp(o->output, "-") != 0) {
-		out = fopen(o->output, "w");
-		if (!out) {
-			err_set(&e, ERR_FAIL, "%s: %s", o->output, strerror(errno));
+		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
+			outfile_abort(&of);
 			captured_free(&c);
 			return pipeline_fail(&e);
 		}
 	}
 	int r = capture_write_all(&c, 1, o, out, &e);
-	if (out != stdout)
-		fclose(out);
+	if (out != stdout) {
+		if (r == 0)
+			r = outfile_commit(&of, &e);
+		else
+			outfile_abort(&of);
+	}
 	captured_free(&c);
 	return r ? pipeline_fail(&e) : 0;
 }
@@ -72,14 +71,9 @@ int cmd_watch(int argc, char **argv)
 {
 	struct report_options o;
 	struct err e = { 0 };
-	int pos;
-	if (options_parse("watch", argc, argv, &o, &pos, &e) != 0) {
-		if (strcmp(e.msg, "help") == 0) {
-			usage_command("watch", stdout);
-			return 0;
-		}
-		return pipeline_fail(&e);
-	}
+	int pos, r = command_parse("watch", argc, argv, &o, &pos);
+	if (r >= 0)
+		return r;
 	if (!o.have_pid || pos < argc) {
 		err_set(&e, ERR_USAGE, "watch: give --pid N (and nothing else)");
 		return pipeline_fail(&e);
@@ -93,7 +87,7 @@ int cmd_watch(int argc, char **argv)
 	fprintf(stderr, "chang watch: watching process %d (%zu threads) every %.3g s; a hang is no "
 		"progress for %.3g s or a deadlock\n", (int)pid, prev.n, (double)o.interval_ms / 1000,
 		(double)o.after_ms / 1000);
-	uint64_t last_progress = now_ms();
+	uint64_t last_progress = mono_ms();
 	int same = 0;
 	bool probed = false, reported = false;
 	int status = 0;
@@ -106,7 +100,7 @@ int cmd_watch(int argc, char **argv)
 		bool progress = sample_progress(&prev, &cur);
 		bool same_waits = sample_same_waits(&prev, &cur);
 		if (progress || !same_waits) {
-			last_progress = now_ms();
+			last_progress = mono_ms();
 			same = 0;
 			probed = false;
 			reported = false;
@@ -135,7 +129,7 @@ int cmd_watch(int argc, char **argv)
 				why = buf;
 			}
 		}
-		uint64_t stuck = now_ms() - last_progress;
+		uint64_t stuck = mono_ms() - last_progress;
 		if (!why && !reported && stuck >= o.after_ms && blocked > 0) {
 			snprintf(buf, sizeof(buf), "no progress for %.1f s: %zu of %zu threads blocked (%zu on "
 				 "futexes), same waits in %d samples", (double)stuck / 1000, blocked, cur.n, locks,

@@ -1,41 +1,11 @@
 #include "commands/options.h"
+#include "commands/optable.h"
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum {
-	OPT_FORMAT = 256, OPT_DEBUGINFO, OPT_SYSROOT, OPT_MAX_FRAMES, OPT_UNWINDER, OPT_STATS,
-	OPT_EXIT_CODE, OPT_MASS, OPT_PID, OPT_TIMEOUT, OPT_NO_STOP, OPT_SIGNAL, OPT_KILL_AFTER,
-	OPT_SAVE, OPT_INTERVAL, OPT_AFTER, OPT_ONCE, OPT_SAVE_CORE, OPT_CORE_SIZE, OPT_COREDUMP,
-};
-
-static const struct option long_opts[] = {
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "output", required_argument, NULL, 'o' },
-	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
-	{ "sysroot", required_argument, NULL, OPT_SYSROOT },
-	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
-	{ "unwinder", required_argument, NULL, OPT_UNWINDER },
-	{ "stats", no_argument, NULL, OPT_STATS },
-	{ "exit-code", no_argument, NULL, OPT_EXIT_CODE },
-	{ "mass-threshold", required_argument, NULL, OPT_MASS },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "no-stop", no_argument, NULL, OPT_NO_STOP },
-	{ "signal", required_argument, NULL, OPT_SIGNAL },
-	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
-	{ "save", required_argument, NULL, OPT_SAVE },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "after", required_argument, NULL, OPT_AFTER },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "save-core", required_argument, NULL, OPT_SAVE_CORE },
-	{ "core-size", required_argument, NULL, OPT_CORE_SIZE },
-	{ "coredump", required_argument, NULL, OPT_COREDUMP },
-	{ NULL, 0, NULL, 0 },
-};
 
 bool options_parse_long(const char *s, long min, long max, long *out)
 {
@@ -98,13 +68,18 @@ bool options_parse_signal(const char *s, int *sig)
 	return false;
 }
 
-static bool cmd_is(const char *cmd, const char *a, const char *b)
+/* "chang attach and chang watch" */
+static void cmds_text(unsigned cmds, char *buf, size_t cap)
 {
-	return strcmp(cmd, a) == 0 || (b && strcmp(cmd, b) == 0);
+	static const char *const names[] = { "attach", "core", "run", "watch" };
+	size_t n = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < 4; i++)
+		if (cmds & (1u << i))
+			n += (size_t)snprintf(buf + n, cap - n, "%schang %s", n ? " and " : "", names[i]);
 }
 
-int options_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *first_pos,
-		  struct err *e)
+void options_defaults(const char *cmd, struct report_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->format = FMT_TEXT;
@@ -115,6 +90,56 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 	o->kill_after_ms = 5000;
 	o->interval_ms = 1000;
 	o->after_ms = 30000;
+}
+
+static void duration_text(uint64_t ms, char *buf, size_t cap)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, cap, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, cap, "%llums", (unsigned long long)ms);
+}
+
+bool options_value_text(const struct report_options *o, int id, char *buf, size_t cap)
+{
+	switch (id) {
+	case OPT_FORMAT:
+		snprintf(buf, cap, "%s", report_format_name(o->format));
+		return true;
+	case OPT_UNWINDER:
+		snprintf(buf, cap, "%s", o->unwinder == UNWINDER_LIBDW ? "libdw" : "libunwind");
+		return true;
+	case OPT_TIMEOUT:
+		snprintf(buf, cap, "%u", o->target.attach_timeout_ms);
+		return true;
+	case OPT_MAX_FRAMES:
+		snprintf(buf, cap, "%d", o->target.max_frames);
+		return true;
+	case OPT_CORE_SIZE:
+		snprintf(buf, cap, "%s", o->target.core_full ? "full" : "mini");
+		return true;
+	case OPT_SIGNAL:
+		snprintf(buf, cap, "%s", sigabbrev_np(o->term_signal));
+		return true;
+	case OPT_KILL_AFTER:
+		duration_text(o->kill_after_ms, buf, cap);
+		return true;
+	case OPT_INTERVAL:
+		duration_text(o->interval_ms, buf, cap);
+		return true;
+	case OPT_AFTER:
+		duration_text(o->after_ms, buf, cap);
+		return true;
+	default:
+		return false;
+	}
+}
+
+int options_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *first_pos,
+		  struct err *e)
+{
+	options_defaults(cmd, o);
+	unsigned bit = optable_cmd_bit(cmd);
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -122,7 +147,13 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 	bool have_core_size = false;
 	/* run stops at its COMMAND: what follows belongs to the command */
 	const char *optstring = strcmp(cmd, "run") == 0 ? "+o:h" : "o:p:h";
-	while ((c = getopt_long(argc, argv, optstring, long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, optable_getopt(), NULL)) != -1) {
+		const struct optdesc *d = optable_lookup(c, bit);
+		if (d && !(d->cmds & bit)) {
+			char cmds[128];
+			cmds_text(d->cmds, cmds, sizeof(cmds));
+			return err_set(e, ERR_USAGE, "--%s: only for %s", d->name, cmds);
+		}
 		switch (c) {
 		case OPT_FORMAT:
 			if (report_parse_format(optarg, &o->format) != 0)
@@ -130,6 +161,7 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 					       "goroutine, pprof, dot)", optarg);
 			break;
 		case 'o':
+		case OPT_OUTPUT:
 			o->output = optarg;
 			break;
 		case OPT_DEBUGINFO:
@@ -160,8 +192,6 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 			break;
 		case OPT_PID:
 		case 'p':
-			if (!cmd_is(cmd, "attach", "watch"))
-				return err_set(e, ERR_USAGE, "--pid: only for chang attach and chang watch");
 			if (!options_parse_long(optarg, 1, 0x7fffffff, &o->pid))
 				return err_set(e, ERR_USAGE, "--pid=%s: not a process id (a positive number)", optarg);
 			o->have_pid = true;
@@ -177,60 +207,47 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 			o->target.attach_timeout_ms = (unsigned)v;
 			break;
 		case OPT_NO_STOP:
-			if (strcmp(cmd, "core") == 0)
-				return err_set(e, ERR_USAGE, "--no-stop: only for live processes");
 			o->target.no_stop = true;
 			break;
 		case OPT_SIGNAL:
-			if (strcmp(cmd, "run") != 0 || !options_parse_signal(optarg, &o->term_signal))
-				return err_set(e, ERR_USAGE, "--signal=%s: a signal name or number (chang run only)", optarg);
+			if (!options_parse_signal(optarg, &o->term_signal))
+				return err_set(e, ERR_USAGE, "--signal=%s: a signal name or number", optarg);
 			break;
 		case OPT_KILL_AFTER:
-			if (strcmp(cmd, "run") != 0 || !options_parse_duration(optarg, &o->kill_after_ms))
-				return err_set(e, ERR_USAGE, "--kill-after=%s: a duration (chang run only)", optarg);
+			if (!options_parse_duration(optarg, &o->kill_after_ms))
+				return err_set(e, ERR_USAGE, "--kill-after=%s: a duration such as 5s", optarg);
 			break;
 		case OPT_SAVE:
-			if (!cmd_is(cmd, "run", "watch"))
-				return err_set(e, ERR_USAGE, "--save: only for chang run and chang watch");
 			o->save_dir = optarg;
 			break;
 		case OPT_INTERVAL:
 		case OPT_AFTER:
-			if (strcmp(cmd, "watch") != 0)
-				return err_set(e, ERR_USAGE, "--%s: only for chang watch", c == OPT_AFTER ? "after" : "interval");
 			if (!options_parse_duration(optarg, c == OPT_AFTER ? &o->after_ms : &o->interval_ms) ||
 			    (c == OPT_INTERVAL && o->interval_ms == 0))
 				return err_set(e, ERR_USAGE, "--%s=%s: a duration such as 1s, 500ms",
 					       c == OPT_AFTER ? "after" : "interval", optarg);
 			break;
 		case OPT_ONCE:
-			if (strcmp(cmd, "watch") != 0)
-				return err_set(e, ERR_USAGE, "--once: only for chang watch");
 			o->once = true;
 			break;
 		case OPT_SAVE_CORE:
-			if (strcmp(cmd, "attach") != 0)
-				return err_set(e, ERR_USAGE, "--save-core: only for chang attach");
 			if (!*optarg)
 				return err_set(e, ERR_USAGE, "--save-core: give a file name");
 			o->target.save_core = optarg;
 			break;
 		case OPT_CORE_SIZE:
-			if (strcmp(cmd, "attach") != 0)
-				return err_set(e, ERR_USAGE, "--core-size: only for chang attach --save-core");
 			if (strcmp(optarg, "mini") != 0 && strcmp(optarg, "full") != 0)
 				return err_set(e, ERR_USAGE, "--core-size=%s: mini or full", optarg);
 			o->target.core_full = strcmp(optarg, "full") == 0;
 			have_core_size = true;
 			break;
 		case OPT_COREDUMP:
-			if (strcmp(cmd, "core") != 0)
-				return err_set(e, ERR_USAGE, "--coredump: only for chang core");
 			if (!*optarg)
 				return err_set(e, ERR_USAGE, "--coredump: give a PID or a program name");
 			o->coredump = optarg;
 			break;
 		case 'h':
+		case OPT_HELP:
 			return err_set(e, ERR_USAGE, "help");
 		default:
 			if (optopt)

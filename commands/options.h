@@ -2,6 +2,7 @@
 #ifndef CHANG_OPTIONS_H
 #define CHANG_OPTIONS_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "report/report.h"
 #include "target/target.h"
@@ -30,6 +31,10 @@ struct report_options {
 	const char *coredump;	/* core: a PID or name coredumpctl knows */
 };
 
+/* What options_parse starts from for command cmd. */
+void options_defaults(const char *cmd, struct report_options *o);
+/* The value option id (enum opt_id) holds in o, written as the help states defaults. */
+bool options_value_text(const struct report_options *o, int id, char *buf, size_t cap);
 /* Parse argv for command cmd ("attach" or "core"); positional arguments are left in
  * argv[*first_pos .. argc). */
 int options_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *first_pos,

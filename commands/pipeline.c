@@ -1,4 +1,5 @@
 #include "commands/pipeline.h"
+#include "commands/commands.h"
 #include "analyzers/analyze.h"
 #include "attach/live_target.h"
 #include "symbols/debugfile.h"
@@ -6,6 +7,8 @@
 #include "report/report.h"
 #include "symbols/symbols.h"
 #include "unwind/unwind.h"
+#include "util/clock.h"
+#include "util/outfile.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,15 +24,19 @@ int pipeline_fail(const struct err *e)
 	return e->code ? e->code : 1;
 }
 
-static double now_s(void)
+int command_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *pos)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	struct err e = { 0 };
+	if (options_parse(cmd, argc, argv, o, pos, &e) == 0)
+		return -1;
+	if (strcmp(e.msg, "help") == 0) {
+		usage_command(cmd, stdout);
+		return 0;
+	}
+	return pipeline_fail(&e);
 }
 
-/* Write through a temporary file renamed into place, so an interrupted chang never
- * leaves half a report where a script expects a whole one. */
+/* The report goes to stdout, or through util/outfile (atomic where that loses nothing). */
 static int write_output(const struct snapshot *s, const struct report_options *o, struct err *e)
 {
 	if (!o->output || strcmp(o->output, "-") == 0) {
@@ -54,25 +61,15 @@ static int write_output(const struct snapshot *s, const struct report_options *o
 	} else {
 		snprintf(path, sizeof(path), "%s", o->output);
 	}
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_set(e, ERR_FAIL, "%s: cannot create: %s", path, strerror(errno));
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
+	struct outfile of;
+	if (outfile_open(&of, path, e) != 0)
+		return -1;
+	FILE *f = outfile_stream(&of, e);
+	if (!f || report_write(f, o->format, s, e) != 0) {
+		outfile_abort(&of);
+		return -1;
 	}
-	int r = report_write(f, o->format, s, e);
-	if (fclose(f) != 0 && r == 0)
-		r = err_set(e, ERR_FAIL, "%s: write failed: %s", path, strerror(errno));
-	if (r == 0 && rename(tmp, path) != 0)
-		r = err_set(e, ERR_FAIL, "%s: %s", path, strerror(errno));
-	if (r != 0)
-		unlink(tmp);
-	return r;
+	return outfile_commit(&of, e);
 }
 
 struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, struct snapshot *s,
@@ -97,7 +94,7 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 
 int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)
 {
-	double t0 = now_s();
+	double t0 = mono_s();
 	struct symbolizer *sz = symbolizer_new(s->target, e);
 	if (!sz)
 		return -1;
@@ -106,14 +103,14 @@ int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct 
 		s->symbolizer = NULL;
 		return -1;
 	}
-	double t1 = now_s();
+	double t1 = mono_s();
 	symbolize_snapshot(sz, s);
 	target_settle(s->target);
 	snapshot_group(s);
-	double t2 = now_s();
+	double t2 = mono_s();
 	struct analyze_options ao = { .mass_threshold = o->mass_threshold };
 	analyze_snapshot(s, &ao);
-	double t3 = now_s();
+	double t3 = mono_s();
 	/* Reports read only the model: names were resolved into the arena above. */
 	symbolizer_free(sz);
 	s->symbolizer = NULL;
@@ -142,9 +139,9 @@ void pipeline_print_stats(const struct snapshot *s)
 
 int pipeline_write(struct snapshot *s, const struct report_options *o, struct err *e)
 {
-	double t0 = now_s();
+	double t0 = mono_s();
 	int r = write_output(s, o, e);
-	s->stats.t_write = now_s() - t0;
+	s->stats.t_write = mono_s() - t0;
 	return r;
 }
 

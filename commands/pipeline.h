@@ -20,4 +20,7 @@ int pipeline_write(struct snapshot *s, const struct report_options *o, struct er
 void pipeline_print_stats(const struct snapshot *s);
 /* Print "chang: msg" to stderr and return e->code. */
 int pipeline_fail(const struct err *e);
+/* The opening every command shares: parse its options, print the help when asked. Returns -1
+ * to go on, else the exit status to return (0 after the help, 2 for a usage error). */
+int command_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *pos);
 #endif

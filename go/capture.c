@@ -6,6 +6,7 @@
 #include "go/go.h"
 #include "go/internal.h"
 #include "unwind/unwind.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +111,7 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 	struct goreader r = { .t = t, .s = s, .exe_fd = exe_fd };
 	if (s->source == SOURCE_ATTACH) {
 		/* nanotime() is CLOCK_MONOTONIC, shared by every process of the machine */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r.now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		r.now_ns = mono_ns();
 	}
 	int rc = go_elf_load(&r, e);
 	if (rc == 0) {

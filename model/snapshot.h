@@ -81,6 +81,8 @@ struct wait {
 	const char *syscall;	/* the syscall name the task is in, or NULL */
 	const char *detail;	/* one human sentence of extra facts, or NULL */
 	bool idle;		/* an event loop or worker waiting for work: not a hang suspect */
+	bool restarted;		/* an earlier stop left it in restart_syscall; syscall names the
+				 * call it continues */
 };
 
 enum task_kind { TASK_THREAD, TASK_GOROUTINE };

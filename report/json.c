@@ -86,6 +86,8 @@ static void wait_json(struct jsonw *w, const struct wait *wt)
 	jw_str(w, wt->detail);
 	jw_key(w, "idle");
 	jw_bool(w, wt->idle);
+	jw_key(w, "restarted");
+	jw_bool(w, wt->restarted);
 	jw_obj_end(w);
 }
 

@@ -23,6 +23,14 @@ int report_parse_format(const char *name, enum report_format *out)
 	return -1;
 }
 
+const char *report_format_name(enum report_format f)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++)
+		if (formats[i].f == f)
+			return formats[i].name;
+	return "?";
+}
+
 int report_write(FILE *out, enum report_format f, const struct snapshot *s, struct err *e)
 {
 	switch (f) {

@@ -8,6 +8,7 @@
 enum report_format { FMT_TEXT, FMT_THREADS, FMT_JSON, FMT_GOROUTINE, FMT_PPROF, FMT_DOT };
 
 int report_parse_format(const char *name, enum report_format *out);
+const char *report_format_name(enum report_format f);
 int report_write(FILE *out, enum report_format f, const struct snapshot *s, struct err *e);
 
 int report_text(FILE *out, const struct snapshot *s, struct err *e);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char cache_dir[4096];	/* empty: no cache */
@@ -63,9 +64,15 @@ int debugcache_open(const unsigned char *id, int len, const struct stat *src)
 	char path[4200];
 	if (!entry_path(path, sizeof(path), id, len, src))
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO planted under an entry's name must not hang chang. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		return -1;	/* not an entry chang wrote: left alone */
+	}
 	/* A file cut short by a crash or a full disk, or not ours: dropped and made again. */
 	unsigned char got[64];
 	if (buildid_from_fd(fd, got, sizeof(got)) != len || memcmp(got, id, (size_t)len) != 0) {

@@ -236,6 +236,45 @@ size_t memimage_read_stale_ok(struct memimage *m, uint64_t addr, void *buf, size
 	return read_image(m, addr, buf, len, true);
 }
 
+/* Jumps region by region: it runs once per thread inside a freeze. */
+uint64_t memimage_copied_to(struct memimage *m, uint64_t a, uint64_t end)
+{
+	while (a < end) {
+		unsigned char b;
+		if (memimage_read(m, a, &b, 1) != 1)	/* also sorts the regions */
+			return a;
+		size_t lo = 0, hi = m->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (m->r[mid].start <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint64_t next = a;
+		for (size_t i = lo; i > 0 && lo - i < 64; i--) {
+			const struct region *r = &m->r[i - 1];
+			if (a - r->start < r->len && r->start + r->len > next)
+				next = r->start + r->len;
+		}
+		if (next == a)
+			return a;	/* served by a file fallback, not a copy */
+		a = next;
+	}
+	return end;
+}
+
+size_t memimage_copied_regions(const struct memimage *m)
+{
+	return m->n;
+}
+
+void memimage_copied_region(const struct memimage *m, size_t i, uint64_t *start, uint64_t *len)
+{
+	*start = m->r[i].start;
+	*len = m->r[i].len;
+}
+
 void memimage_free(struct memimage *m)
 {
 	if (!m)

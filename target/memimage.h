@@ -61,5 +61,11 @@ size_t memimage_read(struct memimage *m, uint64_t addr, void *buf, size_t len);
 /* Also serve stale fallback bytes (a writable data mapping read from its file): good enough
  * for an unwinder dereferencing a CIE's personality pointer, never for lock words. */
 size_t memimage_read_stale_ok(struct memimage *m, uint64_t addr, void *buf, size_t len);
+/* How far from a the primary regions (copies and core segments, not the file fallbacks)
+ * reach without a gap, at most end. */
+uint64_t memimage_copied_to(struct memimage *m, uint64_t a, uint64_t end);
+/* The primary regions, in no particular order: their count, and region i's range. */
+size_t memimage_copied_regions(const struct memimage *m);
+void memimage_copied_region(const struct memimage *m, size_t i, uint64_t *start, uint64_t *len);
 void memimage_free(struct memimage *m);
 #endif

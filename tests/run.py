@@ -6,6 +6,7 @@ import argparse
 import glob
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -31,6 +32,7 @@ def report(ok, name, detail="", secs=0.0):
 
 
 def run_units(build):
+    global skipped
     for b in sorted(glob.glob(os.path.join(ROOT, "build", build, "tests", "test_*"))):
         if b.endswith(".d") or not os.access(b, os.X_OK):
             continue
@@ -42,6 +44,13 @@ def run_units(build):
         except subprocess.TimeoutExpired:
             ok, detail = False, "timed out"
         report(ok, "unit/%s/%s" % (build, os.path.basename(b)), detail, time.monotonic() - t0)
+        # parts of a unit test that could not run here count as skips, with their reasons
+        m = re.search(r", (\d+) skipped$", r.stdout.strip()) if ok else None
+        if m:
+            skipped += int(m.group(1))
+            for line in r.stderr.splitlines():
+                if line.startswith("skipped: "):
+                    print("SKIP %-60s %s" % ("unit/%s/%s" % (build, os.path.basename(b)), line[9:]), flush=True)
 
 
 def run_fuzz():

@@ -11,10 +11,11 @@
  * ELF (build-ids); those extra reads happen in the freeze, the file is written after the
  * thaw. full holds every dumpable mapping, as the kernel and gcore choose them, streamed
  * from the stopped process to the file during the freeze.
- * FILE ending in .gz or .zst is compressed; an uncompressed core is sparse. The file appears
- * whole or not at all (a temporary file renamed into place). */
-#ifndef CHANG_WRITER_H
-#define CHANG_WRITER_H
+ * This file does what runs inside the freeze (reading the stopped process); core/coreemit.c
+ * writes the ELF file from the description it is given. FILE is written through
+ * util/outfile (whole or not at all where it can be replaced; in place for a device or FIFO). */
+#ifndef CHANG_SAVECORE_H
+#define CHANG_SAVECORE_H
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
