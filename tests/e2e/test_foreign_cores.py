@@ -151,6 +151,9 @@ def test_library_moved_away():
                     check("libc.so" in e and "missing" in e, "%s %s unwind_error %r" % (c, unwinder, e))
                 walks[unwinder] = chang_stacks(rep)
             check(walks["libdw"] == walks["libunwind"], "unwinders differ: %r" % walks)
+            txt = run_chang(["core", c, "--sysroot=" + root]).stdout
+            check(txt.count("# stack incomplete: frame #0 ") == txt.count(" @ 0x") > 0 and "whose file is missing" in txt,
+                  "text does not say the walks stopped:\n%s" % txt)
         os.unlink(nofile)
     finally:
         os.unlink(core)
