@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands/commands.h"
-#include "symbols/debugfile.h"
 
 static const struct {
 	const char *name;
@@ -32,11 +31,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		if (strcmp(commands[i].name, cmd) == 0) {
-			int r = commands[i].fn(argc - 1, argv + 1);
-			debugfile_shutdown();
-			return r;
-		}
+		if (strcmp(commands[i].name, cmd) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "chang: '%s' is not a command; see chang --help\n", cmd);
 	return 2;
 }

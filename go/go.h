@@ -13,9 +13,4 @@ bool go_is_go_binary(int exe_fd);
  * (target_read then reaches the process); cores after opening. exe_fd is the executable. */
 int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e);
 
-struct finding_list;
-/* Findings about the goroutines go_capture read: mass blocking on a channel or sync object
- * (threshold as for threads: 0 means >=10 goroutines and >=10%), lock cycles (inferred, as
- * Go mutexes record no owner), and a warning when there are very many goroutines. */
-void go_findings(struct snapshot *s, int threshold, struct finding_list *l);
 #endif

@@ -85,6 +85,32 @@ struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr)
 	return NULL;
 }
 
+const struct module *pcsym_module(const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
+				  uint64_t *offset)
+{
+	const struct module *m = ps && ps->module ? ps->module : snapshot_module_at(s, pc);
+	uint64_t addr = ps ? ps->lookup_pc : pc;
+	*offset = m && addr >= m->start ? addr - m->start : 0;
+	return m;
+}
+
+const char *module_basename(const struct module *m)
+{
+	const char *n = m && m->name ? m->name : "?";
+	const char *slash = strrchr(n, '/');
+	return slash && slash[1] ? slash + 1 : n;
+}
+
+static const char *const source_names[] = {
+	[SYM_SYMTAB] = "symtab", [SYM_DWARF] = "dwarf", [SYM_DYNSYM] = "dynsym",
+	[SYM_MINIDEBUGINFO] = "minidebuginfo",
+};
+
+const char *sym_source_name(enum sym_source src)
+{
+	return (unsigned)src < sizeof(source_names) / sizeof(*source_names) ? source_names[src] : "unknown";
+}
+
 const struct mapping *mapping_find(const struct mapping *maps, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n;

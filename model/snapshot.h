@@ -34,14 +34,36 @@ struct module {
 	int build_id_len;	/* from the file; 0 if none */
 	unsigned char target_build_id[40];
 	int target_build_id_len;	/* as recorded in the target's memory, 0 if unknown */
-	bool missing, mismatched, has_debuginfo, has_symtab;
+	bool missing, mismatched;
+	/* What symbols/ found to name its code, for the modules a stack runs in
+	 * (symbols_known): DWARF, a full symbol table (.symtab, in the file or its debug
+	 * file), the dynamic one, MiniDebugInfo (.gnu_debugdata). */
+	bool symbols_known, has_debuginfo, has_symtab, has_dynsym, has_minidebuginfo;
+	/* The Debian package that installed its file ("libevent-2.1-7"), looked up only for a
+	 * module without a full symbol table whose file matches the target's build-id; its
+	 * symbols are in PACKAGE-dbgsym. NULL when not looked up or not found. */
+	const char *package;
 	void *dwfl_module;	/* owned by symbols/ */
 };
+
+/* Where a frame's function name came from, which says how far it can be trusted. */
+enum sym_source {
+	SYM_SYMTAB = 0,		/* a full symbol table (.symtab), or Go's pclntab */
+	SYM_DWARF,		/* debug information */
+	SYM_DYNSYM,		/* the dynamic symbol table: exported functions only */
+	SYM_MINIDEBUGINFO,	/* .gnu_debugdata: an xz-compressed ELF holding a .symtab */
+};
+const char *sym_source_name(enum sym_source src);
 
 /* What symbols/ makes of one PC: one physical frame, expanded into its inlined callees.
  * frames[0] is the innermost (the deepest inlined call), the last is the physical function. */
 struct sym_frame {
 	const char *function;	/* demangled, NULL if unknown */
+	/* When function is NULL, a partial table's nearest symbol below the PC, which lies
+	 * past the symbol's extent (or it has none): a guess, often another function, so
+	 * never in function, where analyzers take names for evidence. NULL otherwise. */
+	const char *near_symbol;
+	enum sym_source source;	/* of function or near_symbol */
 	const char *mangled;	/* linkage name when it differs, else NULL */
 	const char *file;	/* NULL if no line info */
 	int line;
@@ -78,6 +100,9 @@ struct wait {
 	bool owner_known;	/* the object records an owner (mutex, rwlock writer, join) */
 	int fd;			/* -1 when not an fd wait */
 	const char *fd_target;	/* "pipe:[123]", "socket 127.0.0.1:80 -> ...", a path; NULL if unknown */
+	int fd_file;		/* fd waits: the lowest fd open on the same file (kcmp), which tells
+				 * apart objects whose link text is shared (every epoll instance is
+				 * anon_inode:[eventpoll]); the fd itself when unknown, else -1 */
 	const char *syscall;	/* the syscall name the task is in, or NULL */
 	const char *detail;	/* one human sentence of extra facts, or NULL */
 	bool idle;		/* an event loop or worker waiting for work: not a hang suspect */
@@ -193,6 +218,10 @@ struct finding {
 	uint64_t *goids;	/* Go targets: the goroutines concerned (tids stay for threads) */
 	int ngoids;
 	bool inferred;		/* drawn from circumstantial evidence (Go mutexes record no owner) */
+	/* Live targets: its threads were seen unchanged (same waits, no CPU time, no wake-ups)
+	 * over a second look this many ms after the capture; 0 when not looked at (cores, and
+	 * findings proven by owner fields). */
+	int confirmed_ms;
 };
 
 /* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */
@@ -200,6 +229,7 @@ struct fdinfo {
 	int fd;
 	const char *target;	/* "pipe:[123]", "socket:[456]" or a path */
 	const char *detail;	/* "tcp 127.0.0.1:8080 -> 127.0.0.1:5555", or NULL */
+	int file_fd;		/* the lowest fd open on the same open file (kcmp), else fd */
 };
 
 /* Phase timings and counts for --stats. */
@@ -277,6 +307,15 @@ struct snapshot {
 	 * core records no thread states from before the dump: task states are inferred. */
 	const struct core_signal *core_signal;
 
+	/* The second look at a live process (commands/second_look.c): how long it watched,
+	 * 0 when none was taken, and how many findings it dropped because their threads moved
+	 * on meanwhile. */
+	int second_look_ms;
+	int dropped_findings;
+	/* Threads waiting on objects that record no owner (semaphores, bare futexes, glibc's
+	 * internal locks): cycles among them cannot be checked. */
+	int unchecked_waits;
+
 	struct target *target;	/* memory of the frozen image, for analyzers */
 	struct symbolizer *symbolizer;	/* names data addresses for analyzers (symbols/) */
 	struct snapshot_stats stats;
@@ -287,6 +326,13 @@ void snapshot_free(struct snapshot *s);
 void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
 struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr);
+/* The module a symbolized PC runs in (the PC's own lookup when symbols/ left none, as go/
+ * does), and the offset of its symbolized address from the module's load address: what
+ * `eu-stack -b` prints and, for a PIE or a shared library, `addr2line -e FILE` takes. */
+const struct module *pcsym_module(const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
+				  uint64_t *offset);
+/* The module's file name without its directory ("libevent-2.1.so.7.1.3"). */
+const char *module_basename(const struct module *m);
 const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr);
 /* The mapping holding addr in an array sorted by start, or NULL. */
 const struct mapping *mapping_find(const struct mapping *maps, size_t n, uint64_t addr);

@@ -1,4 +1,5 @@
 #include "report/debug1.h"
+#include "report/frame_label.h"
 #include "report/tabwriter.h"
 #include "util/goquote.h"
 #include <inttypes.h>
@@ -188,45 +189,51 @@ static bool is_runtime(const char *name)
 /* One pass of Go's printStackRecord over the logical frames. For goroutines (go), Go leaves
  * out runtime.goexit and, unless all, the leading runtime.* frames; an unknown PC ends the
  * hiding. Returns how many lines it wrote (or would write, if !tw). */
-static int put_frames(struct tabwriter *tw, const struct group *g, bool go, bool all)
+static int put_frames(struct tabwriter *tw, const struct snapshot *s, const struct group *g, bool go, bool all)
 {
 	const struct pcsym *const *syms = g->count ? g->tasks[0]->syms : NULL;
 	bool show = all;
 	int lines = 0;
+	struct arena a = { 0 };
 	for (int i = 0; i < g->npcs; i++) {
 		const struct pcsym *ps = syms ? syms[i] : NULL;
 		if (!ps || ps->nframes == 0) {
+			/* As Go prints a PC it has no name for, the address alone; where it is in
+			 * a module, that place in the function's column. */
 			show = true;
 			lines++;
-			if (tw)
+			const char *where = tw ? frame_where(s, ps, g->pcs[i], &a) : NULL;
+			if (where) {
+				tabwriter_printf(tw, "#\t0x%" PRIx64 "\t", ps ? ps->lookup_pc : g->pcs[i]);
+				put_clean(tw, where);
+				tabwriter_puts(tw, "\t?:0\n");
+			} else if (tw) {
 				tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", g->pcs[i]);
+			}
 			continue;
 		}
 		bool said_unknown = false;
 		for (int k = 0; k < ps->nframes; k++) {
 			const struct sym_frame *f = &ps->frames[k];
-			if (!f->function) {
-				/* As Go prints a PC it has no name for: the address alone, once. */
+			if (!frame_named(f)) {
+				/* no name, or only a guess: once per PC, the module and offset */
 				show = true;
 				if (said_unknown)
 					continue;
 				said_unknown = true;
-				lines++;
-				if (tw)
-					tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", ps->pc);
+			} else if (go && (strcmp(f->function, "runtime.goexit") == 0 || (!show && is_runtime(f->function)))) {
 				continue;
 			}
-			if (go && (strcmp(f->function, "runtime.goexit") == 0 || (!show && is_runtime(f->function))))
-				continue;
 			show = true;
 			lines++;
 			if (!tw)
 				continue;
+			if (!frame_named(f) && !frame_where(s, ps, g->pcs[i], &a)) {
+				tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", ps->pc);	/* in no module */
+				continue;
+			}
 			tabwriter_printf(tw, "#\t0x%" PRIx64 "\t", ps->lookup_pc);
-			put_clean(tw, f->function);
-			/* An offset from an unknown entry would be a made-up number; leave it out. */
-			if (f->func_entry && f->func_entry <= ps->lookup_pc)
-				tabwriter_printf(tw, "+0x%" PRIx64, ps->lookup_pc - f->func_entry);
+			put_clean(tw, frame_label(s, ps, g->pcs[i], f, true, &a));
 			tabwriter_puts(tw, "\t");
 			if (f->file)
 				put_clean(tw, f->file);
@@ -235,10 +242,11 @@ static int put_frames(struct tabwriter *tw, const struct group *g, bool go, bool
 			tabwriter_printf(tw, ":%d\n", f->line);
 		}
 	}
+	arena_free(&a);
 	return lines;
 }
 
-static void put_group(struct tabwriter *tw, const struct group *g, bool thread_comments)
+static void put_group(struct tabwriter *tw, const struct snapshot *s, const struct group *g, bool thread_comments)
 {
 	tabwriter_printf(tw, "%d @", g->count);
 	for (int i = 0; i < g->npcs; i++)
@@ -257,8 +265,8 @@ static void put_group(struct tabwriter *tw, const struct group *g, bool thread_c
 	 * innermost frames are exactly what the reader needs. */
 	bool go = g->count > 0 && g->tasks[0]->kind == TASK_GOROUTINE;
 	/* If hiding would leave nothing, Go prints the record again with its runtime frames. */
-	bool all = !go || put_frames(NULL, g, true, false) == 0;
-	put_frames(tw, g, go, all);
+	bool all = !go || put_frames(NULL, s, g, true, false) == 0;
+	put_frames(tw, s, g, go, all);
 	tabwriter_puts(tw, "\n");
 }
 
@@ -266,7 +274,7 @@ void report_debug1_groups(FILE *out, const struct snapshot *s, bool thread_comme
 {
 	struct tabwriter *tw = tabwriter_new(out, D1_MINWIDTH, D1_TABWIDTH, D1_PADDING, '\t');
 	for (size_t i = 0; i < s->ngroups; i++)
-		put_group(tw, &s->groups[i], thread_comments);
+		put_group(tw, s, &s->groups[i], thread_comments);
 	tabwriter_flush(tw);
 	tabwriter_free(tw);
 }

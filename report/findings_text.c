@@ -1,5 +1,6 @@
 #include "report/findings_text.h"
 #include "analyzers/describe.h"
+#include "report/frame_label.h"
 #include <string.h>
 
 #define RULE "==================================================="
@@ -15,28 +16,31 @@ static const char *lock_words(const struct snapshot *s, const struct finding_loc
 	return arena_printf(a, "%s (%#llx)", name, (unsigned long long)l->address);
 }
 
-static void print_stack(FILE *out, const struct task *t, const char *indent)
+static void print_stack(FILE *out, const struct snapshot *s, const struct task *t, const char *indent)
 {
 	int shown = 0;
+	struct arena a = { 0 };
 	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
 		if (!ps || ps->nframes == 0) {
-			const char *mod = ps && ps->module && ps->module->name ? strrchr(ps->module->name, '/') : NULL;
-			fprintf(out, "%sat %#llx%s%s%s\n", indent, (unsigned long long)t->pcs[i],
-				mod ? " (" : "", mod ? mod + 1 : "", mod ? ")" : "");
+			fprintf(out, "%sat %s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a));
 			shown++;
 			continue;
 		}
 		for (int k = 0; k < ps->nframes && shown < FRAMES_SHOWN; k++, shown++) {
 			const struct sym_frame *f = &ps->frames[k];
-			fprintf(out, "%sat %s", indent, f->function ? f->function : "??");
+			fprintf(out, "%sat %s", indent, frame_label(s, ps, t->pcs[i], f, false, &a));
+			const char *where = f->file || !frame_named(f) ? NULL : frame_where(s, ps, t->pcs[i], &a);
 			if (f->file) {
 				const char *base = strrchr(f->file, '/');
 				fprintf(out, " (%s:%d)", base ? base + 1 : f->file, f->line);
+			} else if (where) {
+				fprintf(out, " (%s)", where);
 			}
 			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
 		}
 	}
+	arena_free(&a);
 	if (t->npcs == 0)
 		fprintf(out, "%s(no stack%s%s)\n", indent, t->unwind_error ? ": " : "",
 			t->unwind_error ? t->unwind_error : "");
@@ -52,7 +56,7 @@ static void print_thread_stack(FILE *out, const struct snapshot *s, pid_t tid, s
 		fprintf(out, " [%s]", t->state);
 	fprintf(out, ":\n");
 	if (t)
-		print_stack(out, t, "\t");
+		print_stack(out, s, t, "\t");
 }
 
 static void print_tids(FILE *out, const char *label, const pid_t *tids, int n)
@@ -94,8 +98,12 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 
 static void print_other(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
 {
-	fprintf(out, "%s#%d%s: %s\n", finding_kind_name(f->kind), f->seq,
+	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq,
 		f->maybe_normal ? " (may be normal)" : "", f->summary);
+	if (f->confirmed_ms)
+		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no "
+			"wake-ups).", f->confirmed_ms);
+	fputc('\n', out);
 	switch (f->kind) {
 	case FINDING_SELF_DEADLOCK:
 		if (f->nlocks && f->locks[0].nwaiters > 1)
@@ -142,11 +150,25 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 		ndead++;
 	}
 	if (ndead)
-		fprintf(out, "Found %d deadlock%s.\n\n", ndead, ndead == 1 ? "" : "s");
+		fprintf(out, "Found %d deadlock%s.\n", ndead, ndead == 1 ? "" : "s");
+	else if (s->unchecked_waits)
+		fprintf(out, "No deadlock found among the locks that record their owner.\n");
 	else
-		fprintf(out, "No deadlock found.\n\n");
+		fprintf(out, "No deadlock found.\n");
+	/* Honest limits: what the cycle search could not see. */
+	if (s->unchecked_waits)
+		fprintf(out, "%d thread%s wait%s on objects that record no owner (semaphores, bare "
+			"futexes, glibc-internal locks): cycles among them could not be checked.\n",
+			s->unchecked_waits, s->unchecked_waits == 1 ? "" : "s",
+			s->unchecked_waits == 1 ? "s" : "");
+	fputc('\n', out);
 	for (size_t i = 0; i < s->nfindings; i++)
 		if (s->findings[i].kind != FINDING_DEADLOCK)
 			print_other(out, s, &s->findings[i], &a);
+	if (s->dropped_findings)
+		fprintf(out, "%d finding%s dropped: %s threads moved on (ran, woke up or changed "
+			"waits) during a second look of %d ms, as a busy healthy process does.\n\n",
+			s->dropped_findings, s->dropped_findings == 1 ? "" : "s",
+			s->dropped_findings == 1 ? "its" : "their", s->second_look_ms);
 	arena_free(&a);
 }

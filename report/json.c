@@ -2,12 +2,16 @@
 #include "report/report.h"
 #include "report/jsonw.h"
 #include "report/signal.h"
-#include "target/buildid.h"
+#include "report/symsummary.h"
+#include "util/hex.h"
 #include <string.h>
 #include <time.h>
 
-static void frame_json(struct jsonw *w, const struct pcsym *ps, uint64_t pc, const struct sym_frame *f)
+static void frame_json(struct jsonw *w, const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
+		       const struct sym_frame *f)
 {
+	uint64_t module_offset;
+	const struct module *m = pcsym_module(s, ps, pc, &module_offset);
 	jw_obj(w);
 	jw_key(w, "pc");
 	jw_hex(w, pc);
@@ -32,22 +36,31 @@ static void frame_json(struct jsonw *w, const struct pcsym *ps, uint64_t pc, con
 	jw_key(w, "inlined");
 	jw_bool(w, f && f->inlined);
 	jw_key(w, "module");
-	jw_str(w, ps && ps->module ? ps->module->name : NULL);
+	jw_str(w, m ? m->name : NULL);
+	jw_key(w, "module_offset");
+	if (m)
+		jw_hex(w, module_offset);
+	else
+		jw_null(w);
+	jw_key(w, "symbol_source");
+	jw_str(w, f && (f->function || f->near_symbol) ? sym_source_name(f->source) : NULL);
+	jw_key(w, "near_symbol");
+	jw_str(w, f ? f->near_symbol : NULL);
 	jw_obj_end(w);
 }
 
 /* One JSON frame per logical frame: inlined callees first, as they were called. */
-static void frames_json(struct jsonw *w, const struct task *t)
+static void frames_json(struct jsonw *w, const struct snapshot *s, const struct task *t)
 {
 	jw_arr(w);
 	for (int i = 0; i < t->npcs; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
 		if (!ps || ps->nframes == 0) {
-			frame_json(w, ps, t->pcs[i], NULL);
+			frame_json(w, s, ps, t->pcs[i], NULL);
 			continue;
 		}
 		for (int k = 0; k < ps->nframes; k++)
-			frame_json(w, ps, t->pcs[i], &ps->frames[k]);
+			frame_json(w, s, ps, t->pcs[i], &ps->frames[k]);
 	}
 	jw_arr_end(w);
 }
@@ -154,6 +167,11 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 	jw_bool(w, f->inferred);
 	jw_key(w, "maybe_normal");
 	jw_bool(w, f->maybe_normal);
+	jw_key(w, "confirmed_ms");
+	if (f->confirmed_ms)
+		jw_int(w, f->confirmed_ms);
+	else
+		jw_null(w);
 	jw_obj_end(w);
 }
 
@@ -275,7 +293,7 @@ static void goroutines_json(struct jsonw *w, const struct snapshot *s)
 		jw_key(w, "group");
 		jw_int(w, t->group);
 		jw_key(w, "frames");
-		frames_json(w, t);
+		frames_json(w, s, t);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -382,6 +400,37 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_str(&w, s->warnings[i]);
 	jw_arr_end(&w);
 
+	jw_key(&w, "second_look");
+	if (s->second_look_ms) {
+		jw_obj(&w);
+		jw_key(&w, "ms");
+		jw_int(&w, s->second_look_ms);
+		jw_key(&w, "dropped_findings");
+		jw_int(&w, s->dropped_findings);
+		jw_obj_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "unchecked_waits");
+	jw_int(&w, s->unchecked_waits);
+	struct symsummary sum;
+	symsummary_build(s, &sum);
+	jw_key(&w, "symbols");
+	jw_obj(&w);
+	jw_key(&w, "frames");
+	jw_uint(&w, sum.frames);
+	jw_key(&w, "unnamed");
+	jw_uint(&w, sum.unnamed);
+	jw_key(&w, "near");
+	jw_uint(&w, sum.near);
+	jw_key(&w, "modules_without_symbols");
+	jw_arr(&w);
+	for (size_t i = 0; i < sum.nmodules; i++)
+		jw_str(&w, sum.modules[i]->name);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	symsummary_free(&sum);
+
 	jw_key(&w, "findings");
 	jw_arr(&w);
 	for (size_t i = 0; i < s->nfindings; i++)
@@ -426,7 +475,7 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_key(&w, "group");
 		jw_int(&w, t->group);
 		jw_key(&w, "frames");
-		frames_json(&w, t);
+		frames_json(&w, s, t);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -464,13 +513,14 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_key(&w, "state");
 		jw_str(&w, g->count ? g->tasks[0]->state : NULL);
 		jw_key(&w, "frames");
-		frames_json(&w, g->tasks[0]);
+		frames_json(&w, s, g->tasks[0]);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
 
 	jw_key(&w, "modules");
 	jw_arr(&w);
+	struct arena a = { 0 };
 	for (size_t i = 0; i < s->nmodules; i++) {
 		const struct module *m = &s->modules[i];
 		jw_obj(&w);
@@ -483,17 +533,24 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_key(&w, "end");
 		jw_hex(&w, m->end);
 		char hex[81];
-		buildid_hex(m->build_id_len ? m->build_id : m->target_build_id,
-			    m->build_id_len ? m->build_id_len : m->target_build_id_len, hex);
+		int idlen = m->build_id_len ? m->build_id_len : m->target_build_id_len;
+		hex_encode(m->build_id_len ? m->build_id : m->target_build_id, idlen > 0 ? (size_t)idlen : 0, hex);
 		jw_key(&w, "build_id");
 		jw_str(&w, hex[0] ? hex : NULL);
 		jw_key(&w, "missing");
 		jw_bool(&w, m->missing);
 		jw_key(&w, "mismatched");
 		jw_bool(&w, m->mismatched);
+		jw_key(&w, "symbols");
+		jw_str(&w, module_symbols_kind(m));
+		jw_key(&w, "package");
+		jw_str(&w, m->package);
+		jw_key(&w, "debug_package");
+		jw_str(&w, m->package ? arena_printf(&a, "%s-dbgsym", m->package) : NULL);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	arena_free(&a);
 	jw_obj_end(&w);
 	return ferror(out) ? err_set(e, ERR_FAIL, "writing the JSON report failed") : 0;
 }

@@ -86,6 +86,8 @@ struct loc_key {
 /* What the symbolized frames of one module showed, for its mapping's has_* flags. */
 struct module_seen {
 	bool functions, filenames, line_numbers, inline_frames;
+	/* a location without a name, or with only a nearby symbol's: pprof may name it later */
+	bool unnamed;
 };
 
 struct builder {
@@ -225,7 +227,8 @@ static uint64_t location_id(struct builder *b, uint64_t pc, const struct pcsym *
 			seen->inline_frames |= fr->inlined;
 		}
 		/* A frame without a name has nothing pprof could show but the address, which
-		 * the location already carries. */
+		 * the location and its mapping already carry (a nearby symbol's guess would
+		 * merge unrelated functions into one). */
 		if (!fr->function)
 			continue;
 		PbLine *ln = arena_alloc(&b->a, sizeof(*ln));
@@ -235,6 +238,8 @@ static uint64_t location_id(struct builder *b, uint64_t pc, const struct pcsym *
 		l->line[l->n_line++] = ln;
 	}
 
+	if (seen && l->n_line == 0)
+		seen->unnamed = true;
 	VEC_RESERVE(b->locs, b->loccap, b->nlocs + 1);
 	VEC_RESERVE(b->lockeys, b->lockeycap, b->nlocs + 1);
 	b->locs[b->nlocs] = l;
@@ -251,6 +256,18 @@ static void hex_build_id(char *out, const unsigned char *id, int len)
 		out[2 * i + 1] = digits[id[i] & 15];
 	}
 	out[2 * len] = 0;
+}
+
+/* The first executable mapping of the module's file, or NULL. */
+static const struct mapping *text_mapping(const struct snapshot *s, const struct module *m)
+{
+	for (size_t i = 0; i < s->nmaps; i++) {
+		const struct mapping *mp = &s->maps[i];
+		if (mp->perms[2] == 'x' && mp->path && m->name && mp->start >= m->start && mp->end <= m->end &&
+		    strcmp(mp->path, m->name) == 0)
+			return mp;
+	}
+	return NULL;
 }
 
 /* pprof takes the first mapping for the main binary (its name heads every report), so the
@@ -275,10 +292,13 @@ static void add_mappings(struct builder *b)
 		PbMapping *pm = arena_alloc(&b->a, sizeof(*pm));
 		perftools__profiles__mapping__init(pm);
 		pm->id = b->nmaps + 1;
-		pm->memory_start = m->start;
-		pm->memory_limit = m->end;
-		/* start is the lowest mapped address of the ELF, where file offset 0 lies */
-		pm->file_offset = 0;
+		/* The module's code: pprof takes a mapping whose program header is not
+		 * executable for data and will not symbolize it later. Without its mappings
+		 * (a synthetic snapshot), the whole module from file offset 0. */
+		const struct mapping *text = text_mapping(s, m);
+		pm->memory_start = text ? text->start : m->start;
+		pm->memory_limit = text ? text->end : m->end;
+		pm->file_offset = text ? text->offset : 0;
 		pm->filename = str_id(b, m->name);
 		/* The ID the process ran with, when the target recorded one, is the one that
 		 * finds the right binary; else the file's. */
@@ -477,7 +497,9 @@ int report_pprof(FILE *out, const struct snapshot *s, struct err *e)
 
 	for (size_t i = 0; i < s->nmodules; i++) {
 		PbMapping *pm = b.maps[b.mapid[i] - 1];
-		pm->has_functions = b.seen[i].functions;
+		/* pprof symbolizes the locations without lines of a mapping without functions,
+		 * given the binary (-symbolize, PPROF_BINARY_PATH) */
+		pm->has_functions = b.seen[i].functions && !b.seen[i].unnamed;
 		pm->has_filenames = b.seen[i].filenames;
 		pm->has_line_numbers = b.seen[i].line_numbers;
 		pm->has_inline_frames = b.seen[i].inline_frames;

@@ -4,6 +4,39 @@
 #include "report/debug1.h"
 #include "report/findings_text.h"
 #include "report/signal.h"
+#include "report/symsummary.h"
+#include "util/hex.h"
+
+/* How many frames lack a name, and for each module without symbols what would name them:
+ * its build-id (for debuginfod or a debug directory) and the Debian -dbgsym package. */
+static void symbols_header(FILE *out, const struct snapshot *s)
+{
+	struct symsummary sum;
+	symsummary_build(s, &sum);
+	if (sum.unnamed)
+		fprintf(out, "symbols: %zu of %zu frames without a function name (%zu with a nearby symbol as a "
+			"guess, \"near\"); they show MODULE+OFFSET\n", sum.unnamed, sum.frames, sum.near);
+	for (size_t i = 0; i < sum.nmodules; i++) {
+		const struct module *m = sum.modules[i];
+		const char *has = m->missing ? "file missing" : m->has_minidebuginfo ? "only .dynsym and .gnu_debugdata"
+				  : m->has_dynsym ? "only .dynsym" : "no symbol table";
+		fprintf(out, "no symbols: %s (%zu frame%s; %s)", m->name, sum.module_frames[i],
+			sum.module_frames[i] == 1 ? "" : "s", has);
+		char hex[81];
+		int idlen = m->target_build_id_len ? m->target_build_id_len : m->build_id_len;
+		hex_encode(m->target_build_id_len ? m->target_build_id : m->build_id, idlen > 0 ? (size_t)idlen : 0, hex);
+		if (hex[0])
+			fprintf(out, " build-id %s", hex);
+		if (m->package)
+			fprintf(out, ", Debian package %s-dbgsym", m->package);
+		fputc('\n', out);
+	}
+	if (sum.nmodules)
+		fprintf(out, "(to name them: install the -dbgsym package from the debian-debug archive, whose files "
+			"/usr/lib/debug holds and chang reads; or put the debug file, e.g. from `debuginfod-find "
+			"debuginfo BUILD-ID`, at DIR/.build-id/XX/REST.debug and give --debuginfo-path=DIR)\n");
+	symsummary_free(&sum);
+}
 
 int report_text(FILE *out, const struct snapshot *s, struct err *e)
 {
@@ -30,6 +63,7 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 		fprintf(out, "note: the process is stopped by job control (SIGSTOP/SIGTSTP) and was left stopped\n");
 	for (size_t i = 0; i < s->nwarnings; i++)
 		fprintf(out, "warning: %s\n", s->warnings[i]);
+	symbols_header(out, s);
 	fputc('\n', out);
 	report_findings_text(out, s);
 	report_debug1_groups(out, s, true);

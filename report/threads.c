@@ -1,5 +1,6 @@
 /* --format=threads: one block per thread, like Go's goroutine?debug=2 dump. */
 #include "report/report.h"
+#include "report/frame_label.h"
 #include <string.h>
 
 /* runtime.showfuncinfo at GOTRACEBACK=single: runtime internals are hidden except exported
@@ -70,6 +71,7 @@ static void go_goroutine(FILE *out, const struct task *t)
 
 int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 {
+	struct arena a = { 0 };
 	/* Go targets: the goroutines first, as Go's goroutine?debug=2 lists them */
 	for (size_t i = 0; i < s->ngoroutines; i++)
 		go_goroutine(out, &s->goroutines[i]);
@@ -87,14 +89,15 @@ int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 		for (int k = 0; k < t->npcs; k++) {
 			const struct pcsym *ps = t->syms ? t->syms[k] : NULL;
 			if (!ps || ps->nframes == 0) {
-				fprintf(out, "?()\n\t?:0 pc=0x%llx\n", (unsigned long long)t->pcs[k]);
+				fprintf(out, "%s()\n\t?:0 pc=0x%llx\n", frame_label(s, ps, t->pcs[k], NULL, false, &a),
+					(unsigned long long)t->pcs[k]);
 				continue;
 			}
 			for (int f = 0; f < ps->nframes; f++) {
 				const struct sym_frame *fr = &ps->frames[f];
-				fprintf(out, "%s(...)\n\t%s:%d", fr->function ? fr->function : "?",
+				fprintf(out, "%s(...)\n\t%s:%d", frame_label(s, ps, t->pcs[k], fr, false, &a),
 					fr->file ? fr->file : "?", fr->line);
-				if (!fr->inlined && fr->func_entry && ps->lookup_pc >= fr->func_entry)
+				if (frame_named(fr) && !fr->inlined && fr->func_entry && ps->lookup_pc >= fr->func_entry)
 					fprintf(out, " +0x%llx", (unsigned long long)(ps->lookup_pc - fr->func_entry));
 				fputc('\n', out);
 			}
@@ -105,5 +108,6 @@ int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 			fputs("...additional frames elided...\n", out);
 		fputc('\n', out);
 	}
+	arena_free(&a);
 	return ferror(out) ? err_set(e, ERR_FAIL, "writing the report failed") : 0;
 }

@@ -213,6 +213,11 @@ void debugfile_prefetch(const char *const *module_paths, size_t n, const char *s
 		reg.thread_running = reg.thread_joinable =
 			pthread_create(&reg.thread, NULL, prefetch_thread, NULL) == 0;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		/* The module that starts the thread sees it end: whatever command runs, the thread
+		 * is joined and the images released when chang exits. */
+		static bool at_exit;
+		if (reg.thread_joinable && !at_exit)
+			at_exit = atexit(debugfile_shutdown) == 0;
 	}
 	pthread_mutex_unlock(&reg.mu);
 }

@@ -27,6 +27,7 @@ int debugfile_substitute(int fd);
 /* How many debug files were inflated by this process, and how many read from the cache. */
 void debugfile_stats(unsigned *inflated, unsigned *cached);
 
-/* Wait for the background thread and release every inflated image. */
+/* Wait for the background thread and release every inflated image (also run at exit once
+ * the thread was started). */
 void debugfile_shutdown(void);
 #endif

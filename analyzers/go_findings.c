@@ -2,8 +2,7 @@
  * object and operation, and the mutexes it likely holds): many goroutines stuck on one
  * channel or lock, lock cycles (inferred: Go mutexes record no owner), and a goroutine
  * explosion. Reads the model only; runs with the other analyzers. */
-#include "go/go.h"
-#include "analyzers/findings.h"
+#include "analyzers/go_findings.h"
 #include "util/xalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
