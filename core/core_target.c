@@ -146,9 +146,21 @@ static const char *find_main_path(const struct elfcore_notes *n, const char *exe
 /* NT_PRPSINFO describes the thread group leader only, and at dump time: a kernel core's is
  * the dumping kernel's own R or D (signal-made cores, cursig set), and gcore's 't' is gdb's
  * own ptrace stop, not the target's. The other threads' states are not in a core at all. */
-static char kstate_of(char sname, int cursig)
+static char kstate_of(char sname, bool signal_made)
 {
-	return !cursig && sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+	return !signal_made && sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+}
+
+/* Whether the kernel dumps a core for sig's default action (signal(7)): a core whose first
+ * thread's pr_cursig is one was made by it. Debuggers write their own stop signal there. */
+static bool dumps_core(int sig)
+{
+	switch (sig) {
+	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+	case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
+		return true;
+	}
+	return false;
 }
 
 /* si_code values of signals sent by a process, which carry si_pid and si_uid. */
@@ -159,10 +171,11 @@ static bool sent_by_process(int code)
 
 /* The signal that made the core: every NT_PRSTATUS carries it as pr_cursig, and the first
  * is the thread that took it; NT_SIGINFO tells who sent it, or where a fault was. gcore's
- * and chang's own cores have cursig 0 (gdb's NT_SIGINFO is its own SIGSTOP). */
+ * and chang's own cores have cursig 0 or a debugger's stop signal (gdb's NT_SIGINFO is its
+ * own SIGSTOP). */
 static const struct core_signal *core_signal_of(const struct elfcore_notes *n, struct arena *a)
 {
-	if (n->nthreads == 0 || n->threads[0].cursig <= 0)
+	if (n->nthreads == 0 || !dumps_core(n->threads[0].cursig))
 		return NULL;
 	struct core_signal *cs = ARENA_NEW(a, struct core_signal, 1);
 	cs->signo = n->threads[0].cursig;
@@ -246,7 +259,7 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 		t->kind = TASK_THREAD;
 		t->tid = th->tid;
 		t->name = thread_name(names, n->nnames, th->tid, name);
-		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname, n->threads[0].cursig) : '?';
+		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname, dumps_core(n->threads[0].cursig)) : '?';
 		t->have_regs = true;
 		t->regs = th->regs;
 		t->syscall_nr = (long)th->regs.orig_rax >= 0 ? (long)th->regs.orig_rax : -1;
