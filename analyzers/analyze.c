@@ -4,8 +4,29 @@
 #include "analyzers/go_findings.h"
 #include "analyzers/xproc_findings.h"
 
+/* Waits whose object records no owner, so the wait-for graph has no edge for them: a cycle
+ * through them (two threads each waiting on a semaphore the other would post, Python's
+ * threading.Lock, which is a sem_t) cannot be seen. Idle event loops and workers waiting
+ * for work are left out; so are a Go program's OS threads parked in the runtime's futexes
+ * (its goroutines carry the waits). */
+static int count_unchecked(const struct snapshot *s)
+{
+	int n = 0;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const struct wait *w = s->tasks[i].wait;
+		if (!w || w->idle)
+			continue;
+		bool ownerless = w->kind == WAIT_SEMAPHORE ||
+				 (w->kind == WAIT_FUTEX && !s->ngoroutines) ||
+				 ((w->kind == WAIT_MUTEX || w->kind == WAIT_RWLOCK) && !w->owner_known);
+		n += ownerless;
+	}
+	return n;
+}
+
 void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 {
+	s->unchecked_waits = count_unchecked(s);
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
 	xproc_findings(s, &l);

@@ -18,6 +18,19 @@ static bool fd_wait(enum wait_kind k)
 	return input_wait(k) || k == WAIT_WRITE || k == WAIT_SEND || k == WAIT_CONNECT;
 }
 
+static bool text_names_object(const char *t)
+{
+	return strncmp(t, "pipe:[", 6) == 0 || strncmp(t, "socket:[", 8) == 0 || t[0] == '/';
+}
+
+/* Waiting for events on its own is what an event loop or a listener does all day: a group
+ * of idle ones is housekeeping, not a finding. */
+static bool housekeeping(const struct wait *w)
+{
+	return w->idle && (w->kind == WAIT_EPOLL || w->kind == WAIT_POLL || w->kind == WAIT_SELECT ||
+			   w->kind == WAIT_ACCEPT || w->kind == WAIT_SLEEP);
+}
+
 /* Whether a wait can join a group, i.e. names one shared object. */
 static bool groupable(const struct wait *w)
 {
@@ -39,12 +52,19 @@ static int cmp_key(const struct wait *a, const struct wait *b)
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	if (fd_wait(a->kind)) {
-		/* The same pipe through different descriptors is one object. */
-		if (a->fd_target && b->fd_target)
-			return strcmp(a->fd_target, b->fd_target);
-		if (!a->fd_target != !b->fd_target)
+		/* The same pipe through different descriptors is one object: a pipe's or a
+		 * socket's link text carries its inode, a path names its file. Anon inodes
+		 * (epoll, eventfd, timerfd) share one text: the open file itself tells them
+		 * apart, by the lowest fd open on it. */
+		if (a->fd_target && b->fd_target) {
+			int c = strcmp(a->fd_target, b->fd_target);
+			if (c || text_names_object(a->fd_target))
+				return c;
+		} else if (!a->fd_target != !b->fd_target) {
 			return a->fd_target ? -1 : 1;
-		return (a->fd > b->fd) - (a->fd < b->fd);
+		}
+		int fa = a->fd_file >= 0 ? a->fd_file : a->fd, fb = b->fd_file >= 0 ? b->fd_file : b->fd;
+		return (fa > fb) - (fa < fb);
 	}
 	return (a->address > b->address) - (a->address < b->address);
 }
@@ -134,7 +154,10 @@ void mass_findings(struct snapshot *s, int threshold, struct finding_list *out)
 			j++;
 		long count = j - k;
 		bool big = threshold > 0 ? count >= threshold : count >= 10 && count * 10 >= n;
-		if (big) {
+		bool chores = true;
+		for (long q = k; q < j && chores; q++)
+			chores = housekeeping(s->tasks[idx[q]].wait);
+		if (big && !chores) {
 			bool all_idle = true;
 			for (long q = k; q < j && all_idle; q++)
 				all_idle = s->tasks[idx[q]].wait->idle;

@@ -436,9 +436,11 @@ static void set_fd(struct snapshot *s, struct wait *w, enum wait_kind kind, uint
 	w->fd = (int)arg;
 	if (w->fd < 0)
 		return;
+	w->fd_file = w->fd;
 	const struct fdinfo *f = find_fd(s, w->fd);
 	if (!f)
 		return;
+	w->fd_file = f->file_fd;
 	w->fd_target = f->detail ? arena_printf(&s->arena, "%s %s", f->target, f->detail) : f->target;
 }
 
@@ -556,6 +558,7 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 	}
 	struct wait *w = ARENA_NEW(&s->arena, struct wait, 1);
 	w->fd = -1;
+	w->fd_file = -1;
 	w->syscall = syscall_name(nr);
 	if (!w->syscall)
 		w->syscall = arena_printf(&s->arena, "syscall_%ld", nr);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 bool fds_format_inet(const char *hex, char *out, size_t cap)
@@ -91,6 +93,31 @@ static const char *describe_socket(pid_t pid, unsigned long inode, struct arena 
 	return NULL;
 }
 
+/* Objects without an inode of their own (epoll instances, eventfds, timerfds: anon inodes)
+ * all read the same link text; the kernel's kcmp tells whether two fds are one open file.
+ * Compared only within the same text, and only for that kind of object (a pipe or socket
+ * carries its inode in the text). */
+#define SAME_FILE_MAX 512
+
+static void same_files(pid_t pid, struct fdinfo *v, size_t n)
+{
+	size_t compared = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i].file_fd = v[i].fd;
+		if (strncmp(v[i].target, "anon_inode:", 11) != 0)
+			continue;
+		for (size_t j = 0; j < i && compared < SAME_FILE_MAX * SAME_FILE_MAX; j++) {
+			if (v[j].file_fd != v[j].fd || strcmp(v[i].target, v[j].target) != 0)
+				continue;
+			compared++;
+			if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, v[i].fd, v[j].fd) == 0) {
+				v[i].file_fd = v[j].fd;
+				break;
+			}
+		}
+	}
+}
+
 static int cmp_fd(const void *a, const void *b)
 {
 	const struct fdinfo *x = a, *y = b;
@@ -128,6 +155,7 @@ void fds_read(pid_t pid, struct snapshot *s)
 	closedir(d);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_fd);
+	same_files(pid, v, n);
 	s->fds = arena_memdup(&s->arena, v, sizeof(*v) * n);
 	s->nfds = n;
 	free(v);

@@ -28,6 +28,10 @@ const struct optdesc optable[] = {
 	{ OPT_INTERVAL, "interval", 0, "DURATION", CMD_WATCH, false, "1s", "time between samples" },
 	{ OPT_AFTER, "after", 0, "DURATION", CMD_WATCH, false, "30s", "no progress for this long is a hang" },
 	{ OPT_ONCE, "once", 0, NULL, CMD_WATCH, false, NULL, "exit after the first hang (status 3)" },
+	{ OPT_SECOND_LOOK, "second-look", 0, "DURATION", CMD_ATTACH | CMD_RUN | CMD_WATCH, false, "150ms",
+	  "after the capture, watch the process this long without stopping it: a mass-blocking or "
+	  "blocking-chain finding stays only if its threads sit in the same waits with no CPU time "
+	  "and no wake-ups meanwhile (0: no second look)" },
 	/* report options, shared */
 	{ OPT_FORMAT, "format", 0, "FORMAT", CMD_REPORTING, true, "text",
 	  "text, threads, json, goroutine, pprof or dot" },

@@ -1,4 +1,5 @@
 #include "commands/options.h"
+#include "commands/second_look.h"
 #include "commands/optable.h"
 #include <errno.h>
 #include <getopt.h>
@@ -90,6 +91,7 @@ void options_defaults(const char *cmd, struct report_options *o)
 	o->kill_after_ms = 5000;
 	o->interval_ms = 1000;
 	o->after_ms = 30000;
+	o->second_look_ms = SECOND_LOOK_DEFAULT_MS;
 }
 
 static void duration_text(uint64_t ms, char *buf, size_t cap)
@@ -129,6 +131,9 @@ bool options_value_text(const struct report_options *o, int id, char *buf, size_
 		return true;
 	case OPT_AFTER:
 		duration_text(o->after_ms, buf, cap);
+		return true;
+	case OPT_SECOND_LOOK:
+		duration_text(o->second_look_ms, buf, cap);
 		return true;
 	default:
 		return false;
@@ -230,6 +235,14 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 		case OPT_ONCE:
 			o->once = true;
 			break;
+		case OPT_SECOND_LOOK: {
+			uint64_t ms;
+			if (!options_parse_duration(optarg, &ms) || ms > 10000)
+				return err_set(e, ERR_USAGE, "--second-look=%s: a duration up to 10s, such as "
+					       "150ms (0: none)", optarg);
+			o->second_look_ms = (unsigned)ms;
+			break;
+		}
 		case OPT_SAVE_CORE:
 			if (!*optarg)
 				return err_set(e, ERR_USAGE, "--save-core: give a file name");

@@ -17,6 +17,7 @@ struct report_options {
 	bool stats;
 	bool exit_code;		/* exit 3 when a deadlock/self-deadlock/abandoned lock is found */
 	int mass_threshold;
+	unsigned second_look_ms;	/* live: confirm unproven findings over this long; 0 = off */
 	/* command-specific */
 	long pid;
 	bool have_pid;

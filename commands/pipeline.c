@@ -1,4 +1,5 @@
 #include "commands/pipeline.h"
+#include "commands/second_look.h"
 #include "commands/commands.h"
 #include "analyzers/analyze.h"
 #include "attach/live_target.h"
@@ -116,6 +117,9 @@ int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct 
 	xproc_follow(s);
 	analyze_findings(s, &ao);
 	double t3 = mono_s();
+	/* After the analysis, so that the threads the capture stopped have long gone back to
+	 * their waits before the first sample. */
+	second_look(s, o->second_look_ms);
 	/* Reports read only the model: names were resolved into the arena above. */
 	symbolizer_free(sz);
 	s->symbolizer = NULL;

@@ -100,6 +100,9 @@ struct wait {
 	bool owner_known;	/* the object records an owner (mutex, rwlock writer, join) */
 	int fd;			/* -1 when not an fd wait */
 	const char *fd_target;	/* "pipe:[123]", "socket 127.0.0.1:80 -> ...", a path; NULL if unknown */
+	int fd_file;		/* fd waits: the lowest fd open on the same file (kcmp), which tells
+				 * apart objects whose link text is shared (every epoll instance is
+				 * anon_inode:[eventpoll]); the fd itself when unknown, else -1 */
 	const char *syscall;	/* the syscall name the task is in, or NULL */
 	const char *detail;	/* one human sentence of extra facts, or NULL */
 	bool idle;		/* an event loop or worker waiting for work: not a hang suspect */
@@ -215,6 +218,10 @@ struct finding {
 	uint64_t *goids;	/* Go targets: the goroutines concerned (tids stay for threads) */
 	int ngoids;
 	bool inferred;		/* drawn from circumstantial evidence (Go mutexes record no owner) */
+	/* Live targets: its threads were seen unchanged (same waits, no CPU time, no wake-ups)
+	 * over a second look this many ms after the capture; 0 when not looked at (cores, and
+	 * findings proven by owner fields). */
+	int confirmed_ms;
 	/* Across processes: the processes involved (the target among them), and for each of
 	 * tids the process it belongs to. NULL/0 for a finding inside the target. */
 	pid_t *pids;
@@ -227,6 +234,7 @@ struct fdinfo {
 	int fd;
 	const char *target;	/* "pipe:[123]", "socket:[456]" or a path */
 	const char *detail;	/* "tcp 127.0.0.1:8080 -> 127.0.0.1:5555", or NULL */
+	int file_fd;		/* the lowest fd open on the same open file (kcmp), else fd */
 };
 
 /* Waits that leave the process (live targets; attach/xproc.c reads them from /proc without
@@ -327,6 +335,15 @@ struct snapshot {
 	size_t nwarnings, warnings_cap;
 
 	const struct saved_core *saved_core;	/* NULL unless a core was asked for */
+
+	/* The second look at a live process (commands/second_look.c): how long it watched,
+	 * 0 when none was taken, and how many findings it dropped because their threads moved
+	 * on meanwhile. */
+	int second_look_ms;
+	int dropped_findings;
+	/* Threads waiting on objects that record no owner (semaphores, bare futexes, glibc's
+	 * internal locks): cycles among them cannot be checked. */
+	int unchecked_waits;
 
 	struct target *target;	/* memory of the frozen image, for analyzers */
 	struct symbolizer *symbolizer;	/* names data addresses for analyzers (symbols/) */

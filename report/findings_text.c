@@ -144,8 +144,12 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 
 static void print_other(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
 {
-	fprintf(out, "%s#%d%s: %s\n", finding_kind_name(f->kind), f->seq,
+	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq,
 		f->maybe_normal ? " (may be normal)" : "", f->summary);
+	if (f->confirmed_ms)
+		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no "
+			"wake-ups).", f->confirmed_ms);
+	fputc('\n', out);
 	switch (f->kind) {
 	case FINDING_SELF_DEADLOCK:
 		if (f->nlocks && f->locks[0].nwaiters > 1)
@@ -196,12 +200,26 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 		ndead++;
 	}
 	if (ndead)
-		fprintf(out, "Found %d deadlock%s.\n\n", ndead, ndead == 1 ? "" : "s");
+		fprintf(out, "Found %d deadlock%s.\n", ndead, ndead == 1 ? "" : "s");
+	else if (s->unchecked_waits)
+		fprintf(out, "No deadlock found among the locks that record their owner.\n");
 	else
-		fprintf(out, "No deadlock found.\n\n");
+		fprintf(out, "No deadlock found.\n");
+	/* Honest limits: what the cycle search could not see. */
+	if (s->unchecked_waits)
+		fprintf(out, "%d thread%s wait%s on objects that record no owner (semaphores, bare "
+			"futexes, glibc-internal locks): cycles among them could not be checked.\n",
+			s->unchecked_waits, s->unchecked_waits == 1 ? "" : "s",
+			s->unchecked_waits == 1 ? "s" : "");
+	fputc('\n', out);
 	for (size_t i = 0; i < s->nfindings; i++)
 		if (s->findings[i].kind != FINDING_DEADLOCK)
 			print_other(out, s, &s->findings[i], &a);
+	if (s->dropped_findings)
+		fprintf(out, "%d finding%s dropped: %s threads moved on (ran, woke up or changed "
+			"waits) during a second look of %d ms, as a busy healthy process does.\n\n",
+			s->dropped_findings, s->dropped_findings == 1 ? "" : "s",
+			s->dropped_findings == 1 ? "its" : "their", s->second_look_ms);
 	arena_free(&a);
 }
 

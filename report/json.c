@@ -166,6 +166,11 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 	jw_bool(w, f->inferred);
 	jw_key(w, "maybe_normal");
 	jw_bool(w, f->maybe_normal);
+	jw_key(w, "confirmed_ms");
+	if (f->confirmed_ms)
+		jw_int(w, f->confirmed_ms);
+	else
+		jw_null(w);
 	jw_key(w, "cross_process");
 	jw_bool(w, f->npids > 0);
 	if (f->npids) {
@@ -438,6 +443,19 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_str(&w, s->warnings[i]);
 	jw_arr_end(&w);
 
+	jw_key(&w, "second_look");
+	if (s->second_look_ms) {
+		jw_obj(&w);
+		jw_key(&w, "ms");
+		jw_int(&w, s->second_look_ms);
+		jw_key(&w, "dropped_findings");
+		jw_int(&w, s->dropped_findings);
+		jw_obj_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "unchecked_waits");
+	jw_int(&w, s->unchecked_waits);
 	struct symsummary sum;
 	symsummary_build(s, &sum);
 	jw_key(&w, "symbols");

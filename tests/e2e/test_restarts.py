@@ -4,8 +4,9 @@ epoll_wait returning EINTR into the program's retry loop) decode as the wait the
 on every look: three attaches in a row, --no-stop, a gcore core, and chang watch's samples.
 The program is tests/programs/restarted_waits.c: one named thread per kind of wait."""
 import os
+import subprocess
 
-from harness import Program, build, chang_json, check, run_chang
+from harness import Program, build, chang_bin, chang_json, check, run_chang
 
 # thread name -> (wait kind, syscall, object key); the key is checked against what the
 # program printed (OBJ lines): the lock's address, or the fd it waits on
@@ -97,3 +98,21 @@ def test_restarted_waits_text_names_the_call():
         r = run_chang(["attach", "--pid", str(p.pid)])
         check("# state: syscall" not in r.stdout, "a restarted wait shown as a bare syscall:\n%s" % r.stdout)
         check("# state: condvar" in r.stdout and "# state: sleep" in r.stdout, r.stdout)
+
+
+def test_watch_counts_restarted_waits_as_what_they_are():
+    """chang watch samples /proc without stopping: after an attach, the sleepers and the
+    poller sit in restart_syscall; it must still count them as sleeping and polling (idle),
+    and the two timed lock waits as futex waits."""
+    p, objs = start()
+    with p:
+        run_chang(["attach", "--pid", str(p.pid), "--format=json"])
+        restarted = 0
+        for tid in os.listdir("/proc/%d/task" % p.pid):
+            with open("/proc/%d/task/%s/syscall" % (p.pid, tid)) as f:
+                restarted += f.read().split()[0] == "219"
+        check(restarted == len(RESTARTED), "%d threads in restart_syscall, want %d" % (restarted, len(RESTARTED)))
+        r = subprocess.run([chang_bin(), "watch", "--pid", str(p.pid), "--interval=100ms", "--after=500ms", "--once",
+                            "--format=json", "-o", os.devnull], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 3, "watch exited %d: %s" % (r.returncode, r.stderr[-800:]))
+        check("2 of %d threads blocked (2 on futexes)" % THREADS in r.stderr, r.stderr[-800:])

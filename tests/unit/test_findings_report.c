@@ -18,23 +18,35 @@ static struct sym_frame frames_b[] = {
 };
 
 static struct module libc = { .name = "/usr/lib/x86_64-linux-gnu/libc.so.6" };
+/* frames of a libc without symbols: a .dynsym guess, and nothing at all */
+static struct sym_frame frames_c[] = {
+	{ .near_symbol = "memcpy", .source = SYM_DYNSYM },
+	{ .function = NULL },
+};
 
 static void set_stack(struct snapshot *s, struct task *t)
 {
 	struct pcsym *p = ARENA_NEW(&s->arena, struct pcsym, 2);
 	p[0] = (struct pcsym){ .pc = 0x1000, .nframes = 1, .frames = &frames_a[0], .module = &libc };
 	p[1] = (struct pcsym){ .pc = 0x2000, .nframes = 1, .frames = &frames_a[1] };
-	t->pcs = ARENA_NEW(&s->arena, uint64_t, 3);
+	t->pcs = ARENA_NEW(&s->arena, uint64_t, 5);
 	t->pcs[0] = 0x1000;
 	t->pcs[1] = 0x2000;
 	t->pcs[2] = 0x3000;
-	t->npcs = 3;
-	t->syms = ARENA_NEW(&s->arena, const struct pcsym *, 3);
+	t->pcs[3] = 0x4000;
+	t->pcs[4] = 0x5000;
+	t->npcs = 5;
+	t->syms = ARENA_NEW(&s->arena, const struct pcsym *, 5);
 	t->syms[0] = &p[0];
 	t->syms[1] = &p[1];
 	struct pcsym *q = ARENA_NEW(&s->arena, struct pcsym, 1);
 	*q = (struct pcsym){ .pc = 0x3000, .nframes = 2, .frames = frames_b };
 	t->syms[2] = q;
+	struct pcsym *r = ARENA_NEW(&s->arena, struct pcsym, 2);
+	r[0] = (struct pcsym){ .pc = 0x4000, .lookup_pc = 0x3fff, .nframes = 1, .frames = &frames_c[0], .module = &libc };
+	r[1] = (struct pcsym){ .pc = 0x5000, .lookup_pc = 0x4fff, .nframes = 1, .frames = &frames_c[1], .module = &libc };
+	t->syms[3] = &r[0];
+	t->syms[4] = &r[1];
 }
 
 static struct wait *mutex_wait(struct snapshot *s, uint64_t addr, const char *sym, pid_t owner)
@@ -113,7 +125,8 @@ static void test_text(void)
 	CHECKF(strstr(t, "waiting to lock mutex heap 0x300,\n") != NULL, "%s", t);
 	CHECK(strstr(t, "Stacks of the threads listed above:\n") != NULL);
 	CHECKF(strstr(t, "\tat ___pthread_mutex_lock (pthread_mutex_lock.c:93)\n\tat take_second (abba.c:14)\n"
-			 "\tat lock_inline (abba.c:20) [inlined]\n\tat transfer (abba.c:30)\n") != NULL, "%s", t);
+			 "\tat lock_inline (abba.c:20) [inlined]\n\tat transfer (abba.c:30)\n"
+			 "\tat [near memcpy, .dynsym] libc.so.6+0x3fff\n\tat libc.so.6+0x4fff\n") != NULL, "%s", t);
 	free(t);
 	snapshot_free(s);
 

@@ -1,0 +1,21 @@
+/* A second look at a live process, without stopping it: a finding that no owner field
+ * proves (mass blocking, a blocking chain) stands only if its threads are seen in the same
+ * waits, with no CPU time and no wake-ups, over a short interval after the capture (the
+ * /proc sampling chang watch does). A busy, healthy service passes through such states all
+ * the time; a hang stays in them. */
+#ifndef CHANG_SECOND_LOOK_H
+#define CHANG_SECOND_LOOK_H
+#include "model/snapshot.h"
+
+/* Default length of the look, in ms (--second-look). */
+#define SECOND_LOOK_DEFAULT_MS 150
+
+/* For a live snapshot with such findings: sample, wait ms, sample again; keep the findings
+ * whose threads held still (confirmed_ms set), drop the others (dropped_findings counts
+ * them). Nothing happens for cores, for ms == 0, or when the process is gone. */
+void second_look(struct snapshot *s, unsigned ms);
+
+struct sample;
+/* The judgement alone, on two samples taken ms apart (for tests). */
+void second_look_judge(struct snapshot *s, const struct sample *a, const struct sample *b, int ms);
+#endif
