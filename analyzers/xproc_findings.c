@@ -176,6 +176,7 @@ static void deadlocks(struct xgraph *g, struct finding_list *out)
 		if (np < 2)
 			continue;	/* inside one process: the target's own analyzers speak for it */
 		struct finding *f = findings_push(out, FINDING_DEADLOCK);
+		f->confirmed_ms = (int)s->xproc_confirm_ms;
 		f->pids = ARENA_NEW(&s->arena, pid_t, np);
 		memcpy(f->pids, pids, (size_t)np * sizeof(pid_t));
 		f->npids = np;
@@ -194,8 +195,18 @@ static void deadlocks(struct xgraph *g, struct finding_list *out)
 						      f->ntids > 1 ? "; " : "", (int)v->pid, (int)v->tid, v->comm,
 						      v->doing, edge_text(g, v, &s->arena));
 		}
+		const char *evidence = NULL;
+		for (size_t k = 0; k < s->nxedges; k++) {
+			long a = node_of(g, s->xedges[k].tid);
+			if (a >= 0 && g->n[a].comp == c && s->xedges[k].evidence)
+				evidence = s->xedges[k].evidence;
+		}
+		f->inferred = evidence != NULL;
+		if (evidence)
+			f->evidence = arena_strdup(&s->arena, evidence);
 		snprintf(buf + n, sizeof(buf) - n, ". Every thread of these processes is blocked (read from /proc, "
-			 "confirmed by a second look), so none can act.");
+			 "confirmed by a second look), so none can act%s%s.", evidence ? "; inferred: " : "",
+			 evidence ? evidence : "");
 		f->summary = arena_strdup(&s->arena, buf);
 	}
 }
@@ -212,6 +223,7 @@ static void foreign_owners(struct xgraph *g, struct finding_list *out)
 		if (w < 0 || o < 0 || g->n[w].stuck)
 			continue;	/* a deadlock says it already */
 		struct finding *f = findings_push(out, FINDING_BLOCKING_CHAIN);
+		f->confirmed_ms = (int)s->xproc_confirm_ms;
 		f->root_tid = e->to_tid;
 		f->pids = ARENA_NEW(&s->arena, pid_t, 2);
 		f->pids[0] = s->pid;
@@ -225,10 +237,9 @@ static void foreign_owners(struct xgraph *g, struct finding_list *out)
 		f->tid_pids[1] = e->to_pid;
 		f->ntids = 2;
 		char buf[1024];
-		snprintf(buf, sizeof(buf), "thread %d \"%s\" waits for %s, held by thread %d of process %d \"%s\"%s "
-			 "(the lock's owner field names it), which is %s.", (int)e->tid, g->n[w].comm, e->object,
-			 (int)e->to_tid, (int)e->to_pid, g->n[o].comm, strcmp(e->relation, "holds it") == 0 ? "" :
-			 e->relation, g->n[o].doing);
+		snprintf(buf, sizeof(buf), "thread %d \"%s\" waits for %s, held by thread %d of process %d \"%s\" "
+			 "(the lock's owner field names it, and that thread is alive there), which is in %s.",
+			 (int)e->tid, g->n[w].comm, e->object, (int)e->to_tid, (int)e->to_pid, g->n[o].comm, g->n[o].doing);
 		f->summary = arena_strdup(&s->arena, buf);
 	}
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,8 +78,17 @@ static struct xprocess *find_proc(struct follow *f, pid_t pid)
 	return NULL;
 }
 
+static void edge_inferred(struct follow *f, pid_t pid, pid_t tid, pid_t to_pid, pid_t to_tid, const char *object,
+			  const char *relation, const char *evidence);
+
 static void edge(struct follow *f, pid_t pid, pid_t tid, pid_t to_pid, pid_t to_tid, const char *object,
 		 const char *relation)
+{
+	edge_inferred(f, pid, tid, to_pid, to_tid, object, relation, NULL);
+}
+
+static void edge_inferred(struct follow *f, pid_t pid, pid_t tid, pid_t to_pid, pid_t to_tid, const char *object,
+			  const char *relation, const char *evidence)
 {
 	for (size_t i = 0; i < f->nedges; i++) {
 		const struct xedge *e = &f->edges[i];
@@ -88,7 +98,8 @@ static void edge(struct follow *f, pid_t pid, pid_t tid, pid_t to_pid, pid_t to_
 	VEC_RESERVE(f->edges, f->cape, f->nedges + 1);
 	f->edges[f->nedges++] = (struct xedge){ .pid = pid, .tid = tid, .to_pid = to_pid, .to_tid = to_tid,
 						.object = arena_strdup(&f->s->arena, object),
-						.relation = arena_strdup(&f->s->arena, relation) };
+						.relation = arena_strdup(&f->s->arena, relation),
+						.evidence = evidence ? arena_strdup(&f->s->arena, evidence) : NULL };
 }
 
 static bool fd_link(pid_t pid, long fd, char *out, size_t cap)
@@ -179,6 +190,32 @@ static void lock_edges(struct follow *f, pid_t pid, pid_t tid, long fd, char *do
 	free(holders);
 }
 
+/* A peer thread in futex(FUTEX_WAIT) on a word laid out as a process-shared glibc mutex
+ * (kind with the PTHREAD_MUTEX_PSHARED bit, an owner TID beside it) that a thread of another
+ * process owns. The peer is not stopped and its stack not read, so the type comes from the
+ * word's shape, not from the waiting frame: the edge is inferred, and says why. */
+static void futex_edges(struct follow *f, pid_t pid, pid_t tid, const uint64_t a[6], char *doing, size_t cap)
+{
+	uint32_t m[5];	/* __lock, __count, __owner, __nusers, __kind */
+	struct iovec local = { m, sizeof(m) }, remote = { (void *)(uintptr_t)a[0], sizeof(m) };
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(m))
+		return;
+	pid_t owner = (pid_t)(m[2] & 0x3fffffff);
+	bool pshared = (m[4] & 128) != 0;	/* PTHREAD_MUTEX_PSHARED_BIT */
+	if (!pshared || owner <= 0 || m[0] == 0)
+		return;
+	pid_t opid = procscan_tid_owner(owner);
+	size_t dl = strlen(doing);
+	snprintf(doing + dl, cap - dl, " on 0x%llx", (unsigned long long)a[0]);
+	if (opid <= 0 || opid == pid)
+		return;
+	char obj[64], ev[160];
+	snprintf(obj, sizeof(obj), "the process-shared mutex at 0x%llx", (unsigned long long)a[0]);
+	snprintf(ev, sizeof(ev), "the futex word is laid out as a process-shared glibc mutex (kind 0x%x) "
+		 "whose owner field is thread %d", m[4], (int)owner);
+	edge_inferred(f, pid, tid, opid, owner, obj, "holds", ev);
+}
+
 /* What a blocked thread waits for, from its system call and arguments. */
 static void thread_edges(struct follow *f, pid_t pid, pid_t tid, long nr, const uint64_t a[6], char *doing,
 			 size_t cap)
@@ -198,6 +235,8 @@ static void thread_edges(struct follow *f, pid_t pid, pid_t tid, long nr, const 
 		lock_edges(f, pid, tid, (long)(int)a[0], doing, cap);
 	else if (nr == SYS_fcntl && (a[1] == F_SETLKW || a[1] == F_OFD_SETLKW))
 		lock_edges(f, pid, tid, (long)(int)a[0], doing, cap);
+	else if (nr == SYS_futex && pid != f->s->pid && (a[1] & 127) == 0 /* FUTEX_WAIT, shared */)
+		futex_edges(f, pid, tid, a, doing, cap);
 }
 
 /* A process other than the target, read from /proc. */
@@ -258,6 +297,18 @@ static struct xprocess *add_proc(struct follow *f, pid_t pid)
 	return x;
 }
 
+static pid_t target_ppid(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (procfs_read(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *p = strrchr(buf, ')');
+	int ppid = 0;
+	char st;
+	return p && sscanf(p + 1, " %c %d", &st, &ppid) == 2 ? (pid_t)ppid : 0;
+}
+
 /* The target: its threads as captured, their decoded waits, and its mutex owners that are
  * threads of other processes (process-shared mutexes, or locks inherited across fork). */
 static void read_target(struct follow *f)
@@ -284,12 +335,18 @@ static void read_target(struct follow *f)
 		if (w && w->owner_known && w->owner_tid > 0 && !snapshot_find_task(s, w->owner_tid)) {
 			pid_t owner = procscan_tid_owner(w->owner_tid);
 			if (owner > 0 && owner != s->pid) {
+				/* the owner field names a thread of the parent: the lock was held there
+				 * when this process forked, and no thread here will ever release it */
+				bool parent = owner == target_ppid(s->pid);
 				char obj[256];
-				snprintf(obj, sizeof(obj), "%s %s", wait_kind_name(w->kind), w->symbol ? w->symbol : "");
-				if (!w->symbol)
-					snprintf(obj, sizeof(obj), "%s at 0x%llx", wait_kind_name(w->kind),
-						 (unsigned long long)w->address);
-				edge(f, s->pid, k->tid, owner, w->owner_tid, obj, "holds it");
+				const char *note = parent ? " (this is the parent: the lock was held there when this "
+							    "process forked, and no thread here will release it)" : "";
+				if (w->symbol)
+					snprintf(obj, sizeof(obj), "the %s %s%s", wait_kind_name(w->kind), w->symbol, note);
+				else
+					snprintf(obj, sizeof(obj), "the %s at 0x%llx%s", wait_kind_name(w->kind),
+						 (unsigned long long)w->address, note);
+				edge(f, s->pid, k->tid, owner, w->owner_tid, obj, "holds");
 			}
 		}
 		t->doing = arena_strdup(&s->arena, doing[0] ? doing : k->state ? k->state : "?");

@@ -227,6 +227,7 @@ struct finding {
 	pid_t *pids;
 	int npids;
 	pid_t *tid_pids;
+	const char *evidence;	/* inferred findings: what the inference rests on, or NULL */
 };
 
 /* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */
@@ -246,6 +247,8 @@ struct xedge {
 	pid_t to_tid;		/* the thread, when the object names one (a mutex owner); else 0 */
 	const char *object;	/* "pipe:[123]", "unix socket", "tcp 127.0.0.1:5000 -> ...", "/tmp/a.lock", "child" */
 	const char *relation;	/* what to_pid is to the object: "holds the write end", "holds the lock" */
+	const char *evidence;	/* NULL when proven by the kernel or an owner field the waiting
+				 * frame vouches for; else why the edge is believed (inferred) */
 };
 
 /* A thread of a process in the cross-process picture, as /proc shows it. */

@@ -171,6 +171,10 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 		jw_int(w, f->confirmed_ms);
 	else
 		jw_null(w);
+	if (f->evidence) {
+		jw_key(w, "evidence");
+		jw_str(w, f->evidence);
+	}
 	jw_key(w, "cross_process");
 	jw_bool(w, f->npids > 0);
 	if (f->npids) {
@@ -225,6 +229,12 @@ static void cross_process_json(struct jsonw *w, const struct snapshot *s)
 		jw_str(w, e->relation);
 		jw_key(w, "object");
 		jw_str(w, e->object);
+		jw_key(w, "inferred");
+		jw_bool(w, e->evidence != NULL);
+		if (e->evidence) {
+			jw_key(w, "evidence");
+			jw_str(w, e->evidence);
+		}
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

@@ -114,3 +114,35 @@ def test_xproc_peer_exits_midway():
             check(not xdeadlocks(rep), "a deadlock with a dead child: %r" % [f["summary"] for f in rep["findings"]])
         else:
             check(r.returncode == 1 and r.stderr.count("\n") == 1, "exit %d: %r" % (r.returncode, r.stderr))
+
+
+def test_xproc_process_shared_mutex_cycle():
+    """Two process-shared mutexes taken in opposite orders by a parent and its child: the
+    parent's lock names the child's thread as owner (proven); the child's side is read
+    without stopping it, its futex word's shape giving the owner (inferred, with evidence)."""
+    p, child = start("pshared")
+    with p:
+        wait_blocked([p.pid, child])
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        d = xdeadlocks(rep)
+        check(len(d) == 1 and sorted(d[0]["pids"]) == sorted([p.pid, child]),
+              "pshared: %r" % [f["summary"] for f in rep["findings"]])
+        check(d[0]["inferred"] and "process-shared" in d[0].get("evidence", ""), "not labelled inferred: %r" % d[0])
+        edges = rep["cross_process"]["edges"]
+        check(any(e["pid"] == p.pid and e["to_tid"] == child and not e["inferred"] for e in edges) and
+              any(e["pid"] == child and e["to_tid"] == p.pid and e["inferred"] for e in edges), "edges %r" % edges)
+
+
+def test_xproc_lock_held_across_fork():
+    """A child waits for a mutex that another thread of its parent held when it forked: the
+    owner is named with its process, alive, never called exited."""
+    p, child = start("fork-lock")
+    with p:
+        wait_blocked([child])
+        rep = chang_json(["attach", "--pid", str(child)])
+        kinds = [f["kind"] for f in rep["findings"]]
+        check("abandoned-lock" not in kinds, "called abandoned: %r" % [f["summary"] for f in rep["findings"]])
+        chains = [f for f in rep["findings"] if f["kind"] == "blocking-chain" and f.get("cross_process")]
+        check(len(chains) == 1 and p.pid in chains[0]["pids"], "findings %r" % [f["summary"] for f in rep["findings"]])
+        s = chains[0]["summary"]
+        check("of process %d" % p.pid in s and "parent" in s and "exited" not in s, s)

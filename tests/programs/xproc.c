@@ -4,6 +4,9 @@
  *   flock         each process holds one flock and waits for the other's
  *   unix          client and server each wait to read from the other over a socketpair
  *   tcp           the same over a TCP connection on 127.0.0.1
+ *   pshared       two process-shared mutexes in shared memory taken in opposite orders
+ *   fork-lock     the child of a fork waits for a mutex another thread of the parent held when
+ *                 it forked (attach to the child: READY prints the child second)
  *   pipeline      a producer and a consumer moving data through a pipe: healthy
  *   accept        a server idle in accept(): healthy
  * Prints "READY <parent pid> <child pid>" once the child exists and both are about to block;
@@ -14,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -164,6 +169,69 @@ static void tcp_mutual(void)
 	wait_for_reply(ss);
 }
 
+/* ---- pshared: AB-BA across processes ---- */
+static pthread_mutex_t *shm;	/* [0] = A, [1] = B, in memory both processes share */
+
+static void pshared_child(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&shm[1]);
+	char c = 1;
+	if (write(go_pipe[1], &c, 1) != 1 || read(out_pipe[0], &c, 1) != 1)
+		_exit(1);
+	pthread_mutex_lock(&shm[0]);
+}
+
+static void pshared_cycle(void)
+{
+	shm = mmap(NULL, 2 * sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+	if (shm == MAP_FAILED || pthread_mutex_init(&shm[0], &at) || pthread_mutex_init(&shm[1], &at) ||
+	    pipe(go_pipe) || pipe(out_pipe))
+		exit(1);
+	pthread_mutex_lock(&shm[0]);
+	pid_t c = spawn(pshared_child, NULL);
+	char x = 1;
+	if (read(go_pipe[0], &x, 1) != 1 || write(out_pipe[1], &x, 1) != 1)	/* the child holds B; go on */
+		exit(1);
+	announce(c);
+	pthread_mutex_lock(&shm[1]);
+}
+
+/* ---- fork-lock: a lock held by another thread of the parent when it forked ---- */
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+static int held_pipe[2];
+
+static void *holder(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&held);
+	char c = 1;
+	if (write(held_pipe[1], &c, 1) != 1)
+		exit(1);
+	pause();
+	return NULL;
+}
+
+static void fork_child(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&held);	/* its owner is a thread of the parent: never released here */
+}
+
+static void fork_lock(void)
+{
+	pthread_t t;
+	char c;
+	if (pipe(held_pipe) || pthread_create(&t, NULL, holder, NULL) || read(held_pipe[0], &c, 1) != 1)
+		exit(1);
+	pid_t child = spawn(fork_child, NULL);
+	announce(child);
+	pause();
+}
+
 /* ---- healthy ---- */
 static void producer(void *arg)
 {
@@ -222,11 +290,15 @@ int main(int argc, char **argv)
 		unix_mutual();
 	else if (strcmp(mode, "tcp") == 0)
 		tcp_mutual();
+	else if (strcmp(mode, "pshared") == 0)
+		pshared_cycle();
+	else if (strcmp(mode, "fork-lock") == 0)
+		fork_lock();
 	else if (strcmp(mode, "pipeline") == 0)
 		pipeline();
 	else if (strcmp(mode, "accept") == 0)
 		accept_idle();
 	else
-		fprintf(stderr, "usage: xproc pipe-waitpid|flock DIR|unix|tcp|pipeline|accept\n");
+		fprintf(stderr, "usage: xproc pipe-waitpid|flock DIR|unix|tcp|pshared|fork-lock|pipeline|accept\n");
 	return 1;
 }
