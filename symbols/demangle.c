@@ -14,6 +14,9 @@ static demangle_fn *cxa_demangle(void)
 	static bool tried;
 	if (!tried) {
 		tried = true;
+#ifdef CHANG_STATIC
+		return NULL;	/* a static program cannot load a shared library (symbols/demangle_support.c) */
+#endif
 		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
 		if (h)
 			fn = (demangle_fn *)dlsym(h, "__cxa_demangle");

@@ -27,6 +27,14 @@ if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok in
 		echo "memcached not installed; its test will be skipped"
 fi
 
+# Optional: Debian's debuginfod server (and its client library, which chang loads with
+# dlopen), for tests/e2e/test_debuginfod.py. Best effort: those tests are skipped without it.
+if ! dpkg-query -W -f='${Status}' debuginfod 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): debuginfod libdebuginfod1"
+	$SUDO apt-get install -y -qq --no-install-recommends debuginfod libdebuginfod1 >/dev/null 2>&1 ||
+		echo "debuginfod not installed; its tests will be skipped"
+fi
+
 # Optional: newer Go toolchains from the machine's own Debian mirror's backports suite, so
 # the Go tests also run against 1.21, 1.22 and 1.23. Best effort: the tests skip what is missing.
 [ -n "${CHANG_NO_GO_BACKPORTS:-}" ] && exit 0
