@@ -4,7 +4,6 @@
 #include <string.h>
 #include "commands/commands.h"
 #include "symbols/debuginfod.h"
-#include "symbols/demangle.h"
 
 static const struct {
 	const char *name;
@@ -27,7 +26,7 @@ int main(int argc, char **argv)
 	debuginfod_init();
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-		printf("chang %s\n%s\n%s\n", CHANG_VERSION, debuginfod_support(), demangle_support());
+		printf("chang %s\n%s\n", CHANG_VERSION, debuginfod_support());
 		return 0;
 	}
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -162,7 +162,12 @@ int pipeline_run(struct snapshot *s, const struct report_options *o)
 		pipeline_print_stats(s);
 	if (r != 0)
 		return pipeline_fail(&e);
+	/* never a silent downgrade to threads */
+	if (s->go_error)
+		fprintf(stderr, "chang: %s (%s): goroutines not read, threads only: %s\n",
+			s->executable ? s->executable : "Go program", s->go_version ? s->go_version : "go",
+			s->go_error);
 	if (o->exit_code && analyze_found_hang(s))
 		return 3;
-	return 0;
+	return s->go_error ? EXIT_GO_UNREAD : 0;
 }

@@ -275,6 +275,9 @@ struct snapshot {
 	struct task *goroutines;
 	size_t ngoroutines;
 	const char *go_version;	/* "go1.19.8", or NULL for a native target */
+	/* A Go target whose goroutines could not be read (or failed the checks of a version
+	 * newer than chang knows): why; its threads are all the report has. NULL otherwise. */
+	const char *go_error;
 	struct mapping *maps;
 	size_t nmaps;
 	struct module *modules;

@@ -436,6 +436,11 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 	if (s->go_version) {
 		jw_key(&w, "go_version");
 		jw_str(&w, s->go_version);
+		jw_key(&w, "go_error");
+		if (s->go_error)
+			jw_str(&w, s->go_error);
+		else
+			jw_null(&w);
 		jw_key(&w, "goroutine_count");
 		jw_uint(&w, s->ngoroutines);
 		jw_key(&w, "goroutines");
