@@ -5,6 +5,7 @@
 #include "attach/live_target.h"
 #include "attach/xproc.h"
 #include "symbols/debugfile.h"
+#include "symbols/debuginfod.h"
 #include "report/pprof.h"
 #include "report/report.h"
 #include "symbols/symbols.h"
@@ -97,6 +98,8 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)
 {
 	double t0 = mono_s();
+	/* The capture has thawed the target (or there was none): the network may be used now. */
+	debuginfod_allow();
 	struct symbolizer *sz = symbolizer_new(s->target, e);
 	if (!sz)
 		return -1;

@@ -43,6 +43,11 @@ struct module {
 	 * module without a full symbol table whose file matches the target's build-id; its
 	 * symbols are in PACKAGE-dbgsym. NULL when not looked up or not found. */
 	const char *package;
+	/* What the debuginfod servers (DEBUGINFOD_URLS) supplied for it: "debug info",
+	 * "executable" or "executable and debug info"; and why a fetch for it failed. NULL when
+	 * nothing was fetched or asked (symbols/debuginfod.h). */
+	const char *debuginfod_fetched;
+	const char *debuginfod_error;
 	void *dwfl_module;	/* owned by symbols/ */
 };
 

@@ -606,6 +606,10 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_str(&w, m->package);
 		jw_key(&w, "debug_package");
 		jw_str(&w, m->package ? arena_printf(&a, "%s-dbgsym", m->package) : NULL);
+		jw_key(&w, "debuginfod_fetched");
+		jw_str(&w, m->debuginfod_fetched);
+		jw_key(&w, "debuginfod_error");
+		jw_str(&w, m->debuginfod_error);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
