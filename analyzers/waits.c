@@ -325,6 +325,20 @@ static bool try_join(struct ctx *c)
 	return true;
 }
 
+/* Without names, a join is still told by the registers: the word is the tid field of a
+ * thread's own descriptor (its fs_base + the field's offset), which the kernel clears and
+ * wakes when that thread exits, and the value slept on is that thread's TID. */
+static bool try_join_by_thread(struct ctx *c)
+{
+	for (size_t i = 0; i < c->s->ntasks; i++) {
+		const struct task *o = &c->s->tasks[i];
+		if (o->have_regs && o->regs.fs_base && o->regs.fs_base + GLIBC_PTHREAD_TID == c->uaddr &&
+		    (pid_t)c->val == o->tid)
+			return try_join(c);
+	}
+	return false;
+}
+
 /* The thread whose thread pointer (fs_base, which is its struct pthread) is p; with
  * read_tid, also the one whose struct pthread at p says so. */
 static struct task *task_with_pthread(struct snapshot *s, uint64_t p, bool read_tid)
@@ -393,7 +407,7 @@ static void decode_futex(struct ctx *c)
 	c->cmd = c->op & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
 	c->val = (uint32_t)t->syscall_args[2];
 	enum lock_hint h = frame_hint(t);
-	if (try_hint(c, h))
+	if (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c)))
 		return;
 	/* The names say which type, but its words do not fit glibc 2.36's layout: keep the
 	 * type, claim no owner. */

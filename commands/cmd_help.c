@@ -63,7 +63,8 @@ void usage_command(const char *cmd, FILE *out)
 			"  watch --pid N          watch a process; report when it hangs\n"
 			"  help [COMMAND]         show help for a command\n\n"
 			"  --version              print the version\n\n"
-			"Exit status: 0 success, 1 failure, 2 usage error, 3 hang found (--exit-code).\n"
+			"Exit status: 0 success, 1 failure, 2 usage error, 3 hang found (--exit-code),\n"
+			"4 a Go program's goroutines could not be read (threads only; why on stderr).\n"
 			"See chang(1) and README.md.\n");
 	}
 }

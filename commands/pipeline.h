@@ -12,6 +12,9 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 				    struct err *e);
 /* Returns the process exit status (0, 3 with --exit-code and a hang found, 1 on error
  * after printing it). */
+/* Exit status when a Go program's goroutines could not be read: its threads were still
+ * reported (not 2, 3, 124 or 125, which usage, --exit-code and `chang run` use). */
+#define EXIT_GO_UNREAD 4
 int pipeline_run(struct snapshot *s, const struct report_options *o);
 /* The stages before output: unwind, symbolize, group, analyze. */
 int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e);

@@ -14,13 +14,22 @@
 #define G_SYSCALL 3
 #define G_WAITING 4
 #define G_DEAD 6
+#define G_LEAKED 10	/* Go 1.26+: a leaked goroutine the GC found; still in the profile */
+#define G_DEADEXTRA 11	/* Go 1.26+: dead, kept for an extra M's cgo callbacks */
+#define G_MAXSTATUS 11
 #define STACK_PREFETCH (64u << 10)
 #define G_GAP 4096
 #define STACK_GAP 4096
 
 static const char *const gstatus_names[] = {
 	"idle", "runnable", "running", "syscall", "waiting", "moribund", "dead", "enqueue", "copystack", "preempted",
+	"leaked", "waiting for cgo callback",
 };
+
+static bool is_dead(uint32_t status)
+{
+	return status == G_DEAD || status == G_DEADEXTRA;
+}
 
 struct graw {
 	uint64_t gp, goid, m, lo, hi, pc, sp, startpc, gopc, waitsince, lockedm, labels, waiting, parent;
@@ -85,7 +94,7 @@ static bool decode_g(struct goreader *r, uint64_t gp, const unsigned char *b, st
 	g->parent = L->g_parentgoid != GO_NOFIELD ? go_le64(b + L->g_parentgoid) : 0;
 	/* implausible g: a layout that does not fit this binary must not print garbage (dead
 	 * goroutines may have given their stack back) */
-	return g->status <= 9 && (g->status == G_DEAD || (g->lo < g->hi && g->hi - g->lo <= (1ull << 30)));
+	return g->status <= G_MAXSTATUS && (is_dead(g->status) || (g->lo < g->hi && g->hi - g->lo <= (1ull << 30)));
 }
 
 /* Where Go would start this goroutine's traceback. */
@@ -195,10 +204,12 @@ static void created_by(struct goreader *r, const struct graw *g, struct goroutin
 
 static const char *status_text(struct goreader *r, const struct graw *g)
 {
-	if (g->status == G_WAITING && g->reason) {
-		if (g->reason < r->nwaitreasons)
-			return r->waitreasons[g->reason];
-		return arena_printf(&r->s->arena, "waiting (reason %u)", g->reason);
+	if ((g->status == G_WAITING || g->status == G_LEAKED) && g->reason) {
+		const char *why = g->reason < r->nwaitreasons
+					  ? r->waitreasons[g->reason]
+					  : arena_printf(&r->s->arena, "waiting (reason %u)", g->reason);
+		/* as Go's traceback: "[chan send (leaked)" */
+		return g->status == G_LEAKED ? arena_printf(&r->s->arena, "%s (leaked)", why) : why;
 	}
 	return g->status < sizeof(gstatus_names) / sizeof(*gstatus_names) ? gstatus_names[g->status] : "???";
 }
@@ -234,7 +245,7 @@ int go_read_goroutines(struct goreader *r, struct err *e)
 			bad++;
 			continue;
 		}
-		if (g->status == G_DEAD || is_system(r, g->startpc))
+		if (is_dead(g->status) || is_system(r, g->startpc))
 			continue;
 		start_point(r, gb, g);
 		if (!g->nostack && (g->sp < g->lo || g->sp >= g->hi)) {
@@ -256,6 +267,8 @@ int go_read_goroutines(struct goreader *r, struct err *e)
 	}
 	if (bad)
 		snapshot_warn(s, "goroutines: %zu entries of runtime.allgs could not be read", bad);
+	r->allglen = n;
+	r->unreadable = bad;
 	go_prefetch(r, rg, nr, STACK_GAP);
 	free(rg);
 

@@ -199,14 +199,23 @@ const char *go_data_name(struct goreader *r, uint64_t addr)
 		else
 			hi = mid;
 	}
-	/* the nearest symbols at or below addr; a few zero-sized markers share addresses */
+	/* the nearest symbols at or below addr: a sized one that covers it, else a zero-sized
+	 * marker at it (runtime.bss shares its address with the first variable of .bss) */
+	const char *marker = NULL;
 	for (size_t i = lo, steps = 0; i > 0 && steps < 8; i--, steps++) {
 		const struct go_sym *o = &el->objs[i - 1];
+		if (o->size == 0) {
+			if (addr == o->addr && !marker)
+				marker = o->name;
+			continue;
+		}
 		if (addr == o->addr)
 			return arena_strdup(&r->s->arena, o->name);
 		if (addr - o->addr < o->size)
 			return arena_printf(&r->s->arena, "%s+%#llx", o->name, (unsigned long long)(addr - o->addr));
 	}
+	if (marker)
+		return arena_strdup(&r->s->arena, marker);
 	/* stripped: the section is all a reader can be told */
 	static const char *const datasecs[] = { ".noptrdata", ".data", ".bss", ".noptrbss" };
 	for (size_t k = 0; k < sizeof(datasecs) / sizeof(*datasecs); k++) {

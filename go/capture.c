@@ -1,6 +1,7 @@
 /* go_capture: from an executable and a frozen image to the goroutines of the snapshot.
  * Order matters: the ELF gives the pclntab's address, the pclntab the function table and
- * the code the stripped-binary matchers decode, moduledata the type descriptors, those the
+ * moduledata the text start and the type descriptors, the code the stripped-binary
+ * matchers decode, the descriptors the
  * layouts that make allgs readable. Live targets call this inside the freeze, so it does
  * all its reading (goroutines, channels, semaphores) here and leaves nothing for later. */
 #include "go/go.h"
@@ -12,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The newest Go release chang was tested with (README: supported Go versions). Goroutines of
+ * a newer one are read the same way and then checked (verify.c) before they are believed. */
+#define GO_NEWEST_KNOWN_MINOR 27
 
 static void parse_version(struct goreader *r, const char *v)
 {
@@ -123,6 +128,9 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 	}
 	if (rc == 0)
 		rc = go_pclntab_load(&r, e);
+	/* moduledata holds the text start every function entry is an offset from */
+	if (rc == 0)
+		rc = go_moduledata_load(&r, e);
 	if (rc == 0) {
 		bool has_unwinder = false, has_corostart = false;
 		scan_functions(&r, &has_unwinder, &has_corostart);
@@ -137,8 +145,6 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 	}
 	s->go_version = r.version ? r.version : "go";
 	if (rc == 0)
-		rc = go_moduledata_load(&r, e);
-	if (rc == 0)
 		rc = go_layout_load(&r, e);
 	if (rc == 0)
 		rc = go_globals_load(&r, e);
@@ -150,6 +156,20 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 				      : go_depth;
 		rc = go_read_goroutines(&r, e);
 	}
+	if (rc == 0 && r.major == 1 && r.minor > GO_NEWEST_KNOWN_MINOR) {
+		struct go_verdict v;
+		if (!go_verify(&r, &v))
+			rc = err_set(e, ERR_FAIL, "%s is newer than any Go this chang knows (go1.%d), and what was "
+				     "read fails the checks: %zu of %llu runtime.allgs entries unreadable, %zu of "
+				     "%zu stacks with a PC in no function, %zu not ending in runtime.goexit, %zu "
+				     "not walked to their end", r.version, GO_NEWEST_KNOWN_MINOR, r.unreadable,
+				     (unsigned long long)r.allglen, v.unresolved, v.checked, v.unended, v.unwalked);
+		else
+			snapshot_warn(s, "goroutines: %s is newer than any Go this chang knows (go1.%d); its "
+				      "%zu goroutines passed the checks (all %llu runtime.allgs entries read, "
+				      "every PC in a function, every whole stack ending in runtime.goexit)",
+				      r.version, GO_NEWEST_KNOWN_MINOR, r.ngs, (unsigned long long)r.allglen);
+	}
 	if (rc == 0) {
 		go_chan_waits(&r);
 		go_sema_waits(&r);
@@ -158,6 +178,8 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
 		s->goroutines = r.gs;
 		s->ngoroutines = r.ngs;
 	}
+	if (rc != 0)
+		s->go_error = arena_strdup(&s->arena, e->msg);
 	reader_free(&r);
 	return rc;
 }

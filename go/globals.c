@@ -116,16 +116,17 @@ static void read_reasons(struct goreader *r, uint64_t arr, uint64_t max)
 		free(hdr);
 		return;
 	}
-	r->waitreasons = ARENA_NEW(&r->s->arena, const char *, max);
-	r->waitreasons[0] = "";
+	const char **v = ARENA_NEW(&r->s->arena, const char *, max);
+	v[0] = "";
 	int n = 1;
 	for (uint64_t i = 1; i < max; i++) {
 		uint64_t p = go_le64(hdr + i * 16), l = go_le64(hdr + i * 16 + 8);
 		const char *s = l < 64 ? go_read_string(r, p, l, 64) : NULL;
 		if (!s || !plausible_reason(s, l))
 			break;
-		r->waitreasons[n++] = s;
+		v[n++] = s;
 	}
+	r->waitreasons = v;
 	r->nwaitreasons = n;
 	free(hdr);
 }
@@ -183,9 +184,16 @@ int go_globals_load(struct goreader *r, struct err *e)
 			       "runtime.forEachGRace did not decode)");
 	find_semtable(r);
 	find_reasons(r);
-	if (r->nwaitreasons < 2)
-		snapshot_warn(r->s, "goroutines: the runtime's wait reason strings were not found; waiting "
-			      "goroutines show as \"waiting\"");
+	if (r->nwaitreasons < 2) {
+		/* not in the binary's data: the strings of its release, from chang's own table */
+		int n, minor;
+		const char *const *v = go_waitreason_table(r->minor, &n, &minor);
+		r->waitreasons = v;
+		r->nwaitreasons = n;
+		if (minor != r->minor)
+			snapshot_warn(r->s, "goroutines: the runtime's wait reason strings were not found in "
+				      "the binary; Go 1.%d's are shown for %s", minor, r->version);
+	}
 	r->fing_addr = go_symbol(r, "runtime.fingRunning", NULL);
 	r->fing_kind = r->fing_addr ? 1 : 0;
 	if (!r->fing_addr) {

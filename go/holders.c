@@ -27,7 +27,8 @@ static bool blocked_site(const struct task *t, uint64_t *entry, uint64_t *ret)
 		if (!ps || !ps->nframes || !ps->frames[0].function)
 			return false;
 		const char *f = ps->frames[0].function;
-		if (strncmp(f, "runtime.", 8) == 0 || strncmp(f, "sync.", 5) == 0)
+		/* Go 1.24 moved the Mutex code into internal/sync, behind sync.Mutex */
+		if (strncmp(f, "runtime.", 8) == 0 || strncmp(f, "sync.", 5) == 0 || strncmp(f, "internal/sync.", 14) == 0)
 			continue;
 		/* the physical frame's own return address is that of its innermost inlined call */
 		uint64_t e = ps->frames[0].func_entry;
@@ -68,9 +69,11 @@ static int effect(struct goreader *r, const unsigned char *code, size_t n, size_
 			uint64_t target = base + k + 5 + (uint64_t)(int64_t)(int32_t)go_le32(code + k + 1);
 			struct go_func f;
 			const char *name = go_findfunc(r, target, &f) && f.entry == target ? go_funcname(r, f.nameoff) : NULL;
-			if (name && strcmp(name, "sync.(*Mutex).Lock") == 0)
+			if (name && (strcmp(name, "sync.(*Mutex).Lock") == 0 ||
+				     strcmp(name, "internal/sync.(*Mutex).Lock") == 0))
 				return 1;
-			if (name && strcmp(name, "sync.(*Mutex).Unlock") == 0)
+			if (name && (strcmp(name, "sync.(*Mutex).Unlock") == 0 ||
+				     strcmp(name, "internal/sync.(*Mutex).Unlock") == 0))
 				return -1;
 			return 0;	/* some other call consumed the address */
 		}

@@ -67,6 +67,7 @@ struct go_layout {
 	uint64_t mutex_state, mutex_sema;
 	uint64_t rw_w, rw_writersem, rw_readersem, rw_readercount, rw_readerwait;
 	uint64_t wg_state, wg_sema;
+	bool labels_slice;	/* pprof labels are a sorted slice (1.24+), not a map */
 };
 
 struct pc_cache;
@@ -109,12 +110,14 @@ struct goreader {
 	uint64_t allglen_addr, allgptr_addr, semtable_addr, fing_addr;
 	int fing_kind;		/* 0 unknown, 1 bool fingRunning, 2 fingStatus bits */
 	uint64_t semtab_stride;
-	const char **waitreasons;
+	const char *const *waitreasons;
 	int nwaitreasons;
 
 	/* the goroutines read, and their g addresses sorted for lookups by pointer */
 	struct task *gs;
 	size_t ngs;
+	uint64_t allglen;	/* entries of runtime.allgs, of which unreadable could not be decoded */
+	size_t unreadable;
 	struct go_gidx *gidx;
 	size_t ngidx;
 
@@ -161,6 +164,10 @@ int go_layout_load(struct goreader *r, struct err *e);
 /* Name of a runtime type descriptor ("string", "*main.Event"), or NULL. */
 const char *go_type_name(struct goreader *r, uint64_t type);
 
+/* waitreasons.c: the runtime's wait reason strings of the newest release chang has a table
+ * for that is not newer than go1.<minor> (the oldest table for older ones). */
+const char *const *go_waitreason_table(int minor, int *n, int *table_minor);
+
 /* globals.c */
 int go_globals_load(struct goreader *r, struct err *e);
 
@@ -201,6 +208,16 @@ struct go_gidx {
 int go_read_goroutines(struct goreader *r, struct err *e);
 /* The goroutine whose runtime.g is at g, or NULL (dead, system or unknown). */
 struct task *go_task_by_g(const struct goreader *r, uint64_t g);
+
+/* verify.c: the checks that vouch for goroutines read from a Go newer than chang knows. */
+struct go_verdict {
+	size_t checked;		/* goroutines with a stack */
+	size_t unresolved;	/* goroutines with a PC in no function */
+	size_t unended;		/* whole stacks not ending in runtime.goexit */
+	size_t unwalked;	/* stacks whose walk stopped on an error */
+};
+/* true when every check holds; the verdict counts what failed. */
+bool go_verify(struct goreader *r, struct go_verdict *v);
 
 /* labels.c */
 void go_read_labels(struct goreader *r, uint64_t labels, struct goroutine_info *gi);

@@ -1,7 +1,7 @@
-/* pprof labels: g.labels points at a runtime/pprof labelMap, a map[string]string, so at a
- * pointer to its hmap (Go 1.18 to 1.23; 1.24 replaced both maps and labelMap). Buckets of
- * that map hold 8 tophash bytes, 8 string keys, 8 string values and an overflow pointer.
- * Children inherit their parent's labels pointer, so each distinct map is decoded once. */
+/* pprof labels: g.labels points at a runtime/pprof labelMap. To Go 1.23 that is a
+ * map[string]string, so a pointer to its hmap, whose buckets hold 8 tophash bytes, 8 string
+ * keys, 8 string values and an overflow pointer. From 1.24 it is a struct whose first field
+ * is a slice of {key, value string}, sorted by key. */
 #include "go/internal.h"
 #include "util/goquote.h"
 #include "util/xalloc.h"
@@ -67,16 +67,43 @@ static int walk_buckets(struct goreader *r, uint64_t base, uint64_t nb, struct l
 	return n;
 }
 
+/* 1.24+: labelMap{Set{list []Label}}: the slice's pointer and length. */
+static int read_slice(struct goreader *r, uint64_t labels, struct lab *v)
+{
+	unsigned char hdr[16], cell[32];
+	if (!go_read(r, labels, hdr, sizeof(hdr)))
+		return 0;
+	uint64_t arr = go_le64(hdr), len = go_le64(hdr + 8);
+	if (len > MAX_LABELS)
+		return 0;
+	struct arena *a = &r->s->arena;
+	int n = 0;
+	for (uint64_t i = 0; i < len; i++) {
+		if (!go_read(r, arr + i * 32, cell, sizeof(cell)))
+			break;
+		const char *k = go_read_string(r, go_le64(cell), go_le64(cell + 8), MAX_STR);
+		const char *val = go_read_string(r, go_le64(cell + 16), go_le64(cell + 24), MAX_STR);
+		if (!k || !val)
+			continue;
+		char *qk = go_quote(a, k, strlen(k)), *qv = go_quote(a, val, strlen(val));
+		v[n++] = (struct lab){ k, val, arena_printf(a, "%s:%s", qk, qv) };
+	}
+	return n;
+}
+
 void go_read_labels(struct goreader *r, uint64_t labels, struct goroutine_info *gi)
 {
 	const struct go_layout *L = &r->L;
 	uint64_t hm;
+	struct lab v[MAX_LABELS];
+	int n = 0;
+	if (labels && L->labels_slice) {
+		n = read_slice(r, labels, v);
+		goto format;
+	}
 	if (!labels || L->hmap_count == GO_NOFIELD || L->hmap_b == GO_NOFIELD || L->hmap_buckets == GO_NOFIELD ||
 	    !go_u64(r, labels, &hm))
 		return;
-	struct arena *a = &r->s->arena;
-	struct lab v[MAX_LABELS];
-	int n = 0;
 	if (hm) {
 		uint64_t count, buckets, old = 0;
 		unsigned char B;
@@ -89,6 +116,8 @@ void go_read_labels(struct goreader *r, uint64_t labels, struct goroutine_info *
 		if (old && B > 0)
 			n = walk_buckets(r, old, 1ull << (B - 1), v, n);
 	}
+format:;
+	struct arena *a = &r->s->arena;
 	qsort(v, (size_t)n, sizeof(*v), cmp_entry);
 	size_t len = 3;
 	for (int i = 0; i < n; i++)

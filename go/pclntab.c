@@ -62,10 +62,16 @@ int go_pclntab_load(struct goreader *r, struct err *e)
 	    !in_pcln(r, r->funcname_off, 1) || !in_pcln(r, r->cu_off, 0) || !in_pcln(r, r->filetab_off, 0) ||
 	    !in_pcln(r, r->pctab_off, 0))
 		return err_set(e, ERR_FAIL, "pclntab: header offsets out of range");
-	const struct go_section *text = go_section(r, ".text");
-	if (text && text->addr && r->text_start != text->addr)
-		return err_set(e, ERR_FAIL, "pclntab: textStart %#llx is not .text %#llx",
-			       (unsigned long long)r->text_start, (unsigned long long)text->addr);
+	/* Go 1.26 writes 0 here: the runtime takes the text start from moduledata.text, and so
+	 * does chang (go_moduledata_load). Earlier versions write runtime.text, which is not the
+	 * start of .text when gcc linked the program (cgo: C start-up code comes first). */
+	if (r->text_start) {
+		const struct go_section *text = go_section(r, ".text");
+		if (text && text->addr && (r->text_start < text->addr || r->text_start - text->addr >= text->size))
+			return err_set(e, ERR_FAIL, "pclntab: textStart %#llx lies outside .text %#llx..+%#llx",
+				       (unsigned long long)r->text_start, (unsigned long long)text->addr,
+				       (unsigned long long)text->size);
+	}
 	return 0;
 }
 

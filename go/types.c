@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define KIND_MASK 31
+#define KIND_MAP 21
 #define KIND_STRUCT 25
 #define TFLAG_EXTRASTAR 2
 #define TYPE_HDR 48		/* abi.Type / runtime._type on 64-bit, 1.18 to 1.23 */
@@ -49,8 +50,8 @@ static bool read_name(struct goreader *r, uint64_t addr, char *out, size_t cap)
 	return true;
 }
 
-/* The struct descriptor named name, 0 if the binary has none. */
-static uint64_t find_struct(struct goreader *r, const char *name)
+/* The descriptor named name whose kind is kind, 0 if the binary has none. */
+static uint64_t find_type(struct goreader *r, const char *name, unsigned kind)
 {
 	char pat[130];
 	size_t nl = strlen(name) + 1;
@@ -72,13 +73,18 @@ static uint64_t find_struct(struct goreader *r, const char *name)
 		uint64_t first = (8 - (r->types & 7)) & 7;
 		for (uint64_t off = first; off + TYPE_HDR + 24 <= r->typelen; off += 8) {
 			const unsigned char *t = r->typebuf + off;
-			if ((int32_t)go_le32(t + 40) != nameoff || (t[23] & KIND_MASK) != KIND_STRUCT ||
+			if ((int32_t)go_le32(t + 40) != nameoff || (t[23] & KIND_MASK) != kind ||
 			    !(t[20] & TFLAG_EXTRASTAR))
 				continue;
 			return r->types + off;
 		}
 	}
 	return 0;
+}
+
+static uint64_t find_struct(struct goreader *r, const char *name)
+{
+	return find_type(r, name, KIND_STRUCT);
 }
 
 /* Offset and type of field fname of the struct descriptor at type. */
@@ -270,5 +276,14 @@ int go_layout_load(struct goreader *r, struct err *e)
 	}
 	L->wg_state = st;
 	L->wg_sema = se;
+	/* pprof's labelMap: a map[string]string to 1.23, a struct around a sorted []{key, value
+	 * string} from 1.24 on; its descriptor's kind says which, and the version only when the
+	 * binary has no descriptor for it */
+	if (find_struct(r, "pprof.labelMap"))
+		L->labels_slice = true;
+	else if (find_type(r, "pprof.labelMap", KIND_MAP))
+		L->labels_slice = false;
+	else
+		L->labels_slice = r->major == 1 && r->minor >= 24;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Naming data addresses for humans: the ELF symbol that covers the address, refined with
  * DWARF into the member or element it points at ("jobs.not_full", "forks[2]"). */
 #include "symbols/symbols.h"
+#include "symbols/demangle.h"
 #include "symbols/symbolizer_impl.h"
 #include <dwarf.h>
 #include <gelf.h>
@@ -132,6 +133,12 @@ static const char *lookup_name(struct symbolizer *sz, uint64_t addr, struct aren
 	char buf[512];
 	size_t nl = strcspn(hit.name, "@");
 	snprintf(buf, sizeof(buf), "%.*s", (int)nl, hit.name);
+	/* A C++ or Rust name ("_ZN6ledger6LEDGER17h…E"): shown demangled ("ledger::LEDGER").
+	 * DWARF files such variables under their namespaces, by their short names, where the
+	 * index of top-level variables does not look: searching it would read every unit. */
+	const char *dem = demangle(buf, a);
+	if (dem)
+		return off ? arena_printf(a, "%s+0x%llx", dem, (unsigned long long)off) : dem;
 	Dwarf_Addr bias;
 	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
 	if (dw && !mi->vars_built) {

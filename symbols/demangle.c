@@ -1,39 +1,22 @@
 #include "symbols/demangle.h"
-#include <dlfcn.h>
-#include <stdbool.h>
+#include <libiberty/demangle.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef char *demangle_fn(const char *mangled, char *buf, size_t *len, int *status);
-
-/* libstdc++'s demangler, the one gdb, eu-stack and c++filt agree with, loaded at the first
- * C++ name: linking it in cost every run half a millisecond of start-up, C programs too. */
-static demangle_fn *cxa_demangle(void)
-{
-	static demangle_fn *fn;
-	static bool tried;
-	if (!tried) {
-		tried = true;
-		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-		if (h)
-			fn = (demangle_fn *)dlsym(h, "__cxa_demangle");
-	}
-	return fn;
-}
+/* GNU libiberty's demangler, the one binutils (c++filt) and gdb use: C++ (Itanium ABI,
+ * "_Z"), Rust's legacy mangling ("_ZN...17h<hash>E", which overlaps C++'s, so libiberty
+ * tries Rust first and keeps C++ for the rest) and Rust's v0 mangling ("_R"). gdb's flags:
+ * parameters and const/volatile, without DMGL_VERBOSE, which would print the Rust hash
+ * (rustfilt drops it) and spell out std::string's template arguments. */
+#define DEMANGLE_FLAGS (DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO)
 
 const char *demangle(const char *name, struct arena *a)
 {
-	if (!name || strncmp(name, "_Z", 2) != 0)
+	if (!name || (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0))
 		return NULL;
-	demangle_fn *fn = cxa_demangle();
-	if (!fn)
-		return NULL;	/* no libstdc++ on this machine: names stay mangled */
-	int status = 0;
-	char *d = fn(name, NULL, NULL, &status);
-	if (!d || status != 0) {
-		free(d);
+	char *d = cplus_demangle(name, DEMANGLE_FLAGS);
+	if (!d)
 		return NULL;
-	}
 	const char *r = arena_strdup(a, d);
 	free(d);
 	return r;

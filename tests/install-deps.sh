@@ -3,7 +3,7 @@
 # lacks. Quiet when everything is there already.
 set -e
 PKGS="gcc g++ make pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-c-dev
-protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libdeflate-dev gdb elfutils binutils python3
+protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libdeflate-dev libiberty-dev gdb elfutils binutils python3
 golang-go graphviz zstd xz-utils lz4 gzip clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
@@ -27,6 +27,14 @@ if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok in
 		echo "memcached not installed; its test will be skipped"
 fi
 
+# Optional: Debian's debuginfod server (and its client library, which chang loads with
+# dlopen), for tests/e2e/test_debuginfod.py. Best effort: those tests are skipped without it.
+if ! dpkg-query -W -f='${Status}' debuginfod 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): debuginfod libdebuginfod1"
+	$SUDO apt-get install -y -qq --no-install-recommends debuginfod libdebuginfod1 >/dev/null 2>&1 ||
+		echo "debuginfod not installed; its tests will be skipped"
+fi
+
 # Optional: mariadb-server, a large real C++ service for the real-world tests (wait kinds over
 # three attaches, no finding while healthy); the test starts its own mariadbd on 127.0.0.1 from
 # a private data directory. Heavy (about 200 MB): CHANG_NO_MARIADB=1 leaves it out, and the
@@ -38,23 +46,43 @@ if [ -z "${CHANG_NO_MARIADB:-}" ] &&
 		echo "mariadb-server not installed; its test will be skipped"
 fi
 
-# Optional: newer Go toolchains from the machine's own Debian mirror's backports suite, so
-# the Go tests also run against 1.21, 1.22 and 1.23. Best effort: the tests skip what is missing.
+# Optional, best effort (the tests skip, counted, what is missing):
+# - Go toolchains from the machine's own Debian mirror: 1.21-1.23 from bookworm-backports,
+#   1.24 from trixie, 1.26 and 1.27 from sid (Go 1.25 is in no suite). trixie and sid are
+#   added with Pin-Priority 100, so nothing of bookworm's own is ever replaced by them: only
+#   packages bookworm lacks (golang-1.2X-go and its golang-1.2X-src) come from there.
+# - Debian's prometheus (go1.19, stripped, linked externally): the real-world Go test.
 [ -n "${CHANG_NO_GO_BACKPORTS:-}" ] && exit 0
-go_missing=""
-for p in golang-1.21-go golang-1.22-go golang-1.23-go; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || go_missing="$go_missing $p"
+opt_missing=""
+for p in golang-1.21-go golang-1.22-go golang-1.23-go golang-1.24-go golang-1.26-go golang-1.27-go prometheus; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || opt_missing="$opt_missing $p"
 done
-[ -z "$go_missing" ] && exit 0
+[ -z "$opt_missing" ] && exit 0
 src=/etc/apt/sources.list.d/debian.sources
-bp=/etc/apt/sources.list.d/bookworm-backports.sources
-if [ ! -f "$bp" ] && [ -f "$src" ] && grep -q "^Suites:.*bookworm" "$src"; then
-	uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
-	[ -n "$uri" ] && printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" | $SUDO tee "$bp" >/dev/null
+uri=""
+[ -f "$src" ] && grep -q "^Suites:.*bookworm" "$src" && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
+added=""
+if [ -n "$uri" ]; then
+	for suite in bookworm-backports trixie sid; do
+		case $suite in
+		bookworm-backports) f=/etc/apt/sources.list.d/bookworm-backports.sources ;;
+		*) f=/etc/apt/sources.list.d/chang-go-$suite.sources ;;
+		esac
+		if [ ! -f "$f" ]; then
+			printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" "$suite" | $SUDO tee "$f" >/dev/null
+			added=1
+		fi
+		pin=/etc/apt/preferences.d/chang-go-$suite
+		if [ "$suite" != bookworm-backports ] && [ ! -f "$pin" ]; then
+			printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n' "$suite" | $SUDO tee "$pin" >/dev/null
+		fi
+	done
 fi
-if [ -f "$bp" ]; then
-	echo "installing (optional):$go_missing"
-	{ $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends $go_missing; } >/dev/null 2>&1 ||
-		echo "optional Go toolchains not installed; their tests will be skipped"
-fi
+[ -n "$added" ] && { $SUDO apt-get update -qq >/dev/null 2>&1 || true; }
+echo "installing (optional):$opt_missing"
+for p in $opt_missing; do
+	# one at a time: a package one suite lacks does not keep the others out
+	$SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
+		echo "optional package $p not installed; its tests will be skipped"
+done
 exit 0

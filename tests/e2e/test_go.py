@@ -4,11 +4,16 @@ Each scenario in tests/programs/go/ writes its own goroutine?debug=1/2 profiles 
 into $ORACLE_DIR, then waits. chang reads it live and from a gcore core; its
 --format=goroutine must equal Go's group for group, byte for byte, leaving out only the
 goroutine that wrote the oracle (label chang_oracle, or its main.writeOracle frame) and the
-busy loop (label chang_volatile), as tests/../shared/fixtures/go/README.md says. The
-scenarios are built normal and stripped (-ldflags='-s -w') with Debian's Go (1.19), one as
-PIE, and with golang-1.21/1.22/1.23 when those are installed. "deep" (not a fixture) blocks
-goroutines under deep recursion, where Go's depth limit (32 PCs, 128 from 1.23) decides the
-groups."""
+busy loop (label chang_volatile), as tests/fixtures/go/README.md says.
+
+The toolchains are tiered to keep the run bounded: the oldest (Debian's 1.19) and the newest
+installed (1.27 from sid, by tests/install-deps.sh) go through the whole matrix: every
+scenario normal, stripped (-ldflags='-s -w'), linked externally by gcc with cgo (as Debian's
+own Go services are) and both; PIE; live, gcore, kernel and --save-core cores. Every other
+installed toolchain (1.21-1.23 from bookworm-backports, 1.24 from trixie, 1.26 from sid) runs
+one scenario, normal and stripped; a toolchain that is not installed is a counted skip.
+"deep" (not a fixture) blocks goroutines under deep recursion, where Go's depth limit
+(32 PCs, 128 from 1.23) decides the groups."""
 import os
 import re
 import shutil
@@ -27,37 +32,58 @@ def under_asan():
     return "asan" in os.environ.get("CHANG_BIN", "")
 
 
+# Debian's packaged toolchains beside the default golang-go (1.19): bookworm-backports has
+# 1.21-1.23, trixie 1.24, sid 1.26 and 1.27 (tests/install-deps.sh). Go 1.25 is in no suite
+# of the mirror, so no test runs it.
+NEWER_GO = ("1.21", "1.22", "1.23", "1.24", "1.26", "1.27")
+NEWEST_GO = NEWER_GO[-1]
+
+
+def go_for(version):
+    p = "/usr/lib/go-%s/bin/go" % version
+    return p if os.path.exists(p) else None
+
+
 def toolchains():
-    """(label, go binary): Debian's default, plus the backports versions when present."""
+    """(label, go binary) for the full matrix: Debian's default (the oldest) and the newest
+    packaged toolchain when installed (not under ASan, where only the default runs)."""
     out = []
     go = shutil.which("go")
     if go:
         out.append(("", go))
-    for v in ("1.21", "1.22", "1.23"):
-        p = "/usr/lib/go-%s/bin/go" % v
-        if os.path.exists(p) and not under_asan():
-            out.append((".go" + v, p))
+    newest = go_for(NEWEST_GO)
+    if newest and not under_asan():
+        out.append((".go" + NEWEST_GO, newest))
     return out
 
 
+VARIANT_FLAGS = {
+    "": [],
+    ".stripped": ["-ldflags=-s -w"],
+    ".pie": ["-buildmode=pie"],
+    # gcc links the program, after its C start-up code: runtime.text is not where .text starts
+    ".ext": ["-ldflags=-linkmode=external"],
+    ".ext.stripped": ["-ldflags=-linkmode=external -s -w"],
+}
+
+
 def build(scenario, go, label="", variant=""):
-    """Build tests/programs/go/<scenario> once; variant is "", ".stripped" or ".pie"."""
+    """Build tests/programs/go/<scenario> once; variant is a key of VARIANT_FLAGS."""
     src = os.path.join(PROGRAMS, "go", scenario)
     os.makedirs(BIN_DIR, exist_ok=True)
     out = os.path.join(BIN_DIR, scenario + label + variant)
     main_go = os.path.join(src, "main.go")
     if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(main_go):
         return out
-    cmd = [go, "build", "-o", out]
-    if variant == ".stripped":
-        cmd.append("-ldflags=-s -w")
-    elif variant == ".pie":
-        cmd.append("-buildmode=pie")
-    env = dict(os.environ, GO111MODULE="off", GOFLAGS="", GOTOOLCHAIN="local",
+    cmd = [go, "build", "-o", out] + VARIANT_FLAGS[variant]
+    env = dict(os.environ, GO111MODULE="off", GOFLAGS="", GOTOOLCHAIN="local", CGO_ENABLED="1",
                GOCACHE=os.path.join(OUT, "gocache"), GOPATH=os.path.join(OUT, "gopath"))
     r = subprocess.run(cmd + ["."], cwd=src, env=env, capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise TestFailure("go build %s failed:\n%s" % (scenario, r.stderr[-2000:]))
+    if variant.startswith(".ext"):
+        secs = subprocess.run(["readelf", "-SW", out], capture_output=True, text=True).stdout
+        check(" .init " in secs, "%s: not linked by gcc (no .init section)" % out)
     return out
 
 
@@ -160,28 +186,57 @@ def attach_and_compare(binary):
 
 
 def test_go_attach_matches_go():
-    """Live: every scenario, normal and stripped, every installed Go toolchain."""
+    """Live: every scenario, normal, stripped and linked externally, by the oldest and the
+    newest toolchain."""
     chains = toolchains()
     if not chains:
         return "skip: no Go toolchain (apt-get install golang-go)"
     done = 0
     for label, go in chains:
         for sc in SCENARIOS:
-            variants = ("", ".stripped") if not under_asan() or sc == "mixed" else ("",)
+            if under_asan():
+                variants = ("", ".stripped", ".ext.stripped") if sc == "mixed" else ("",)
+            elif sc == "deep":
+                variants = ("", ".ext.stripped")
+            else:
+                variants = ("", ".stripped", ".ext", ".ext.stripped")
             for variant in variants:
                 attach_and_compare(build(sc, go, label, variant))
                 done += 1
     check(done >= 3, "nothing compared")
+    if len(chains) < 2 and not under_asan():
+        return "skip: Go %s not installed (tests/install-deps.sh); only %d builds of Go 1.19 compared" % (
+            NEWEST_GO, done)
 
 
-test_go_attach_matches_go.timeout = 600
+test_go_attach_matches_go.timeout = 900
+
+
+def one_scenario(version):
+    """The other toolchains: the mixed scenario, normal and stripped, live."""
+    def test():
+        go = go_for(version)
+        if not go:
+            return "skip: golang-%s-go is not installed (tests/install-deps.sh)" % version
+        if under_asan():
+            return "skip: Go %s runs in the release build's tests only" % version
+        for variant in ("", ".stripped"):
+            attach_and_compare(build("mixed", go, ".go" + version, variant))
+    test.__doc__ = "Go %s: one scenario, live, compared with its own profile." % version
+    test.timeout = 300
+    return test
+
+
+for _v in NEWER_GO[:-1]:
+    globals()["test_go_%s_one_scenario" % _v.replace(".", "_")] = one_scenario(_v)
 
 
 def test_go_pie_attach():
     chains = toolchains()
     if not chains:
         return "skip: no Go toolchain (apt-get install golang-go)"
-    attach_and_compare(build("mutexdeadlock", chains[0][1], "", ".pie"))
+    for label, go in chains:
+        attach_and_compare(build("mutexdeadlock", go, label, ".pie"))
 
 
 test_go_pie_attach.timeout = 300
@@ -199,12 +254,14 @@ def test_go_gcore_matches_go():
         return "skip: no Go toolchain (apt-get install golang-go)"
     if not shutil.which("gcore"):
         return "skip: gcore (gdb) is not installed"
-    go = chains[0][1]
-    cases = [("chansend", ""), ("mutexdeadlock", ".stripped"), ("mixed", "")]
+    cases = [("", "chansend", ""), ("", "mutexdeadlock", ".stripped"), ("", "mixed", "")]
+    if len(chains) > 1:
+        cases += [(chains[-1][0], "mixed", ".ext.stripped"), (chains[-1][0], "mutexdeadlock", "")]
     if under_asan():
-        cases = cases[2:]
-    for sc, variant in cases:
-        binary = build(sc, go, "", variant)
+        cases = cases[2:3]
+    by_label = dict(chains)
+    for label, sc, variant in cases:
+        binary = build(sc, by_label[label], label, variant)
         os.makedirs(os.path.join(OUT, "run"), exist_ok=True)
         if free_bytes(os.path.join(OUT, "run")) < CORE_MIN_FREE:
             return "skip: less than %d GiB free for a Go core" % (CORE_MIN_FREE >> 30)
@@ -231,8 +288,11 @@ def test_go_mini_core_matches_go():
     chains = toolchains()
     if not chains:
         return "skip: no Go toolchain (apt-get install golang-go)"
-    for sc, variant in (("mixed", ""), ("mutexdeadlock", ".stripped")):
-        binary = build(sc, chains[0][1], "", variant)
+    cases = [(chains[0], "mixed", ""), (chains[0], "mutexdeadlock", ".stripped")]
+    if len(chains) > 1:
+        cases += [(chains[-1], "chansend", ".ext.stripped"), (chains[-1], "mixed", ".pie")]
+    for (label, go), sc, variant in cases:
+        binary = build(sc, go, label, variant)
         with start(binary) as p:
             core = os.path.join(p.cwd, "mini.core")
             live = goroutine_text(["attach", "--pid", str(p.pid), "--save-core", core])
@@ -262,56 +322,56 @@ def test_go_analyzers():
     chains = toolchains()
     if not chains:
         return "skip: no Go toolchain (apt-get install golang-go)"
-    go = chains[0][1]
-    for variant in ("", ".stripped"):
-        with start(build("chansend", go, "", variant)) as p:
+    for label, go in chains:
+        for variant in ("", ".stripped"):
+            with start(build("chansend", go, label, variant)) as p:
+                rep = json_report(p.pid)
+                mass = [f for f in rep["findings"] if f["kind"] == "mass-blocking" and f["object"]["kind"] == "channel"]
+                check(len(mass) == 1 and mass[0]["count"] == 500, "chansend findings: %r" % rep["findings"])
+                s = mass[0]["summary"]
+                check("buffer 100/100 full" in s and "0 receivers waiting" in s and "chan string" in s,
+                      "channel summary: %s" % s)
+                if not variant:
+                    check("main.logCh" in s, "channel not named from .symtab: %s" % s)
+                check(len(mass[0]["goids"]) == 500, "goids of the finding")
+                senders = [g for g in rep["goroutines"] if g["status"] == "chan send"]
+                check(len(senders) == 500 and all(g["object"]["capacity"] == 100 for g in senders),
+                      "chan send goroutines")
+        with start(build("mutexdeadlock", go, label)) as p:
+            addrs = dict(re.findall(r"(\w+)=(0x[0-9a-f]+)", " ".join(p.lines)))
             rep = json_report(p.pid)
-            mass = [f for f in rep["findings"] if f["kind"] == "mass-blocking" and f["object"]["kind"] == "channel"]
-            check(len(mass) == 1 and mass[0]["count"] == 500, "chansend findings: %r" % rep["findings"])
-            s = mass[0]["summary"]
-            check("buffer 100/100 full" in s and "0 receivers waiting" in s and "chan string" in s,
-                  "channel summary: %s" % s)
-            if not variant:
-                check("main.logCh" in s, "channel not named from .symtab: %s" % s)
-            check(len(mass[0]["goids"]) == 500, "goids of the finding")
-            senders = [g for g in rep["goroutines"] if g["status"] == "chan send"]
-            check(len(senders) == 500 and all(g["object"]["capacity"] == 100 for g in senders),
-                  "chan send goroutines")
-    with start(build("mutexdeadlock", go)) as p:
-        addrs = dict(re.findall(r"(\w+)=(0x[0-9a-f]+)", " ".join(p.lines)))
-        rep = json_report(p.pid)
-        objs = {}
-        for g in rep["goroutines"]:
-            o = g["object"]
-            if o and o["type"] == "sync.Mutex":
-                objs[o["symbol"]] = o
-        acc, led = objs.get("main.accountsMu"), objs.get("main.ledgerMu")
-        check(acc and led, "mutexes not found: %r" % list(objs))
-        check(acc["address"] == addrs["accountsMu"] and led["address"] == addrs["ledgerMu"],
-              "mutex addresses %s %s, program says %r" % (acc["address"], led["address"], addrs))
-        check(acc["locked"] and acc["waiters"] == 101 and "101 waiters" in acc["state"], "accountsMu %r" % acc)
-        check(led["locked"] and led["waiters"] == 1, "ledgerMu %r" % led)
-        dl = [f for f in rep["findings"] if f["kind"] == "deadlock"]
-        check(len(dl) == 1 and dl[0]["inferred"] and len(dl[0]["goids"]) == 2, "deadlock finding: %r" % dl)
-        check("main.accountsMu" in dl[0]["summary"] and "main.ledgerMu" in dl[0]["summary"], dl[0]["summary"])
-        r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
-        check(r.returncode == 3, "--exit-code on a suspected deadlock gave %d" % r.returncode)
-    with start(build("mixed", go, "", ".stripped")) as p:
-        rep = json_report(p.pid)
-        by = {}
-        for g in rep["goroutines"]:
-            by.setdefault(g["status"], []).append(g)
-        lab = [g for g in rep["goroutines"] if g["labels"].get("component") == "ingest"]
-        check(len(lab) == 2 and all(g["labels"] == {"component": "ingest", "shard": "7"} for g in lab),
-              "labels %r" % [g["labels"] for g in lab])
-        wg = [g for g in by.get("semacquire", []) + by.get("sync.WaitGroup.Wait", [])
-              if g["object"] and g["object"]["type"] == "sync.WaitGroup"]
-        check(len(wg) == 4 and wg[0]["object"]["state"] == "counter 1, 4 waiters", "WaitGroup %r" % wg[:1])
-        rw = [g for g in rep["goroutines"] if g["object"] and g["object"]["type"] == "sync.RWMutex"]
-        check(len(rw) == 3 and len({g["object"]["address"] for g in rw}) == 1, "RWMutex waiters %r" % rw)
-        nil = [g for g in rep["goroutines"] if g["status"] == "chan receive (nil chan)"]
-        check(len(nil) == 1 and nil[0]["object"]["op"] == "receiving from a nil channel", "nil chan")
-        check(all(g["created_by"] for g in rep["goroutines"] if g["goid"] != 1), "created_by")
+            objs = {}
+            for g in rep["goroutines"]:
+                o = g["object"]
+                if o and o["type"] == "sync.Mutex":
+                    objs[o["symbol"]] = o
+            acc, led = objs.get("main.accountsMu"), objs.get("main.ledgerMu")
+            check(acc and led, "mutexes not found: %r" % list(objs))
+            check(acc["address"] == addrs["accountsMu"] and led["address"] == addrs["ledgerMu"],
+                  "mutex addresses %s %s, program says %r" % (acc["address"], led["address"], addrs))
+            check(acc["locked"] and acc["waiters"] == 101 and "101 waiters" in acc["state"], "accountsMu %r" % acc)
+            check(led["locked"] and led["waiters"] == 1, "ledgerMu %r" % led)
+            dl = [f for f in rep["findings"] if f["kind"] == "deadlock"]
+            check(len(dl) == 1 and dl[0]["inferred"] and len(dl[0]["goids"]) == 2, "deadlock finding: %r" % dl)
+            check("main.accountsMu" in dl[0]["summary"] and "main.ledgerMu" in dl[0]["summary"], dl[0]["summary"])
+            r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
+            check(r.returncode == 3, "--exit-code on a suspected deadlock gave %d" % r.returncode)
+        with start(build("mixed", go, label, ".stripped")) as p:
+            rep = json_report(p.pid)
+            by = {}
+            for g in rep["goroutines"]:
+                by.setdefault(g["status"], []).append(g)
+            lab = [g for g in rep["goroutines"] if g["labels"].get("component") == "ingest"]
+            check(len(lab) == 2 and all(g["labels"] == {"component": "ingest", "shard": "7"} for g in lab),
+                  "labels %r" % [g["labels"] for g in lab])
+            wg = [g for g in by.get("semacquire", []) + by.get("sync.WaitGroup.Wait", [])
+                  if g["object"] and g["object"]["type"] == "sync.WaitGroup"]
+            check(len(wg) == 4 and wg[0]["object"]["state"] == "counter 1, 4 waiters", "WaitGroup %r" % wg[:1])
+            rw = [g for g in rep["goroutines"] if g["object"] and g["object"]["type"] == "sync.RWMutex"]
+            check(len(rw) == 3 and len({g["object"]["address"] for g in rw}) == 1, "RWMutex waiters %r" % rw)
+            nil = [g for g in rep["goroutines"] if g["status"] == "chan receive (nil chan)"]
+            check(len(nil) == 1 and nil[0]["object"]["op"] == "receiving from a nil channel", "nil chan")
+            check(all(g["created_by"] for g in rep["goroutines"] if g["goid"] != 1), "created_by")
 
 
 test_go_analyzers.timeout = 300
@@ -376,7 +436,13 @@ def test_go_kernel_core():
     chains = toolchains()
     if not chains:
         return "skip: no Go toolchain (apt-get install golang-go)"
-    binary = build("chansend", chains[0][1], "", ".stripped")
+    for label, go in chains:
+        res = kernel_core_once(build("chansend", go, label, ".stripped"))
+        if res:
+            return res
+
+
+def kernel_core_once(binary):
     cwd = os.path.join(OUT, "run", "kcore-%d" % time.monotonic_ns())
     os.makedirs(cwd, exist_ok=True)
     if free_bytes(cwd) < CORE_MIN_FREE:
@@ -451,3 +517,76 @@ def test_go_max_frames_lifts_depth_limit():
 
 
 test_go_max_frames_lifts_depth_limit.timeout = 120
+
+
+def with_version(binary, version):
+    """A copy of binary whose build info names another Go release (same length): what the
+    runtime does is unchanged, what chang believes of the version is not."""
+    with open(binary, "rb") as f:
+        data = bytearray(f.read())
+    at = data.find(b"\xff Go buildinf:")
+    check(at >= 0, "%s has no build info" % binary)
+    n = data[at + 32]
+    old = bytes(data[at + 33:at + 33 + n])
+    check(old.startswith(b"go1.") and len(version) == n, "build info version %r" % old)
+    data[at + 33:at + 33 + n] = version.encode()
+    out = "%s.as-%s" % (binary, version)
+    with open(out, "wb") as f:
+        f.write(data)
+    os.chmod(out, 0o755)
+    return out
+
+
+def test_go_unreadable_goroutines_exit_4():
+    """Goroutines that cannot be read are never a silent downgrade: the threads are still
+    printed, stderr says why, JSON's go_error too, and the exit status is 4."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    binary = build("chansend", chains[0][1])
+    with open(binary, "rb") as f:
+        data = f.read()
+    old = re.search(rb"go1\.\d+(\.\d+)?", data[data.find(b"\xff Go buildinf:") + 33:]).group(0).decode()
+    fake = with_version(binary, "go1.17" + old[len("go1.19"):])
+    with start(fake) as p:
+        r = run_chang(["attach", "--pid", str(p.pid), "--format=goroutine"], check_rc=False)
+        check(r.returncode == 4, "exit %d, want 4: %s" % (r.returncode, r.stderr))
+        check("goroutines not read" in r.stderr and "go1.17" in r.stderr, "stderr: %r" % r.stderr)
+        check(r.stdout.startswith("threads profile: total "), "threads not printed: %r" % r.stdout[:200])
+        import json
+        r = run_chang(["attach", "--pid", str(p.pid), "--format=json"], check_rc=False)
+        check(r.returncode == 4, "json: exit %d" % r.returncode)
+        rep = json.loads(r.stdout)
+        check(rep["go_error"] and "1.18 and later" in rep["go_error"], "go_error %r" % rep.get("go_error"))
+        check(rep["thread_count"] > 0 and rep["goroutine_count"] == 0, "threads only")
+        p.untouched()
+
+
+test_go_unreadable_goroutines_exit_4.timeout = 180
+
+
+def test_go_newer_release_checked():
+    """A release newer than chang knows is read, checked (PCs in functions, stacks ending in
+    runtime.goexit, allglen), said so, and still equal to Go's own profile."""
+    chains = toolchains()
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    import json
+    label, go = chains[-1]
+    binary = build("mixed", go, label, ".stripped")
+    with open(binary, "rb") as f:
+        data = f.read()
+    old = re.search(rb"go1\.\d+(\.\d+)?", data[data.find(b"\xff Go buildinf:") + 33:]).group(0).decode()
+    fake = with_version(binary, "go1.99" + old[len("go1.27"):])
+    with start(fake) as p:
+        got = goroutine_text(["attach", "--pid", str(p.pid)])
+        rep = json_report(p.pid)
+        p.untouched()
+        d1, _ = redump(p)
+        compare_profiles(got, [d1, p.ready_oracle])
+        check(rep["go_version"].startswith("go1.99") and rep["go_error"] is None, "go %r" % rep["go_version"])
+        check(any("newer than any Go" in w and "passed the checks" in w for w in rep["warnings"]),
+              "warnings %r" % rep["warnings"])
+
+
+test_go_newer_release_checked.timeout = 180

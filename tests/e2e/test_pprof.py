@@ -1,7 +1,7 @@
 """chang's pprof and goroutine-text outputs read by the real client, `go tool pprof`, on
 hung programs live and from gcore cores: -raw, -top, -traces, -tags, -tagfocus, -comments,
 the -http flame graph, -base diffs, -o DIR; and the goroutine text against the grammar of
-Go's own goroutine?debug=1 files (../shared/fixtures/go/*/goroutine.debug1.txt).
+Go's own goroutine?debug=1 files (tests/fixtures/go/*/goroutine.debug1.txt).
 
 The subject is the client's reading of chang's bytes, so the ASan pass is left out: the
 writers run under ASan in the unit tests (test_pprof, test_debug1)."""
@@ -23,7 +23,7 @@ from harness import (OUT, ROOT, Program, TestFailure, build, chang_json, check, 
 
 RUN_UNDER_ASAN = False
 
-FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "go")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "go")
 NO_GO = "skip: go is not installed (tests/install-deps.sh installs Debian's golang-go)"
 
 

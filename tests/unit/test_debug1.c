@@ -1,5 +1,5 @@
 /* The goroutine?debug=1 writer and its tabwriter against Go's own output: the fixtures in
- * ../shared/fixtures/go are re-padded and rebuilt from a snapshot and must come out byte for
+ * tests/fixtures/go are re-padded and rebuilt from a snapshot and must come out byte for
  * byte; hand-made snapshots check the thread comments and native-thread rules. */
 #include "unit.h"
 #include "synthetic.h"
@@ -70,7 +70,7 @@ static void check_same(const char *what, const char *got, const char *want)
 static const char *fixture_dir(void)
 {
 	const char *d = getenv("CHANG_GO_FIXTURES");
-	return d ? d : "../shared/fixtures/go";
+	return d ? d : "tests/fixtures/go";
 }
 
 /* Go pads with runs of tabs and no fixture cell is empty, so collapsing each run to one tab

@@ -335,11 +335,11 @@ static void check_findings(struct snapshot *s)
 }
 
 /* Without names nothing says what a futex word belongs to: every lock wait is a bare futex
- * with no owner, and no finding rests on a guess. */
+ * with no owner, and no finding rests on a guess (a join is told by the registers). */
 static void check_unnamed(struct snapshot *s)
 {
 	static const enum who locks[] = { W_NORMAL, W_RECURSIVE, W_ERRCHECK, W_ADAPTIVE, W_PI, W_ROBUST,
-		W_RW_WRITER, W_RW_READER, W_RW_READHELD, W_COND, W_SEM, W_BARRIER, W_JOIN, SELF,
+		W_RW_WRITER, W_RW_READER, W_RW_READHELD, W_COND, W_SEM, W_BARRIER, SELF,
 		W_ABANDONED, W_STDIO };
 	for (size_t i = 0; i < sizeof(locks) / sizeof(*locks); i++) {
 		struct task *t = task_of(s, locks[i]);
@@ -347,6 +347,8 @@ static void check_unnamed(struct snapshot *s)
 		       t->wait->owner_tid == 0, "%s: unnamed wait decoded as %s", who_name[locks[i]],
 		       t && t->wait ? wait_kind_name(t->wait->kind) : "-");
 	}
+	/* a join is told by the registers: the word is the joined thread's own tid field */
+	check_lock(s, W_JOIN, WAIT_JOIN, (void *)holder_thread, tids[HOLDER], NULL);
 	for (size_t i = 0; i < s->nfindings; i++)
 		CHECKF(s->findings[i].kind == FINDING_MASS_BLOCKING, "finding without names: %s",
 		       s->findings[i].summary);
