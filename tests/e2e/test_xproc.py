@@ -59,6 +59,12 @@ def check_cycle(mode, *args, relation):
         txt = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid)], capture_output=True, text=True,
                              timeout=60).stdout
         check("deadlock#1 (across processes)" in txt and "No deadlock found" not in txt, "%s text:\n%s" % (mode, txt[:1500]))
+        dot = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--format=dot"], capture_output=True,
+                             text=True, timeout=60).stdout
+        check("cluster_p%d" % child in dot and "cluster_p%d" % p.pid in dot, "%s: no cluster per process" % mode)
+        if shutil.which("dot"):
+            r = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0 and "<svg" in r.stdout, "%s: graphviz: %s" % (mode, r.stderr[-300:]))
     if with_dir:
         shutil.rmtree(with_dir, ignore_errors=True)
 
