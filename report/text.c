@@ -71,6 +71,7 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 	symbols_header(out, s);
 	fputc('\n', out);
 	report_findings_text(out, s);
+	report_xproc_text(out, s);
 	report_debug1_groups(out, s, true);
 	return ferror(out) ? err_set(e, ERR_FAIL, "writing the report failed") : 0;
 }
