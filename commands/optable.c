@@ -42,6 +42,10 @@ const struct optdesc optable[] = {
 	{ OPT_DEBUGINFO, "debuginfo-path", 0, "PATH", CMD_REPORTING, true, NULL,
 	  "where separate debug files are looked for (elfutils syntax: colon-separated; "
 	  ".build-id/xx/yyyy.debug and .gnu_debuglink)" },
+	{ OPT_NO_DEBUGINFOD, "no-debuginfod", 0, NULL, CMD_REPORTING, true, NULL,
+	  "never ask the debuginfod servers of DEBUGINFOD_URLS for missing debug files and "
+	  "executables (by default chang asks them after the target is thawed, waiting at most "
+	  "DEBUGINFOD_TIMEOUT seconds, 10 unless set, for a server that sends nothing)" },
 	{ OPT_SYSROOT, "sysroot", 0, "DIR", CMD_REPORTING, true, NULL,
 	  "look the target's executable and libraries up under DIR (cores from another machine)" },
 	{ OPT_MAX_FRAMES, "max-frames", 0, "N", CMD_REPORTING, true, "256", "deepest stack walked per thread" },

@@ -1,4 +1,5 @@
 #include "commands/options.h"
+#include "symbols/debuginfod.h"
 #include "commands/second_look.h"
 #include "commands/optable.h"
 #include <errno.h>
@@ -174,6 +175,9 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 			break;
 		case OPT_SYSROOT:
 			o->target.sysroot = optarg;
+			break;
+		case OPT_NO_DEBUGINFOD:
+			debuginfod_disable();
 			break;
 		case OPT_MAX_FRAMES:
 			if (!options_parse_long(optarg, 1, 100000, &v))

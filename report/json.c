@@ -171,6 +171,106 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 		jw_int(w, f->confirmed_ms);
 	else
 		jw_null(w);
+	if (f->evidence) {
+		jw_key(w, "evidence");
+		jw_str(w, f->evidence);
+	}
+	jw_key(w, "cross_process");
+	jw_bool(w, f->npids > 0);
+	if (f->npids) {
+		jw_key(w, "pids");
+		jw_arr(w);
+		for (int i = 0; i < f->npids; i++)
+			jw_int(w, f->pids[i]);
+		jw_arr_end(w);
+		jw_key(w, "members");	/* each of tids with its process */
+		jw_arr(w);
+		for (int i = 0; i < f->ntids; i++) {
+			jw_obj(w);
+			jw_key(w, "pid");
+			jw_int(w, f->tid_pids[i]);
+			jw_key(w, "tid");
+			jw_int(w, f->tids[i]);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* The waits that leave the process, and the processes they lead to. */
+static void cross_process_json(struct jsonw *w, const struct snapshot *s)
+{
+	jw_key(w, "cross_process");
+	if (!s->xproc_followed) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "confirm_ms");
+	jw_double(w, s->xproc_confirm_ms);
+	jw_key(w, "edges");
+	jw_arr(w);
+	for (size_t i = 0; i < s->nxedges; i++) {
+		const struct xedge *e = &s->xedges[i];
+		jw_obj(w);
+		jw_key(w, "pid");
+		jw_int(w, e->pid);
+		jw_key(w, "tid");
+		jw_int(w, e->tid);
+		jw_key(w, "to_pid");
+		jw_int(w, e->to_pid);
+		jw_key(w, "to_tid");
+		if (e->to_tid)
+			jw_int(w, e->to_tid);
+		else
+			jw_null(w);
+		jw_key(w, "relation");
+		jw_str(w, e->relation);
+		jw_key(w, "object");
+		jw_str(w, e->object);
+		jw_key(w, "inferred");
+		jw_bool(w, e->evidence != NULL);
+		if (e->evidence) {
+			jw_key(w, "evidence");
+			jw_str(w, e->evidence);
+		}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "processes");
+	jw_arr(w);
+	for (size_t i = 0; i < s->nxprocs; i++) {
+		const struct xprocess *x = &s->xprocs[i];
+		jw_obj(w);
+		jw_key(w, "pid");
+		jw_int(w, x->pid);
+		jw_key(w, "name");
+		jw_str(w, x->comm);
+		jw_key(w, "target");
+		jw_bool(w, x->target);
+		jw_key(w, "unreadable");
+		jw_bool(w, x->unreadable);
+		jw_key(w, "threads");
+		jw_arr(w);
+		for (int k = 0; k < x->nthreads; k++) {
+			const struct xthread *t = &x->threads[k];
+			jw_obj(w);
+			jw_key(w, "tid");
+			jw_int(w, t->tid);
+			jw_key(w, "kernel_state");
+			char st[2] = { t->kstate, 0 };
+			jw_str(w, st);
+			jw_key(w, "blocked");
+			jw_bool(w, t->blocked);
+			jw_key(w, "doing");
+			jw_str(w, t->doing);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_obj_end(w);
 }
 
@@ -389,6 +489,7 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 	for (size_t i = 0; i < s->nfindings; i++)
 		finding_json(&w, &s->findings[i]);
 	jw_arr_end(&w);
+	cross_process_json(&w, s);
 
 	jw_key(&w, "threads");
 	jw_arr(&w);
@@ -505,6 +606,10 @@ int report_json(FILE *out, const struct snapshot *s, struct err *e)
 		jw_str(&w, m->package);
 		jw_key(&w, "debug_package");
 		jw_str(&w, m->package ? arena_printf(&a, "%s-dbgsym", m->package) : NULL);
+		jw_key(&w, "debuginfod_fetched");
+		jw_str(&w, m->debuginfod_fetched);
+		jw_key(&w, "debuginfod_error");
+		jw_str(&w, m->debuginfod_error);
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);

@@ -30,6 +30,13 @@ static void symbols_header(FILE *out, const struct snapshot *s)
 			fprintf(out, ", Debian package %s-dbgsym", m->package);
 		fputc('\n', out);
 	}
+	for (size_t i = 0; i < s->nmodules; i++) {
+		const struct module *m = &s->modules[i];
+		if (m->debuginfod_fetched)
+			fprintf(out, "debuginfod: %s: %s from a server\n", m->name, m->debuginfod_fetched);
+		if (m->debuginfod_error)
+			fprintf(out, "debuginfod: %s: no %s\n", m->name, m->debuginfod_error);
+	}
 	if (sum.nmodules)
 		fprintf(out, "(to name them: install the -dbgsym package from the debian-debug archive, whose files "
 			"/usr/lib/debug holds and chang reads; or put the debug file, e.g. from `debuginfod-find "
@@ -64,6 +71,7 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 	symbols_header(out, s);
 	fputc('\n', out);
 	report_findings_text(out, s);
+	report_xproc_text(out, s);
 	report_debug1_groups(out, s, true);
 	return ferror(out) ? err_set(e, ERR_FAIL, "writing the report failed") : 0;
 }

@@ -27,6 +27,14 @@ if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok in
 		echo "memcached not installed; its test will be skipped"
 fi
 
+# Optional: Debian's debuginfod server (and its client library, which chang loads with
+# dlopen), for tests/e2e/test_debuginfod.py. Best effort: those tests are skipped without it.
+if ! dpkg-query -W -f='${Status}' debuginfod 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): debuginfod libdebuginfod1"
+	$SUDO apt-get install -y -qq --no-install-recommends debuginfod libdebuginfod1 >/dev/null 2>&1 ||
+		echo "debuginfod not installed; its tests will be skipped"
+fi
+
 # Optional: mariadb-server, a large real C++ service for the real-world tests (wait kinds over
 # three attaches, no finding while healthy); the test starts its own mariadbd on 127.0.0.1 from
 # a private data directory. Heavy (about 200 MB): CHANG_NO_MARIADB=1 leaves it out, and the
