@@ -45,7 +45,7 @@ MAIN_OBJ  := $(BUILD)/chang.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: static docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
+.PHONY: deb static docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
 all: $(BIN)
 
 # Checked once per build directory: a machine without the -dev packages is told which ones
@@ -89,6 +89,10 @@ check: deps
 	@python3 tests/run.py
 
 unit-bins: $(UNIT_BINS)
+
+# A Debian package of the release build with the man page (tools/mkdeb.sh).
+deb: $(BIN)
+	@sh tools/mkdeb.sh $(BIN) $(VERSION) build
 
 static:
 	@$(MAKE) --no-print-directory STATIC=1 all

@@ -4,7 +4,7 @@
 set -e
 PKGS="gcc g++ make pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-c-dev
 protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libdeflate-dev libiberty-dev gdb elfutils binutils python3
-golang-go graphviz zstd xz-utils lz4 gzip clang-14 libclang-rt-14-dev valgrind"
+dpkg-dev golang-go graphviz zstd xz-utils lz4 gzip clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
