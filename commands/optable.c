@@ -54,7 +54,7 @@ const struct optdesc optable[] = {
 	  "look the target's executable and libraries up under DIR (cores from another machine)" },
 	{ OPT_MAX_FRAMES, "max-frames", 0, "N", CMD_REPORTING, true, "256", "deepest stack walked per thread" },
 	{ OPT_UNWINDER, "unwinder", 0, "NAME", CMD_REPORTING, true, "libdw",
-	  "the CFI unwinder: libdw or libunwind; both are tested to give identical stacks" },
+	  "the CFI unwinder: libdw or libunwind; both are tested to give identical stacks, and where they cannot (CFI only libdw reads) the walk says so in unwind_error" },
 	{ OPT_MASS, "mass-threshold", 0, "N", CMD_REPORTING, true, NULL,
 	  "how many threads on one object make a mass-blocking finding (by default 10 and at least "
 	  "10% of the threads)" },

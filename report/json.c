@@ -1,6 +1,7 @@
 /* --format=json: the whole snapshot with stable field names (documented in README.md). */
 #include "report/report.h"
 #include "report/jsonw.h"
+#include "report/signal.h"
 #include "report/symsummary.h"
 #include "util/hex.h"
 #include <string.h>
@@ -398,6 +399,46 @@ static void goroutines_json(struct jsonw *w, const struct snapshot *s)
 	jw_arr_end(w);
 }
 
+/* The signal that made a core, or null (gcore, chang's own cores). */
+static void signal_json(struct jsonw *w, const struct snapshot *s)
+{
+	const struct core_signal *cs = s->core_signal;
+	if (!cs) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "signo");
+	jw_int(w, cs->signo);
+	jw_key(w, "name");
+	jw_str(w, signal_name(cs->signo));
+	jw_key(w, "code");
+	if (cs->have_info)
+		jw_int(w, cs->code);
+	else
+		jw_null(w);
+	jw_key(w, "code_name");
+	jw_str(w, cs->have_info ? signal_code_name(cs->signo, cs->code) : NULL);
+	jw_key(w, "sender_pid");
+	if (cs->have_sender)
+		jw_int(w, cs->sender_pid);
+	else
+		jw_null(w);
+	jw_key(w, "sender_uid");
+	if (cs->have_sender)
+		jw_uint(w, cs->sender_uid);
+	else
+		jw_null(w);
+	jw_key(w, "addr");
+	if (cs->have_addr)
+		jw_hex(w, cs->addr);
+	else
+		jw_null(w);
+	jw_key(w, "tid");
+	jw_int(w, cs->tid);
+	jw_obj_end(w);
+}
+
 static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 {
 	jw_obj(w);
@@ -438,6 +479,12 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 		jw_key(w, "error");
 		jw_str(w, sc->error);
 		jw_obj_end(w);
+	}
+	if (s->source == SOURCE_CORE) {
+		jw_key(w, "signal");
+		signal_json(w, s);
+		jw_key(w, "thread_states");
+		jw_str(w, "inferred");
 	}
 	jw_key(w, "atomic");
 	jw_bool(w, !s->not_atomic);
