@@ -3,7 +3,11 @@
 
 const struct optdesc optable[] = {
 	/* the commands' own options */
-	{ OPT_PID, "pid", 'p', "N", CMD_ATTACH | CMD_WATCH, false, NULL, "the process to inspect" },
+	{ OPT_PID, "pid", 'p', "N", CMD_ATTACH | CMD_WATCH, false, NULL,
+	  "the process to inspect; attach takes several (--pid A --pid B), frozen, copied and thawed "
+	  "together so that the waits between them are consistent" },
+	{ OPT_TREE, "tree", 0, NULL, CMD_ATTACH, false, NULL,
+	  "also every descendant of each --pid process (found by parent links), in the same capture" },
 	{ OPT_TIMEOUT, "timeout", 0, "MS", CMD_ATTACH, false, "5000",
 	  "give up on threads that do not stop within MS milliseconds" },
 	{ OPT_NO_STOP, "no-stop", 0, NULL, CMD_ATTACH, false, NULL,
