@@ -77,6 +77,20 @@ def test_xproc_flock_cycle():
     check_cycle("flock", relation="holds the lock on")
 
 
+def test_xproc_flock_wait_kind():
+    """A thread in flock() waits for a file lock (named with its file), not a bare syscall."""
+    d = os.path.join(OUT, "xproc-flock-kind")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    p, child = start("flock", d)
+    with p:
+        wait_blocked([p.pid, child])
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        t = rep["threads"][0]
+        check(t["state"] == "filelock" and t["wait"]["fd_target"].endswith("b.lock"), "thread %r" % t["wait"])
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def test_xproc_unix_socket_mutual_read():
     check_cycle("unix", relation="holds the other end of")
 
