@@ -189,6 +189,14 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 	fputc('\n', out);
 }
 
+static bool xproc_unreadable(const struct snapshot *s)
+{
+	for (size_t i = 0; i < s->nxprocs; i++)
+		if (s->xprocs[i].unreadable)
+			return true;
+	return false;
+}
+
 void report_findings_text(FILE *out, const struct snapshot *s)
 {
 	struct arena a = { 0 };
@@ -201,8 +209,8 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 	}
 	if (ndead)
 		fprintf(out, "Found %d deadlock%s.\n", ndead, ndead == 1 ? "" : "s");
-	else if (s->unchecked_waits)
-		fprintf(out, "No deadlock found among the locks that record their owner.\n");
+	else if (s->unchecked_waits || xproc_unreadable(s))
+		fprintf(out, "No deadlock found among the waits that could be checked.\n");
 	else
 		fprintf(out, "No deadlock found.\n");
 	/* Honest limits: what the cycle search could not see. */
@@ -211,6 +219,12 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 			"futexes, glibc-internal locks): cycles among them could not be checked.\n",
 			s->unchecked_waits, s->unchecked_waits == 1 ? "" : "s",
 			s->unchecked_waits == 1 ? "s" : "");
+	/* the same for waits that lead into processes chang could not read */
+	for (size_t i = 0; i < s->nxprocs; i++)
+		if (s->xprocs[i].unreadable)
+			fprintf(out, "Process %d \"%s\", which a thread here waits for, could not be read (another "
+				"user's; run as root or with CAP_SYS_PTRACE): cycles through it could not be checked.\n",
+				(int)s->xprocs[i].pid, s->xprocs[i].comm);
 	fputc('\n', out);
 	for (size_t i = 0; i < s->nfindings; i++)
 		if (s->findings[i].kind != FINDING_DEADLOCK)

@@ -59,6 +59,12 @@ def check_cycle(mode, *args, relation):
         txt = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid)], capture_output=True, text=True,
                              timeout=60).stdout
         check("deadlock#1 (across processes)" in txt and "No deadlock found" not in txt, "%s text:\n%s" % (mode, txt[:1500]))
+        dot = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--format=dot"], capture_output=True,
+                             text=True, timeout=60).stdout
+        check("cluster_p%d" % child in dot and "cluster_p%d" % p.pid in dot, "%s: no cluster per process" % mode)
+        if shutil.which("dot"):
+            r = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0 and "<svg" in r.stdout, "%s: graphviz: %s" % (mode, r.stderr[-300:]))
     if with_dir:
         shutil.rmtree(with_dir, ignore_errors=True)
 
@@ -146,3 +152,54 @@ def test_xproc_lock_held_across_fork():
         check(len(chains) == 1 and p.pid in chains[0]["pids"], "findings %r" % [f["summary"] for f in rep["findings"]])
         s = chains[0]["summary"]
         check("of process %d" % p.pid in s and "parent" in s and "exited" not in s, s)
+
+
+def test_xproc_peer_of_another_user_is_named():
+    """chang running as user daemon, the child as nobody: the child is named as unreadable
+    with its pid, and no bare "No deadlock found." is said over it."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return "skip: needs root (to start the pair as two users) and setpriv"
+    p, child = start("other-user")
+    with p:
+        wait_blocked([p.pid, child])
+        as_daemon = ["setpriv", "--reuid=1", "--regid=1", "--clear-groups"]
+        env = dict(os.environ, CHANG_CACHE_DIR="")
+        r = subprocess.run(as_daemon + [chang_bin(), "attach", "--pid", str(p.pid), "--format=json"],
+                           capture_output=True, text=True, timeout=60, env=env)
+        if r.returncode != 0 and "ermission denied" in r.stderr and not os.access(build("xproc"), os.X_OK, effective_ids=False):
+            return "skip: the test program's directory is not readable by user daemon here"
+        check(r.returncode == 0, "as daemon: %d %r" % (r.returncode, r.stderr))
+        import json
+        rep = json.loads(r.stdout)
+        procs = {x["pid"]: x for x in rep["cross_process"]["processes"]}
+        check(child in procs and procs[child]["unreadable"], "child not named unreadable: %r" % procs)
+        check(any(str(child) in w and "could not be read" in w for w in rep["warnings"]), "warnings %r" % rep["warnings"])
+        txt = subprocess.run(as_daemon + [chang_bin(), "attach", "--pid", str(p.pid)], capture_output=True,
+                             text=True, timeout=60, env=env).stdout
+        check("No deadlock found.\n" not in txt and "Process %d" % child in txt, "text:\n%s" % txt[:1500])
+
+
+def test_xproc_several_processes_one_capture():
+    """attach --pid A --pid B and --tree: one capture of both processes (each report has its
+    stacks), JSON with processes and the cross-process finding once at the top."""
+    p, child = start("pipe-waitpid")
+    with p:
+        wait_blocked([p.pid, child])
+        import json
+        for args in (["--pid", str(p.pid), "--pid", str(child)], ["--pid", str(p.pid), "--tree"]):
+            r = subprocess.run([chang_bin(), "attach"] + args + ["--format=json"], capture_output=True, text=True,
+                               timeout=60)
+            check(r.returncode == 0, "%r: %d %s" % (args, r.returncode, r.stderr))
+            rep = json.loads(r.stdout)
+            check(sorted(x["pid"] for x in rep["processes"]) == sorted([p.pid, child]), "%r: processes" % args)
+            check(all(x["threads"] and x["threads"][0]["frames"] for x in rep["processes"]), "%r: stacks" % args)
+            top = [f for f in rep["findings"] if f["kind"] == "deadlock" and f["cross_process"]]
+            check(len(top) == 1 and sorted(top[0]["pids"]) == sorted([p.pid, child]), "%r: findings %r" % (args, rep["findings"]))
+            for tid in (p.pid, child):
+                check(all(s not in "tT" for s in task_states(tid).values()), "%d left stopped" % tid)
+        txt = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree"], capture_output=True, text=True,
+                             timeout=60).stdout
+        check(txt.startswith("chang: 2 processes, frozen, copied and thawed together"), txt[:300])
+        r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--save-core", "/dev/null"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and "one process" in r.stderr, "save-core with --tree: %r" % r.stderr)

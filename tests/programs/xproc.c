@@ -7,6 +7,8 @@
  *   pshared       two process-shared mutexes in shared memory taken in opposite orders
  *   fork-lock     the child of a fork waits for a mutex another thread of the parent held when
  *                 it forked (attach to the child: READY prints the child second)
+ *   other-user    pipe-waitpid, the child running as user nobody and the parent as daemon
+ *                 (started as root): a chang running as daemon cannot read the child
  *   pipeline      a producer and a consumer moving data through a pipe: healthy
  *   accept        a server idle in accept(): healthy
  * Prints "READY <parent pid> <child pid>" once the child exists and both are about to block;
@@ -72,6 +74,28 @@ static void pipe_waitpid(void)
 		exit(1);
 	pid_t c = spawn(pipe_child, NULL);
 	close(out_pipe[1]);
+	announce(c);
+	wait_for_child(c);
+}
+
+/* ---- other-user: as pipe-waitpid, across two users ---- */
+static void other_user_child(void *arg)
+{
+	(void)arg;
+	if (setgid(65534) != 0 || setuid(65534) != 0)	/* nobody */
+		_exit(1);
+	pipe_child(NULL);
+}
+
+static void other_user(void)
+{
+	if (pipe(out_pipe) != 0)
+		exit(1);
+	pid_t c = spawn(other_user_child, NULL);
+	close(out_pipe[1]);
+	if (setgid(1) != 0 || setuid(1) != 0)	/* daemon */
+		exit(1);
+	prctl(PR_SET_DUMPABLE, 1);	/* a process that changed its ids is not traceable otherwise */
 	announce(c);
 	wait_for_child(c);
 }
@@ -290,6 +314,8 @@ int main(int argc, char **argv)
 		unix_mutual();
 	else if (strcmp(mode, "tcp") == 0)
 		tcp_mutual();
+	else if (strcmp(mode, "other-user") == 0)
+		other_user();
 	else if (strcmp(mode, "pshared") == 0)
 		pshared_cycle();
 	else if (strcmp(mode, "fork-lock") == 0)
