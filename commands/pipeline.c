@@ -79,8 +79,13 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 				    struct err *e)
 {
 	struct target *t = live_target_capture(pid, &o->target, s, e);
-	if (!t)
-		return NULL;
+	if (t)
+		pipeline_after_thaw(t, s, o);
+	return t;
+}
+
+void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct report_options *o)
+{
 	/* Inflating debug files starts now, beside the reading of /proc, not before the
 	 * freeze: on a machine of two CPUs it would have slowed the freeze by half. */
 	char **files = NULL;
@@ -92,7 +97,6 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 		free(files[i]);
 	free(files);
 	live_target_inspect(t);
-	return t;
 }
 
 int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)

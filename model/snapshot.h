@@ -296,6 +296,19 @@ struct saved_core {
 	const char *error;	/* why no core was written, or NULL */
 };
 
+/* The signal that made a core (pr_cursig of its first thread, details from NT_SIGINFO). */
+struct core_signal {
+	int signo;
+	bool have_info;		/* NT_SIGINFO was there and is about this signal */
+	int code;		/* si_code: <= 0 sent by a process (SI_USER, SI_TKILL, ...), > 0 by the kernel */
+	bool have_sender;	/* si_pid/si_uid mean something (sent by a process) */
+	pid_t sender_pid;
+	uid_t sender_uid;
+	bool have_addr;		/* si_addr means something (SIGSEGV, SIGBUS, SIGILL, SIGFPE from a fault) */
+	uint64_t addr;
+	pid_t tid;		/* the thread that took it: the first NT_PRSTATUS */
+};
+
 struct snapshot {
 	struct arena arena;
 	enum source_kind source;
@@ -346,6 +359,9 @@ struct snapshot {
 	size_t nwarnings, warnings_cap;
 
 	const struct saved_core *saved_core;	/* NULL unless a core was asked for */
+	/* Cores: the signal that made it, NULL when none did (gcore, chang's own cores). A
+	 * core records no thread states from before the dump: task states are inferred. */
+	const struct core_signal *core_signal;
 
 	/* The second look at a live process (commands/second_look.c): how long it watched,
 	 * 0 when none was taken, and how many findings it dropped because their threads moved

@@ -3,6 +3,7 @@
 #include "report/report.h"
 #include "report/debug1.h"
 #include "report/findings_text.h"
+#include "report/signal.h"
 #include "report/symsummary.h"
 #include "util/hex.h"
 
@@ -64,6 +65,7 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 			(double)s->saved_core->pause_ns / 1e6);
 	else if (s->saved_core)
 		fprintf(out, "saved core: none: %s\n", s->saved_core->error);
+	signal_text(out, s);
 	if (s->job_stopped)
 		fprintf(out, "note: the process is stopped by job control (SIGSTOP/SIGTSTP) and was left stopped\n");
 	for (size_t i = 0; i < s->nwarnings; i++)

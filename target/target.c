@@ -162,8 +162,9 @@ static bool is_elf_fd(int fd)
 
 static bool is_pseudo_path(const char *p)
 {
-	/* "[heap]", "[stack]", "/dev/zero (deleted)", "/memfd:..." and SysV shm are no ELF files */
-	return !p || p[0] != '/' || strncmp(p, "/dev/", 5) == 0 || strncmp(p, "/memfd:", 7) == 0 ||
+	/* "[heap]", "[stack]", "/dev/zero (deleted)", "/memfd:..." and SysV shm are no ELF files;
+	 * a relative path (a core from another tool) may well be one */
+	return !p || !p[0] || p[0] == '[' || strncmp(p, "/dev/", 5) == 0 || strncmp(p, "/memfd:", 7) == 0 ||
 	       strncmp(p, "/SYSV", 5) == 0;
 }
 

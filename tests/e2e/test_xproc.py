@@ -177,3 +177,29 @@ def test_xproc_peer_of_another_user_is_named():
         txt = subprocess.run(as_daemon + [chang_bin(), "attach", "--pid", str(p.pid)], capture_output=True,
                              text=True, timeout=60, env=env).stdout
         check("No deadlock found.\n" not in txt and "Process %d" % child in txt, "text:\n%s" % txt[:1500])
+
+
+def test_xproc_several_processes_one_capture():
+    """attach --pid A --pid B and --tree: one capture of both processes (each report has its
+    stacks), JSON with processes and the cross-process finding once at the top."""
+    p, child = start("pipe-waitpid")
+    with p:
+        wait_blocked([p.pid, child])
+        import json
+        for args in (["--pid", str(p.pid), "--pid", str(child)], ["--pid", str(p.pid), "--tree"]):
+            r = subprocess.run([chang_bin(), "attach"] + args + ["--format=json"], capture_output=True, text=True,
+                               timeout=60)
+            check(r.returncode == 0, "%r: %d %s" % (args, r.returncode, r.stderr))
+            rep = json.loads(r.stdout)
+            check(sorted(x["pid"] for x in rep["processes"]) == sorted([p.pid, child]), "%r: processes" % args)
+            check(all(x["threads"] and x["threads"][0]["frames"] for x in rep["processes"]), "%r: stacks" % args)
+            top = [f for f in rep["findings"] if f["kind"] == "deadlock" and f["cross_process"]]
+            check(len(top) == 1 and sorted(top[0]["pids"]) == sorted([p.pid, child]), "%r: findings %r" % (args, rep["findings"]))
+            for tid in (p.pid, child):
+                check(all(s not in "tT" for s in task_states(tid).values()), "%d left stopped" % tid)
+        txt = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree"], capture_output=True, text=True,
+                             timeout=60).stdout
+        check(txt.startswith("chang: 2 processes, frozen, copied and thawed together"), txt[:300])
+        r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--save-core", "/dev/null"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and "one process" in r.stderr, "save-core with --tree: %r" % r.stderr)
