@@ -134,7 +134,8 @@ def test_watch_counts_restarted_waits_as_what_they_are():
                 restarted += f.read().split()[0] == "219"
         check(restarted == len(RESTARTED), "%d threads in restart_syscall, want %d" % (restarted, len(RESTARTED)))
         r = subprocess.run([chang_bin(), "watch", "--pid", str(p.pid), "--interval=100ms", "--after=500ms", "--once",
-                            "--format=json", "-o", os.devnull], capture_output=True, text=True, timeout=60)
+                            "--format=json", "-o", os.path.join(p.cwd, "watch.json")], capture_output=True, text=True,
+                           timeout=60)
         check(r.returncode == 3, "watch exited %d: %s" % (r.returncode, r.stderr[-800:]))
         check("2 of %d threads blocked (2 on futexes)" % THREADS in r.stderr, r.stderr[-800:])
 
