@@ -653,6 +653,15 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 	case SYS_NR_WAITID:
 		w->kind = WAIT_WAITPID;
 		break;
+	case SYS_NR_FLOCK:
+		set_fd(s, w, WAIT_FILELOCK, a[0]);
+		break;
+	case SYS_NR_FCNTL:
+		if (a[1] == 7 /* F_SETLKW */ || a[1] == 38 /* F_OFD_SETLKW */)
+			set_fd(s, w, WAIT_FILELOCK, a[0]);
+		else
+			w->kind = WAIT_SYSCALL;
+		break;
 	default:
 		w->kind = WAIT_SYSCALL;
 		break;

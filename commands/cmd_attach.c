@@ -9,6 +9,7 @@
 #include "util/outfile.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
+#include <sys/stat.h>
 
 /* Several processes (--pid A --pid B, --tree): one capture, one report of them all. */
 static int attach_many(const struct report_options *o)
@@ -16,6 +17,13 @@ static int attach_many(const struct report_options *o)
 	struct err e = { 0 };
 	if (o->target.save_core) {
 		err_set(&e, ERR_USAGE, "--save-core: one process at a time");
+		return pipeline_fail(&e);
+	}
+	struct stat st;
+	bool to_dir = o->output && stat(o->output, &st) == 0 && S_ISDIR(st.st_mode);
+	if (o->format == FMT_PPROF && !to_dir) {
+		err_set(&e, ERR_USAGE, "--format=pprof with several processes: give -o DIR (one profile per "
+			"process, each sample labelled with its pid; go tool pprof merges them)");
 		return pipeline_fail(&e);
 	}
 	pid_t *pids = NULL;
@@ -47,7 +55,13 @@ static int attach_many(const struct report_options *o)
 		if (!cs[i].snap)
 			fprintf(stderr, "chang: process %d: %s\n", (int)pids[i], errs[i].msg);
 	int r = 0;
-	if (ok) {
+	if (ok && o->format == FMT_PPROF) {
+		struct report_options each = *o;
+		each.save_dir = NULL;
+		for (size_t i = 0; i < n && r == 0; i++)
+			if (cs[i].snap && pipeline_write(cs[i].snap, &each, &e) != 0)
+				r = pipeline_fail(&e);
+	} else if (ok) {
 		FILE *out = stdout;
 		struct outfile of = { .fd = -1 };
 		if (o->output && strcmp(o->output, "-") != 0 &&

@@ -77,6 +77,20 @@ def test_xproc_flock_cycle():
     check_cycle("flock", relation="holds the lock on")
 
 
+def test_xproc_flock_wait_kind():
+    """A thread in flock() waits for a file lock (named with its file), not a bare syscall."""
+    d = os.path.join(OUT, "xproc-flock-kind")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    p, child = start("flock", d)
+    with p:
+        wait_blocked([p.pid, child])
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        t = rep["threads"][0]
+        check(t["state"] == "filelock" and t["wait"]["fd_target"].endswith("b.lock"), "thread %r" % t["wait"])
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def test_xproc_unix_socket_mutual_read():
     check_cycle("unix", relation="holds the other end of")
 
@@ -200,6 +214,22 @@ def test_xproc_several_processes_one_capture():
         txt = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree"], capture_output=True, text=True,
                              timeout=60).stdout
         check(txt.startswith("chang: 2 processes, frozen, copied and thawed together"), txt[:300])
+        # pprof: one profile per process into a directory, each sample labelled with its pid
+        d = os.path.join(OUT, "xproc-pprof")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--format=pprof", "-o", d],
+                           capture_output=True, text=True, timeout=60)
+        files = sorted(os.listdir(d))
+        check(r.returncode == 0 and len(files) == 2, "pprof: %d %r %s" % (r.returncode, files, r.stderr))
+        if shutil.which("go"):
+            tags = subprocess.run(["go", "tool", "pprof", "-tags"] + [os.path.join(d, f) for f in files],
+                                  capture_output=True, text=True, timeout=120).stdout
+            check(str(p.pid) in tags and str(child) in tags and "pid:" in tags, "pprof tags:\n%s" % tags[:800])
+        shutil.rmtree(d, ignore_errors=True)
+        r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--format=pprof"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and "-o DIR" in r.stderr, "pprof to stdout for several: %r" % r.stderr)
         r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--save-core", "/dev/null"],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and "one process" in r.stderr, "save-core with --tree: %r" % r.stderr)
