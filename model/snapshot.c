@@ -62,6 +62,19 @@ void snapshot_warn(struct snapshot *s, const char *fmt, ...)
 	s->warnings[s->nwarnings++] = arena_strdup(&s->arena, buf);
 }
 
+pid_t snapshot_tid_from_target(const struct snapshot *s, pid_t tid)
+{
+	if (!s->ns_pid || tid <= 0)
+		return tid;
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (s->tasks[i].kind == TASK_THREAD && s->tasks[i].ns_tid == tid)
+			return s->tasks[i].tid;
+	for (size_t i = 0; i < s->nns_tids; i++)
+		if (s->ns_tids[i].ns == tid)
+			return s->ns_tids[i].host;
+	return tid;
+}
+
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid)
 {
 	size_t lo = 0, hi = s->ntasks;
