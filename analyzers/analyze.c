@@ -4,6 +4,7 @@
 #include "analyzers/go_findings.h"
 #include "analyzers/inferred.h"
 #include "analyzers/likely_holders.h"
+#include "analyzers/xproc_findings.h"
 
 /* Waits whose object records no owner, so the wait-for graph has no edge for them: a cycle
  * through them (two threads each waiting on a semaphore the other would post, Python's
@@ -32,12 +33,19 @@ void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
 	inferred_findings(s, &l);
+	xproc_findings(s, &l);
 	mass_findings(s, o ? o->mass_threshold : 0, &l);
 	go_findings(s, o ? o->mass_threshold : 0, &l);
 	findings_commit(s, &l);
 }
 
 void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
+{
+	analyze_waits(s);
+	analyze_findings(s, o);
+}
+
+void analyze_waits(struct snapshot *s)
 {
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct task *t = &s->tasks[i];
@@ -50,7 +58,6 @@ void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
 		}
 		wait_decode_task(s, t);
 	}
-	analyze_findings(s, o);
 }
 
 bool analyze_found_hang(const struct snapshot *s)
