@@ -30,6 +30,9 @@ static void emit(struct snapshot *s, const long *cyc, long k, struct finding_lis
 			r = i;
 	struct finding *f = findings_push(out, k == 1 ? FINDING_SELF_DEADLOCK : FINDING_DEADLOCK);
 	f->inferred = true;
+	f->evidence = "these locks record no owner: each holder is likely, from a pointer to the lock on its "
+		      "stack or in a register (a guard) and/or its current code taking the lock's address "
+		      "(each lock's own evidence says which)";
 	f->tids = ARENA_NEW(a, pid_t, k);
 	f->locks = ARENA_NEW(a, struct finding_lock, k);
 	f->ntids = f->nlocks = (int)k;
