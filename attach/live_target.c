@@ -211,6 +211,8 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		close(go_exe_fd);
 		go_exe_fd = -1;
 	}
+	/* and what its file holds (pclntab, type descriptors...) is read now, not in the pause */
+	struct go_prep *go_prep = go_exe_fd >= 0 ? go_prepare(s, go_exe_fd) : NULL;
 
 	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
 	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
@@ -226,6 +228,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	int fr = o->no_stop ? nostop_list(&fz, pid, e) : freeze_process(&fz, pid, o->attach_timeout_ms, e);
 	if (fr != 0) {
 		freeze_free(&fz);
+		go_prep_free(go_prep);
 		if (go_exe_fd >= 0)
 			close(go_exe_fd);
 		signals_restore(&old);
@@ -305,7 +308,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		/* a mini core must hold what the goroutines were read from */
 		t->log_live = cs && !o->core_full;
 		struct err ge = { 0 };
-		if (go_capture(t, s, go_exe_fd, &ge) != 0)
+		if (go_capture(t, s, go_exe_fd, go_prep, &ge) != 0)
 			snapshot_warn(s, "goroutines: %s", ge.msg);
 		t->read_live = NULL;
 		if (t->log_live)
@@ -321,6 +324,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	signals_restore(&old);
 	if (memfd >= 0)
 		close(memfd);
+	go_prep_free(go_prep);
 	if (go_exe_fd >= 0)
 		close(go_exe_fd);
 
