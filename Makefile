@@ -5,7 +5,15 @@ CC        ?= cc
 PREFIX    ?= /usr/local
 SANITIZE  ?= 0
 
-ifeq ($(SANITIZE),1)
+STATIC    ?= 0
+
+ifeq ($(STATIC),1)
+# `make static`: one self-contained binary from Debian's static archives (README: "A binary
+# to copy"). No dlopen in it: no debuginfod client, no C++ demangler (chang --version).
+BUILD     := build/static
+SANFLAGS  := -DCHANG_STATIC
+BIN       := build/static/chang
+else ifeq ($(SANITIZE),1)
 BUILD     := build/asan
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BIN       := build/asan/chang
@@ -20,6 +28,13 @@ CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-paramete
              -DCHANG_VERSION='"$(VERSION)"' $(SANFLAGS) -MMD -MP
 LDFLAGS   += $(SANFLAGS)
 LDLIBS    := -lunwind-ptrace -lunwind-x86_64 -lunwind -ldw -lelf -lprotobuf-c -lz -lzstd -llzma -llz4 -ldeflate -liberty -pthread
+ifeq ($(STATIC),1)
+# -static: libdw.a needs what libdw.so brings along (bzip2); glibc's static archive warns
+# that dlopen (libdw's debuginfod client, which chang keeps from running) would need its
+# shared libraries.
+LDFLAGS   += -static
+LDLIBS    += -lbz2
+endif
 
 LIB_DIRS  := util model target attach core go unwind symbols analyzers report commands
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
@@ -30,7 +45,7 @@ MAIN_OBJ  := $(BUILD)/chang.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
+.PHONY: deb static docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
 all: $(BIN)
 
 # Checked once per build directory: a machine without the -dev packages is told which ones
@@ -74,6 +89,14 @@ check: deps
 	@python3 tests/run.py
 
 unit-bins: $(UNIT_BINS)
+
+# A Debian package of the release build with the man page (tools/mkdeb.sh).
+deb: $(BIN)
+	@sh tools/mkdeb.sh $(BIN) $(VERSION) build
+
+static:
+	@$(MAKE) --no-print-directory STATIC=1 all
+	@ls -l build/static/chang | awk '{ print "  static: " $$NF ", " $$5 " bytes" }'
 
 check-unit: unit-bins
 	@python3 tests/run.py --only unit

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands/commands.h"
+#include "symbols/debuginfod.h"
 
 static const struct {
 	const char *name;
@@ -21,9 +22,11 @@ int main(int argc, char **argv)
 		usage_command("", stderr);
 		return 2;
 	}
+	/* before libdwfl can see DEBUGINFOD_URLS (symbols/debuginfod.h says why) */
+	debuginfod_init();
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-		printf("chang %s\n", CHANG_VERSION);
+		printf("chang %s\n%s\n", CHANG_VERSION, debuginfod_support());
 		return 0;
 	}
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -2,6 +2,7 @@
 #include "analyzers/findings.h"
 #include "analyzers/waits.h"
 #include "analyzers/go_findings.h"
+#include "analyzers/xproc_findings.h"
 
 /* Waits whose object records no owner, so the wait-for graph has no edge for them: a cycle
  * through them (two threads each waiting on a semaphore the other would post, Python's
@@ -28,12 +29,19 @@ void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 	s->unchecked_waits = count_unchecked(s);
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
+	xproc_findings(s, &l);
 	mass_findings(s, o ? o->mass_threshold : 0, &l);
 	go_findings(s, o ? o->mass_threshold : 0, &l);
 	findings_commit(s, &l);
 }
 
 void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
+{
+	analyze_waits(s);
+	analyze_findings(s, o);
+}
+
+void analyze_waits(struct snapshot *s)
 {
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct task *t = &s->tasks[i];
@@ -46,7 +54,6 @@ void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
 		}
 		wait_decode_task(s, t);
 	}
-	analyze_findings(s, o);
 }
 
 bool analyze_found_hang(const struct snapshot *s)

@@ -11,6 +11,10 @@ struct analyze_options {
 /* Set every task's state and wait, then fill s->findings ordered by severity. */
 void analyze_snapshot(struct snapshot *s, const struct analyze_options *o);
 
+/* The first half of analyze_snapshot: each task's state and wait. A live capture follows
+ * the waits that leave the process (attach/xproc.c) between the two halves. */
+void analyze_waits(struct snapshot *s);
+
 /* The second half of analyze_snapshot: findings from waits already set on the tasks
  * (tasks sorted by tid). Separate so that hand-built wait graphs can be tested. */
 void analyze_findings(struct snapshot *s, const struct analyze_options *o);

@@ -100,6 +100,41 @@ static const char *chan_facts(struct arena *a, const struct go_object *o)
 			    o->receivers == 1 ? "" : "s");
 }
 
+/* The function that asked for the semaphore, past the runtime's own parking and semaphore
+ * code: runtime.gcStart, runtime.stopTheWorld... when the semaphore is the runtime's own. */
+static bool runtime_semaphore_wait(const struct task *t)
+{
+	static const char *const parking[] = { "runtime.gopark", "runtime.goparkunlock", "runtime.semacquire",
+		"runtime.semrelease", "sync.runtime_Sem", "internal/sync.runtime_Sem", "runtime.mcall",
+		"runtime.park_m", NULL };
+	for (int i = 0; i < t->npcs; i++) {
+		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		for (int k = 0; ps && k < ps->nframes; k++) {
+			const char *fn = ps->frames[k].function;
+			if (!fn)
+				return false;
+			bool park = false;
+			for (const char *const *p = parking; *p && !park; p++)
+				park = strncmp(fn, *p, strlen(*p)) == 0;
+			if (!park)
+				return strncmp(fn, "runtime.", 8) == 0;
+		}
+	}
+	return false;
+}
+
+/* Goroutines queued on one of the runtime's own semaphores (the garbage collector's
+ * work.startSema, worldsema) wait for the runtime's housekeeping to finish: not a finding. */
+static bool runtime_housekeeping(const struct member *v, size_t n)
+{
+	if (v[0].o->kind != WAIT_SEMAPHORE)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!runtime_semaphore_wait(v[i].t))
+			return false;
+	return true;
+}
+
 static void mass(struct snapshot *s, int threshold, struct finding_list *l)
 {
 	size_t n = s->ngoroutines, m = 0;
@@ -118,7 +153,7 @@ static void mass(struct snapshot *s, int threshold, struct finding_list *l)
 		size_t count = j - i;
 		bool big = threshold > 0 ? count >= (size_t)threshold : count >= 10 && count * 10 >= n;
 		const struct go_object *o = v[i].o;
-		if (big) {
+		if (big && !runtime_housekeeping(&v[i], count)) {
 			struct finding *f = findings_push(l, FINDING_MASS_BLOCKING);
 			f->count = (int)count;
 			f->goids = ARENA_NEW(a, uint64_t, count);

@@ -375,6 +375,9 @@ static void abandoned(struct graph *g, struct finding_list *out)
 		k = first + count;
 		if (g->next[i] != NEXT_GONE)
 			continue;
+		/* an owner alive in another process is not gone: analyzers/xproc_findings.c says it */
+		if (snapshot_foreign_thread(s, wait_of(g, i)->owner_tid))
+			continue;
 		for (long j = 0; j < count; j++)
 			ends[j] = g->by_lock[first + j];
 		const struct wait *w = wait_of(g, i);

@@ -141,8 +141,48 @@ size_t live_target_mapped_files(const struct snapshot *s, char ***out)
 	return n;
 }
 
-struct target *live_target_capture(pid_t pid, const struct target_options *o, struct snapshot *s,
-				   struct err *e)
+/* One process between the steps of a capture; every step reads and fills it, and
+ * live_capture_free undoes whatever was done, whatever step failed. */
+struct live_capture {
+	struct live_target *lt;
+	const struct target_options *o;
+	struct snapshot *s;
+	pid_t pid;
+	struct core_save *cs;
+	int go_exe_fd;
+	struct go_prep *go_prep;	/* what the Go executable's file holds, read before the freeze */
+	int memfd;
+	struct freeze fz;
+	bool frozen, have_fz;
+	uint64_t t_begin, t0, t_frozen, t_copied, t_thawed;
+};
+
+static void live_capture_free(struct live_capture *c)
+{
+	if (!c)
+		return;
+	if (c->frozen)
+		thaw_process(&c->fz);
+	if (c->have_fz)
+		freeze_free(&c->fz);
+	if (c->memfd >= 0)
+		close(c->memfd);
+	go_prep_free(c->go_prep);
+	if (c->go_exe_fd >= 0)
+		close(c->go_exe_fd);
+	core_save_abort(c->cs);
+	if (c->lt) {
+		c->s->target = NULL;
+		target_close(&c->lt->base);
+	}
+	free(c);
+}
+
+/* Before the freeze, what costs the target nothing: checks, names, the command line, the
+ * --save-core file (one that cannot be created fails before the target is touched), Go
+ * recognised, memory for the copies faulted in. */
+struct live_capture *live_capture_prepare(pid_t pid, const struct target_options *o, struct snapshot *s,
+					  struct err *e)
 {
 	uint64_t t_begin = mono_ns();
 	char path[96];
@@ -155,7 +195,13 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		return err_set(e, ERR_FAIL, "process %d: is a thread of process %s; give the process id",
 			       (int)pid, tgid), NULL;
 
-	struct live_target *lt = xcalloc(1, sizeof(*lt));
+	struct live_capture *c = xcalloc(1, sizeof(*c));
+	c->o = o;
+	c->s = s;
+	c->pid = pid;
+	c->go_exe_fd = c->memfd = -1;
+	c->t_begin = t_begin;
+	struct live_target *lt = c->lt = xcalloc(1, sizeof(*lt));
 	struct target *t = &lt->base;
 	t->ops = &live_ops;
 	t->pid = pid;
@@ -164,7 +210,6 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	s->target = t;
 	s->pid = pid;
 
-	/* Before the freeze (it costs the target nothing): names, state letters, command line. */
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	char exe[4096];
 	ssize_t el = readlink(path, exe, sizeof(exe) - 1);
@@ -185,35 +230,21 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 				cmd[i] = ' ';
 		s->cmdline = arena_strdup(&s->arena, cmd);
 	}
-
-	/* --save-core: a file that cannot be created fails before the target is touched. */
-	struct core_save *cs = NULL;
-	if (o->save_core && !(cs = core_save_begin(pid, o->save_core, o->core_full, e))) {
-		free(lt);
-		s->target = NULL;
+	if (o->save_core && !(c->cs = core_save_begin(pid, o->save_core, o->core_full, e))) {
+		live_capture_free(c);
 		return NULL;
 	}
-
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	s->capture_time_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-
-	/* chang's own SIGINT/SIGTERM/SIGHUP wait until the target is thawed: they are
-	 * blocked over the frozen window and take effect, with their default action, after. */
-	sigset_t old;
-	signals_defer(&old);
-
 	/* A Go executable is recognised before the freeze so the pause pays only for reading
 	 * goroutines, not for parsing the binary. */
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	int go_exe_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (go_exe_fd >= 0 && !go_is_go_binary(go_exe_fd)) {
-		close(go_exe_fd);
-		go_exe_fd = -1;
+	c->go_exe_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->go_exe_fd >= 0 && !go_is_go_binary(c->go_exe_fd)) {
+		close(c->go_exe_fd);
+		c->go_exe_fd = -1;
 	}
 	/* and what its file holds (pclntab, type descriptors...) is read now, not in the pause */
-	struct go_prep *go_prep = go_exe_fd >= 0 ? go_prepare(s, go_exe_fd) : NULL;
-
+	if (c->go_exe_fd >= 0)
+		c->go_prep = go_prepare(s, c->go_exe_fd);
 	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
 	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
 	if (!o->no_stop) {
@@ -222,36 +253,48 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		if (npre > 0)
 			memimage_reserve_pool(&t->mem, (size_t)npre * 5120 + (1 << 20));
 	}
+	return c;
+}
 
-	struct freeze fz;
-	uint64_t t0 = mono_ns();
-	int fr = o->no_stop ? nostop_list(&fz, pid, e) : freeze_process(&fz, pid, o->attach_timeout_ms, e);
-	if (fr != 0) {
-		freeze_free(&fz);
-		go_prep_free(go_prep);
-		if (go_exe_fd >= 0)
-			close(go_exe_fd);
-		signals_restore(&old);
-		core_save_abort(cs);
-		s->target = NULL;
-		target_close(t);
-		return NULL;
-	}
-	if (o->no_stop) {
-		s->not_atomic = true;
-		snapshot_warn(s, "--no-stop: threads were read one by one while running, so the snapshot "
+/* Stop every thread (PTRACE_SEIZE + INTERRUPT), or with --no-stop list them. */
+static int live_capture_freeze(struct live_capture *c, struct err *e)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	c->s->capture_time_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	c->t0 = mono_ns();
+	c->have_fz = true;
+	int fr = c->o->no_stop ? nostop_list(&c->fz, c->pid, e)
+			       : freeze_process(&c->fz, c->pid, c->o->attach_timeout_ms, e);
+	if (fr != 0)
+		return -1;
+	c->frozen = !c->o->no_stop;
+	if (c->o->no_stop) {
+		c->s->not_atomic = true;
+		snapshot_warn(c->s, "--no-stop: threads were read one by one while running, so the snapshot "
 			      "is not atomic; running threads have no stack");
 	}
-	uint64_t t_frozen = mono_ns();
+	c->t_frozen = mono_ns();
+	return 0;
+}
 
-	/* ---- frozen: copy only ---- */
+/* While frozen, copy only: maps, registers, stacks, lock words, goroutines, the core's
+ * extra memory. */
+static void live_capture_copy(struct live_capture *c)
+{
+	struct snapshot *s = c->s;
+	struct target *t = &c->lt->base;
+	const struct target_options *o = c->o;
+	pid_t pid = c->pid;
+	struct freeze *fz = &c->fz;
+	char path[96];
 	pid_t mm = pid;
-	for (size_t i = 0; i < fz.n; i++)
-		if (fz.t[i].tid == pid && fz.t[i].stop == TS_ZOMBIE)
-			for (size_t k = 0; k < fz.n && mm == pid; k++)
-				if (fz.t[k].stop != TS_ZOMBIE && fz.t[k].stop != TS_EXITED)
-					mm = fz.t[k].tid;
-	lt->mm_tid = mm;
+	for (size_t i = 0; i < fz->n; i++)
+		if (fz->t[i].tid == pid && fz->t[i].stop == TS_ZOMBIE)
+			for (size_t k = 0; k < fz->n && mm == pid; k++)
+				if (fz->t[k].stop != TS_ZOMBIE && fz->t[k].stop != TS_EXITED)
+					mm = fz->t[k].tid;
+	c->lt->mm_tid = mm;
 	if (!s->executable && mm != pid) {
 		char ep[96], exe2[4096];
 		snprintf(ep, sizeof(ep), "/proc/%d/task/%d/exe", (int)pid, (int)mm);
@@ -262,7 +305,7 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		}
 	}
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", (int)pid, (int)mm);
-	int memfd = open(path, O_RDONLY | O_CLOEXEC);
+	c->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)pid, (int)mm);
 	size_t mcap = 1 << 20;
 	char *maps = xmalloc(mcap);
@@ -274,10 +317,10 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 	s->nmaps = ml > 0 ? procfs_parse_maps(maps, &s->maps, &s->arena) : 0;
 	free(maps);
 
-	struct task *tasks = ARENA_NEW(&s->arena, struct task, fz.n ? fz.n : 1);
+	struct task *tasks = ARENA_NEW(&s->arena, struct task, fz->n ? fz->n : 1);
 	size_t nt = 0;
-	for (size_t i = 0; i < fz.n; i++) {
-		struct frozen_thread *ft = &fz.t[i];
+	for (size_t i = 0; i < fz->n; i++) {
+		struct frozen_thread *ft = &fz->t[i];
 		if (ft->stop == TS_EXITED)
 			continue;
 		struct task *tk = &tasks[nt++];
@@ -286,11 +329,11 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		tk->syscall_nr = -1;
 		if (o->no_stop) {
 			if (nostop_regs(pid, tk))
-				copy_task_stack(mm, memfd, &t->mem, tk, s->maps, s->nmaps);
+				copy_task_stack(mm, c->memfd, &t->mem, tk, s->maps, s->nmaps);
 		} else if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
 			tk->have_regs = true;
 			syscall_from_regs(tk);
-			copy_task_stack(mm, memfd, &t->mem, tk, s->maps, s->nmaps);
+			copy_task_stack(mm, c->memfd, &t->mem, tk, s->maps, s->nmaps);
 		} else if (ft->stop == TS_TIMEOUT) {
 			snapshot_warn(s, "thread %d did not stop within %u ms (uninterruptible sleep or "
 				      "traced by another debugger); its stack is missing", (int)ft->tid,
@@ -299,51 +342,88 @@ struct target *live_target_capture(pid_t pid, const struct target_options *o, st
 		if (ft->stop == TS_GROUP)
 			s->job_stopped = true;
 	}
-	copy_futex_windows(mm, memfd, &t->mem, tasks, nt, s->maps, s->nmaps);
+	copy_futex_windows(mm, c->memfd, &t->mem, tasks, nt, s->maps, s->nmaps);
 	s->tasks = tasks;
 	s->ntasks = nt;
-	if (go_exe_fd >= 0) {
+	if (c->go_exe_fd >= 0) {
 		/* Goroutines live in the heap, not on thread stacks: read them while frozen. */
 		t->read_live = live_read;
 		/* a mini core must hold what the goroutines were read from */
-		t->log_live = cs && !o->core_full;
+		t->log_live = c->cs && !o->core_full;
 		struct err ge = { 0 };
-		if (go_capture(t, s, go_exe_fd, go_prep, &ge) != 0)
+		if (go_capture(t, s, c->go_exe_fd, c->go_prep, &ge) != 0)
 			snapshot_warn(s, "goroutines: %s", ge.msg);
 		t->read_live = NULL;
 		if (t->log_live)
 			target_keep_live_reads(t);
 	}
 	/* What the core needs beyond the copy is read here, before the thaw. */
-	if (cs)
-		core_save_frozen(cs, t, s, memfd);
-	uint64_t t_copied = mono_ns();
-	/* ---- thaw ---- */
-	thaw_process(&fz);
-	uint64_t t_thawed = mono_ns();
-	signals_restore(&old);
-	if (memfd >= 0)
-		close(memfd);
-	go_prep_free(go_prep);
-	if (go_exe_fd >= 0)
-		close(go_exe_fd);
+	if (c->cs)
+		core_save_frozen(c->cs, t, s, c->memfd);
+	c->t_copied = mono_ns();
+}
 
-	s->pause_ns = o->no_stop ? 0 : fz.t_thawed_ns - fz.t_start_ns;
-	s->stats.t_prepare = (double)(t0 - t_begin) / 1e9;
-	s->stats.t_freeze = (double)(t_frozen - t0) / 1e9;
-	s->stats.t_copy = (double)(t_copied - t_frozen) / 1e9;
-	s->stats.t_detach = (double)(t_thawed - t_copied) / 1e9;
+/* Let the process run again; from here the target is a memory image. Frees c. */
+static struct target *live_capture_thaw(struct live_capture *c)
+{
+	struct snapshot *s = c->s;
+	struct target *t = &c->lt->base;
+	if (c->frozen)
+		thaw_process(&c->fz);
+	c->frozen = false;
+	c->t_thawed = mono_ns();
+	s->pause_ns = c->o->no_stop ? 0 : c->fz.t_thawed_ns - c->fz.t_start_ns;
+	s->stats.t_prepare = (double)(c->t0 - c->t_begin) / 1e9;
+	s->stats.t_freeze = (double)(c->t_frozen - c->t0) / 1e9;
+	s->stats.t_copy = (double)(c->t_copied - c->t_frozen) / 1e9;
+	s->stats.t_detach = (double)(c->t_thawed - c->t_copied) / 1e9;
 	s->stats.bytes_copied = t->mem.bytes_copied;
-	if (fz.job_stopped)
+	if (c->fz.job_stopped)
 		s->job_stopped = true;
-
-	for (size_t i = 0; i < fz.n; i++)
-		if (fz.t[i].stop == TS_SIGNAL)
+	for (size_t i = 0; i < c->fz.n; i++)
+		if (c->fz.t[i].stop == TS_SIGNAL)
 			snapshot_warn(s, "thread %d was receiving signal %d when frozen; it was delivered "
-				      "on detach", (int)fz.t[i].tid, fz.t[i].sig);
-	freeze_free(&fz);
-	lt->save = cs;
-	lt->t_thawed = t_thawed;
+				      "on detach", (int)c->fz.t[i].tid, c->fz.t[i].sig);
+	c->lt->save = c->cs;
+	c->lt->t_thawed = c->t_thawed;
+	c->cs = NULL;
+	c->lt = NULL;	/* the caller owns the target now */
+	live_capture_free(c);
+	return t;
+}
+
+size_t live_capture_many(size_t n, struct live_capture **cs, struct target **out, struct err *errs)
+{
+	/* chang's own SIGINT/SIGTERM/SIGHUP wait until every target is thawed: they are
+	 * blocked over the frozen window and take effect, with their default action, after. */
+	sigset_t old;
+	signals_defer(&old);
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++)
+		if (cs[i] && live_capture_freeze(cs[i], &errs[i]) != 0) {
+			live_capture_free(cs[i]);
+			cs[i] = NULL;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (cs[i])
+			live_capture_copy(cs[i]);
+	for (size_t i = 0; i < n; i++) {
+		out[i] = cs[i] ? live_capture_thaw(cs[i]) : NULL;
+		cs[i] = NULL;
+		ok += out[i] != NULL;
+	}
+	signals_restore(&old);
+	return ok;
+}
+
+struct target *live_target_capture(pid_t pid, const struct target_options *o, struct snapshot *s,
+				   struct err *e)
+{
+	struct live_capture *c = live_capture_prepare(pid, o, s, e);
+	if (!c)
+		return NULL;
+	struct target *t = NULL;
+	live_capture_many(1, &c, &t, e);
 	return t;
 }
 

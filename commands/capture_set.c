@@ -1,5 +1,6 @@
 #include "commands/capture_set.h"
 #include "analyzers/analyze.h"
+#include "attach/live_target.h"
 #include "commands/pipeline.h"
 #include "report/pprof.h"
 #include "report/report.h"
@@ -10,15 +11,38 @@
 #include <string.h>
 #include <sys/stat.h>
 
+size_t capture_many(const pid_t *pids, size_t n, const struct report_options *o, struct captured *out,
+		    struct err *errs)
+{
+	struct live_capture **lc = xcalloc(n ? n : 1, sizeof(*lc));
+	struct target **t = xcalloc(n ? n : 1, sizeof(*t));
+	for (size_t i = 0; i < n; i++) {
+		out[i] = (struct captured){ 0 };
+		out[i].snap = snapshot_new(SOURCE_ATTACH);
+		lc[i] = live_capture_prepare(pids[i], &o->target, out[i].snap, &errs[i]);
+	}
+	live_capture_many(n, lc, t, errs);
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i].target = t[i];
+		if (t[i]) {
+			pipeline_after_thaw(t[i], out[i].snap, o);
+			if (pipeline_prepare(out[i].snap, o, &errs[i]) == 0) {
+				ok++;
+				continue;
+			}
+		}
+		captured_free(&out[i]);
+	}
+	free(lc);
+	free(t);
+	return ok;
+}
+
 struct captured capture_one(pid_t pid, const struct report_options *o, struct err *e)
 {
-	struct captured c = { 0 };
-	c.snap = snapshot_new(SOURCE_ATTACH);
-	c.target = pipeline_capture_live(pid, o, c.snap, e);
-	if (!c.target || pipeline_prepare(c.snap, o, e) != 0) {
-		captured_free(&c);
-		return c;
-	}
+	struct captured c;
+	capture_many(&pid, 1, o, &c, e);
 	return c;
 }
 
@@ -76,21 +100,29 @@ int capture_write_all(struct captured *cs, size_t n, const struct report_options
 	int r = 0;
 	if (o->save_dir && mkdir(o->save_dir, 0755) != 0 && errno != EEXIST)
 		r = err_set(e, ERR_FAIL, "%s: %s", o->save_dir, strerror(errno));
-	bool json_array = o->format == FMT_JSON && k != 1;
-	if (json_array)
-		fputs("[\n", out);
+	bool json_set = o->format == FMT_JSON && k != 1;
+	if (json_set && r == 0) {
+		const struct snapshot **ss = xcalloc(k ? k : 1, sizeof(*ss));
+		for (size_t i = 0; i < k; i++)
+			ss[i] = order[i]->snap;
+		r = report_json_set(out, ss, k, e);
+		free(ss);
+	}
+	if (k > 1 && (o->format == FMT_TEXT || o->format == FMT_THREADS)) {
+		fprintf(out, "chang: %zu processes, frozen, copied and thawed together:", k);
+		for (size_t i = 0; i < k; i++)
+			fprintf(out, " %d", (int)order[i]->snap->pid);
+		fputs("\n\n", out);
+	}
 	for (size_t i = 0; i < k && r == 0; i++) {
 		const struct snapshot *s = order[i]->snap;
 		if (i > 0 && (o->format == FMT_TEXT || o->format == FMT_THREADS))
 			fputs("\n========================================================================\n\n", out);
-		if (i > 0 && json_array)
-			fputs(",\n", out);
-		r = report_write(out, o->format, s, e);
+		if (!json_set)
+			r = report_write(out, o->format, s, e);
 		if (r == 0 && o->save_dir)
 			r = save_one(s, o->save_dir, e);
 	}
-	if (json_array)
-		fputs("]\n", out);
 	fflush(out);
 	free(order);
 	return r;

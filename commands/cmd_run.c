@@ -78,12 +78,13 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 	size_t n = proctree_list(child, &pids);
 	fprintf(stderr, "chang run: %s; capturing %zu process%s\n", why, n, n == 1 ? "" : "es");
 	struct captured *cs = xcalloc(n ? n : 1, sizeof(*cs));
-	for (size_t i = 0; i < n; i++) {
-		struct err e = { 0 };
-		cs[i] = capture_one(pids[i], o, &e);
+	struct err *errs = xcalloc(n ? n : 1, sizeof(*errs));
+	/* one snapshot of time: the whole tree frozen, copied, thawed together */
+	capture_many(pids, n, o, cs, errs);
+	for (size_t i = 0; i < n; i++)
 		if (!cs[i].snap)
-			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], e.msg);
-	}
+			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], errs[i].msg);
+	free(errs);
 	FILE *out = stderr;
 	struct err e = { 0 };
 	struct outfile of = { .fd = -1 };

@@ -3,7 +3,11 @@
 
 const struct optdesc optable[] = {
 	/* the commands' own options */
-	{ OPT_PID, "pid", 'p', "N", CMD_ATTACH | CMD_WATCH, false, NULL, "the process to inspect" },
+	{ OPT_PID, "pid", 'p', "N", CMD_ATTACH | CMD_WATCH, false, NULL,
+	  "the process to inspect; attach takes several (--pid A --pid B), frozen, copied and thawed "
+	  "together so that the waits between them are consistent" },
+	{ OPT_TREE, "tree", 0, NULL, CMD_ATTACH, false, NULL,
+	  "also every descendant of each --pid process (found by parent links), in the same capture" },
 	{ OPT_TIMEOUT, "timeout", 0, "MS", CMD_ATTACH, false, "5000",
 	  "give up on threads that do not stop within MS milliseconds" },
 	{ OPT_NO_STOP, "no-stop", 0, NULL, CMD_ATTACH, false, NULL,
@@ -42,11 +46,15 @@ const struct optdesc optable[] = {
 	{ OPT_DEBUGINFO, "debuginfo-path", 0, "PATH", CMD_REPORTING, true, NULL,
 	  "where separate debug files are looked for (elfutils syntax: colon-separated; "
 	  ".build-id/xx/yyyy.debug and .gnu_debuglink)" },
+	{ OPT_NO_DEBUGINFOD, "no-debuginfod", 0, NULL, CMD_REPORTING, true, NULL,
+	  "never ask the debuginfod servers of DEBUGINFOD_URLS for missing debug files and "
+	  "executables (by default chang asks them after the target is thawed, waiting at most "
+	  "DEBUGINFOD_TIMEOUT seconds, 10 unless set, for a server that sends nothing)" },
 	{ OPT_SYSROOT, "sysroot", 0, "DIR", CMD_REPORTING, true, NULL,
 	  "look the target's executable and libraries up under DIR (cores from another machine)" },
 	{ OPT_MAX_FRAMES, "max-frames", 0, "N", CMD_REPORTING, true, "256", "deepest stack walked per thread" },
 	{ OPT_UNWINDER, "unwinder", 0, "NAME", CMD_REPORTING, true, "libdw",
-	  "the CFI unwinder: libdw or libunwind; both are tested to give identical stacks" },
+	  "the CFI unwinder: libdw or libunwind; both are tested to give identical stacks, and where they cannot (CFI only libdw reads) the walk says so in unwind_error" },
 	{ OPT_MASS, "mass-threshold", 0, "N", CMD_REPORTING, true, NULL,
 	  "how many threads on one object make a mass-blocking finding (by default 10 and at least "
 	  "10% of the threads)" },

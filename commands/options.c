@@ -1,4 +1,5 @@
 #include "commands/options.h"
+#include "symbols/debuginfod.h"
 #include "commands/second_look.h"
 #include "commands/optable.h"
 #include <errno.h>
@@ -175,6 +176,9 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 		case OPT_SYSROOT:
 			o->target.sysroot = optarg;
 			break;
+		case OPT_NO_DEBUGINFOD:
+			debuginfod_disable();
+			break;
 		case OPT_MAX_FRAMES:
 			if (!options_parse_long(optarg, 1, 100000, &v))
 				return err_set(e, ERR_USAGE, "--max-frames=%s: not a number from 1 to 100000", optarg);
@@ -199,7 +203,13 @@ int options_parse(const char *cmd, int argc, char **argv, struct report_options 
 		case 'p':
 			if (!options_parse_long(optarg, 1, 0x7fffffff, &o->pid))
 				return err_set(e, ERR_USAGE, "--pid=%s: not a process id (a positive number)", optarg);
+			if (o->npids == OPTIONS_MAX_PIDS)
+				return err_set(e, ERR_USAGE, "--pid: at most %d processes", OPTIONS_MAX_PIDS);
+			o->pids[o->npids++] = (pid_t)o->pid;
 			o->have_pid = true;
+			break;
+		case OPT_TREE:
+			o->tree = true;
 			break;
 		case OPT_TIMEOUT:
 			if (strcmp(cmd, "run") == 0) {

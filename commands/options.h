@@ -9,6 +9,8 @@
 #include "unwind/unwind.h"
 #include "util/err.h"
 
+#define OPTIONS_MAX_PIDS 64
+
 struct report_options {
 	enum report_format format;
 	const char *output;	/* NULL or "-" = stdout; a directory gets a default file name */
@@ -21,6 +23,10 @@ struct report_options {
 	/* command-specific */
 	long pid;
 	bool have_pid;
+	/* attach: every --pid given (several make one capture), and --tree */
+	pid_t pids[OPTIONS_MAX_PIDS];
+	int npids;
+	bool tree;
 	/* run and watch */
 	uint64_t timeout_ms;	/* run: capture after this long (0 = never) */
 	int term_signal;	/* run: signal that ends the tree after the capture */

@@ -3,7 +3,9 @@
 #include "commands/commands.h"
 #include "analyzers/analyze.h"
 #include "attach/live_target.h"
+#include "attach/xproc.h"
 #include "symbols/debugfile.h"
+#include "symbols/debuginfod.h"
 #include "report/pprof.h"
 #include "report/report.h"
 #include "symbols/symbols.h"
@@ -77,8 +79,13 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 				    struct err *e)
 {
 	struct target *t = live_target_capture(pid, &o->target, s, e);
-	if (!t)
-		return NULL;
+	if (t)
+		pipeline_after_thaw(t, s, o);
+	return t;
+}
+
+void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct report_options *o)
+{
 	/* Inflating debug files starts now, beside the reading of /proc, not before the
 	 * freeze: on a machine of two CPUs it would have slowed the freeze by half. */
 	char **files = NULL;
@@ -90,12 +97,13 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 		free(files[i]);
 	free(files);
 	live_target_inspect(t);
-	return t;
 }
 
 int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)
 {
 	double t0 = mono_s();
+	/* The capture has thawed the target (or there was none): the network may be used now. */
+	debuginfod_allow();
 	struct symbolizer *sz = symbolizer_new(s->target, e);
 	if (!sz)
 		return -1;
@@ -110,7 +118,11 @@ int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct 
 	snapshot_group(s);
 	double t2 = mono_s();
 	struct analyze_options ao = { .mass_threshold = o->mass_threshold };
-	analyze_snapshot(s, &ao);
+	analyze_waits(s);
+	/* A live target's waits that leave the process are followed from /proc (nothing else is
+	 * stopped) before the findings, which then see across processes. */
+	xproc_follow(s);
+	analyze_findings(s, &ao);
 	double t3 = mono_s();
 	/* After the analysis, so that the threads the capture stopped have long gone back to
 	 * their waits before the first sample. */

@@ -8,6 +8,9 @@
 
 /* Capture a live process (freeze, copy, thaw), then read what needs no freeze while the
  * debug files its modules will need are inflated in the background (symbols/debugfile.h). */
+/* What a live capture does once its process runs again: debug files prefetched, thread
+ * names, fds and module files read. */
+void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct report_options *o);
 struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, struct snapshot *s,
 				    struct err *e);
 /* Returns the process exit status (0, 3 with --exit-code and a hang found, 1 on error

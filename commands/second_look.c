@@ -8,8 +8,9 @@
 
 static bool unproven(const struct finding *f)
 {
+	/* cross-process findings had their own second look (attach/xproc.c) */
 	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN) && f->ngoids == 0 &&
-	       f->ntids > 0;
+	       f->ntids > 0 && f->npids == 0;
 }
 
 static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)

@@ -1,10 +1,12 @@
 #include "core/core_target.h"
 #include "core/decompress.h"
 #include "core/elfcore.h"
+#include "core/linkmap.h"
 #include "target/buildid.h"
 #include "util/xalloc.h"
 #include <elf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,12 +143,58 @@ static const char *find_main_path(const struct elfcore_notes *n, const char *exe
 	return low ? low->path : NULL;
 }
 
-/* NT_PRPSINFO describes the thread group leader only, and at dump time: the kernel's
- * dumping thread is running, and gcore's 't' is gdb's own ptrace stop, not the target's.
- * The other threads' states are not in a core at all. */
-static char kstate_of(char sname)
+/* NT_PRPSINFO describes the thread group leader only, and at dump time: a kernel core's is
+ * the dumping kernel's own R or D (signal-made cores, cursig set), and gcore's 't' is gdb's
+ * own ptrace stop, not the target's. The other threads' states are not in a core at all. */
+static char kstate_of(char sname, bool signal_made)
 {
-	return sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+	return !signal_made && sname && sname != 't' && strchr("RSDTZXWIP", sname) ? sname : '?';
+}
+
+/* Whether the kernel dumps a core for sig's default action (signal(7)): a core whose first
+ * thread's pr_cursig is one was made by it. Debuggers write their own stop signal there. */
+static bool dumps_core(int sig)
+{
+	switch (sig) {
+	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+	case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
+		return true;
+	}
+	return false;
+}
+
+/* si_code values of signals sent by a process, which carry si_pid and si_uid. */
+static bool sent_by_process(int code)
+{
+	return code == 0 /* SI_USER */ || code == -1 /* SI_QUEUE */ || code == -6 /* SI_TKILL */;
+}
+
+/* The signal that made the core: every NT_PRSTATUS carries it as pr_cursig, and the first
+ * is the thread that took it; NT_SIGINFO tells who sent it, or where a fault was. gcore's
+ * and chang's own cores have cursig 0 or a debugger's stop signal (gdb's NT_SIGINFO is its
+ * own SIGSTOP). */
+static const struct core_signal *core_signal_of(const struct elfcore_notes *n, struct arena *a)
+{
+	if (n->nthreads == 0 || !dumps_core(n->threads[0].cursig))
+		return NULL;
+	struct core_signal *cs = ARENA_NEW(a, struct core_signal, 1);
+	cs->signo = n->threads[0].cursig;
+	cs->tid = n->threads[0].tid;
+	const struct elfcore_siginfo *si = &n->siginfo;
+	if (n->have_siginfo && si->signo == cs->signo) {
+		cs->have_info = true;
+		cs->code = si->code;
+		if (sent_by_process(si->code)) {
+			cs->have_sender = true;
+			cs->sender_pid = si->pid;
+			cs->sender_uid = si->uid;
+		} else if (si->code > 0 && (cs->signo == SIGSEGV || cs->signo == SIGBUS || cs->signo == SIGILL ||
+					    cs->signo == SIGFPE || cs->signo == SIGTRAP)) {
+			cs->have_addr = true;
+			cs->addr = si->addr;
+		}
+	}
+	return cs;
 }
 
 struct tid_index {
@@ -211,7 +259,7 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 		t->kind = TASK_THREAD;
 		t->tid = th->tid;
 		t->name = thread_name(names, n->nnames, th->tid, name);
-		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname) : '?';
+		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname, dumps_core(n->threads[0].cursig)) : '?';
 		t->have_regs = true;
 		t->regs = th->regs;
 		t->syscall_nr = (long)th->regs.orig_rax >= 0 ? (long)th->regs.orig_rax : -1;
@@ -309,20 +357,6 @@ static size_t build_maps(struct snapshot *s, const struct elfcore *c)
 	return dropped;
 }
 
-/* The program headers of an ELF file open on fd, at most cap; 0 if it is not 64-bit ELF. */
-static int read_phdrs(int fd, Elf64_Phdr *ph, int cap)
-{
-	Elf64_Ehdr eh;
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr))
-		return 0;
-	int n = eh.e_phnum < cap ? eh.e_phnum : cap;
-	ssize_t want = (ssize_t)(sizeof(*ph) * (size_t)n);
-	if (eh.e_phoff > (uint64_t)INT64_MAX || pread(fd, ph, (size_t)want, (off_t)eh.e_phoff) != want)
-		return 0;
-	return n;
-}
-
 /* gdb leaves out the segments it did not dump (text, read-only data), so for those mappings
  * the core has no permissions to give; the mapped file's own program headers have them. */
 static void infer_perms(struct core_target *ct, struct snapshot *s)
@@ -346,7 +380,7 @@ static void infer_perms(struct core_target *ct, struct snapshot *s)
 			if (!m->path || strcmp(m->path, md->name) != 0 || elfcore_find_load(&ct->core, m->start))
 				continue;
 			if (nph < 0)
-				nph = read_phdrs(ct->t.modfds[k], ph, 64);
+				nph = elf_read_phdrs_fd(ct->t.modfds[k], ph, 64);
 			for (int j = 0; j < nph; j++)
 				if (ph[j].p_type == PT_LOAD && (ph[j].p_offset & ~0xfffULL) <= m->offset &&
 				    m->offset - (ph[j].p_offset & ~0xfffULL) < ph[j].p_filesz + (ph[j].p_offset & 0xfff)) {
@@ -384,9 +418,112 @@ static void warn_core(struct snapshot *s, const char *name, const struct elfcore
 			      name, n->nthreads);
 	if (n->file_problem)
 		snapshot_warn(s, "%s: %s", name, n->file_problem);
-	if (!n->have_files)
-		snapshot_warn(s, "%s: no NT_FILE note: the mapped files are unknown, so frames stay "
-			      "unsymbolized", name);
+}
+
+/* Whether the core's name for a file opens (under the sysroot); " (deleted)" is dropped as
+ * core_open_module drops it. */
+static bool path_opens(const char *root, const char *path, struct arena *a)
+{
+	if (!path || !path[0])
+		return false;
+	int fd = target_open_regular(root, path, NULL, NULL);
+	size_t n = undeleted_len(path);
+	if (fd < 0 && n < strlen(path))
+		fd = target_open_regular(root, arena_strndup(a, path, n), NULL, NULL);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static const struct elfcore_file *file_overlapping(const struct elfcore_file *v, size_t n, uint64_t start,
+						   uint64_t end)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {	/* the first that ends after start */
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].start < end ? &v[lo] : NULL;
+}
+
+/* NT_FILE is what the kernel saw mapped; the link map is what the dynamic linker loaded.
+ * When NT_FILE is missing, names a file by a path that does not open (relative, cut short,
+ * moved) or lists fewer files than were loaded, the link map's names and segments fill in. */
+static void use_linkmap(struct core_target *ct, struct snapshot *s, const char *execfn, const char *core_path)
+{
+	struct elfcore_notes *n = &ct->core.notes;
+	struct arena *a = &s->arena;
+	const char *root = ct->t.opts->sysroot;
+	struct linkmap lm;
+	linkmap_read(&ct->t, &ct->core, ct->exe, execfn, &lm, a);
+	const char *why = lm.problem ? arena_printf(a, " (the list was cut short: %s)", lm.problem) : "";
+	if (lm.no_segments)
+		snapshot_warn(s, "%s: %zu libraries on the dynamic linker's list have neither their ELF "
+			      "header in the core nor a file that opens; their frames stay unsymbolized",
+			      core_path, lm.no_segments);
+	if (!n->have_files || n->nfiles == 0) {
+		if (lm.nmodules == 0) {
+			snapshot_warn(s, "%s: no NT_FILE note, and the core's memory does not list the "
+				      "loaded files%s: frames stay unsymbolized", core_path, why);
+			return;
+		}
+		snapshot_warn(s, "%s: no NT_FILE note: %zu files found through AUXV and the dynamic "
+			      "linker's list%s", core_path, lm.nmodules, why);
+		n->files = lm.files;
+		n->nfiles = lm.nfiles;
+		return;
+	}
+	if (lm.nfiles == 0)
+		return;
+	struct elfcore_file *lf = xmalloc(lm.nfiles * sizeof(*lf));
+	memcpy(lf, lm.files, lm.nfiles * sizeof(*lf));
+	qsort(lf, lm.nfiles, sizeof(*lf), file_cmp);
+	/* names that do not open, taken from the link map where it covers the same range */
+	const char *prev = NULL, *prev_new = NULL;
+	bool prev_opens = true;
+	for (size_t i = 0; i < n->nfiles; i++) {
+		struct elfcore_file *f = &n->files[i];
+		if (!prev || !f->path || strcmp(f->path, prev) != 0) {
+			prev = f->path;
+			prev_opens = path_opens(root, f->path, a);
+			prev_new = NULL;
+		}
+		if (prev_opens)
+			continue;
+		const struct elfcore_file *l = file_overlapping(lf, lm.nfiles, f->start, f->end);
+		if (!l || (f->path && strcmp(l->path, f->path) == 0) || !path_opens(root, l->path, a))
+			continue;
+		if (prev_new != l->path)
+			snapshot_warn(s, "%s: NT_FILE names %s%s%s, which cannot be opened; the dynamic "
+				      "linker's list names %s there, which is used", core_path,
+				      f->path ? "\"" : "no file", f->path ? f->path : "", f->path ? "\"" : "",
+				      l->path);
+		prev_new = l->path;
+		f->path = l->path;
+	}
+	/* files NT_FILE does not list at all (a note cut short) */
+	struct elfcore_file *nf = xmalloc(n->nfiles * sizeof(*nf));
+	memcpy(nf, n->files, n->nfiles * sizeof(*nf));
+	qsort(nf, n->nfiles, sizeof(*nf), file_cmp);
+	size_t add = 0;
+	for (size_t i = 0; i < lm.nfiles; i++)
+		if (!file_overlapping(nf, n->nfiles, lf[i].start, lf[i].end))
+			lf[add++] = lf[i];
+	if (add) {
+		struct elfcore_file *all = ARENA_NEW(a, struct elfcore_file, n->nfiles + add);
+		memcpy(all, n->files, n->nfiles * sizeof(*all));
+		memcpy(all + n->nfiles, lf, add * sizeof(*all));
+		n->files = all;
+		n->nfiles += add;
+		snapshot_warn(s, "%s: NT_FILE leaves out %zu segments of files on the dynamic linker's "
+			      "list; they are added from it", core_path, add);
+	}
+	free(nf);
+	free(lf);
 }
 
 static bool same_build_id(const struct module *m)
@@ -525,6 +662,7 @@ struct target *core_target_open(const char *exe, const char *core_path,
 	warn_core(s, core_path, &ct->core);
 
 	const char *execfn = read_execfn(t, &s->arena);
+	use_linkmap(ct, s, execfn, core_path);
 	ct->main_path = find_main_path(n, execfn, exe);
 	s->executable = ct->main_path ? ct->main_path : execfn;
 	if (!s->executable && n->have_psinfo && n->fname[0])
@@ -544,6 +682,7 @@ struct target *core_target_open(const char *exe, const char *core_path,
 		snapshot_warn(s, "%s: %zu threads are recorded twice; the first record of each is used",
 			      core_path, dups);
 	s->pid = n->have_psinfo && n->pid > 0 ? n->pid : s->tasks[0].tid;
+	s->core_signal = core_signal_of(n, &s->arena);
 	t->pid = s->pid;
 	size_t dropped = build_maps(s, &ct->core);
 	if (dropped)

@@ -91,6 +91,27 @@ static void note_prstatus(struct elfcore_notes *out, const unsigned char *d, uin
 	memcpy(&t->regs, d + offsetof(struct elf_prstatus, pr_reg), sizeof(t->regs));
 }
 
+/* NT_SIGINFO: the kernel's siginfo_t of the signal that made the core (gdb writes one per
+ * thread, its own stop): si_signo, si_errno, si_code, then the union, where a signal sent by
+ * a process has si_pid and si_uid and a fault has si_addr. Only the first is kept. */
+static void note_siginfo(struct elfcore_notes *out, const unsigned char *d, uint32_t sz)
+{
+	if (sz < 24) {
+		out->short_notes++;
+		return;
+	}
+	if (out->have_siginfo)
+		return;
+	struct elfcore_siginfo *si = &out->siginfo;
+	memcpy(&si->signo, d, 4);
+	memcpy(&si->err, d + 4, 4);
+	memcpy(&si->code, d + 8, 4);
+	memcpy(&si->pid, d + 16, 4);
+	memcpy(&si->uid, d + 20, 4);
+	memcpy(&si->addr, d + 16, 8);
+	out->have_siginfo = true;
+}
+
 static void copy_field(char *dst, size_t cap, const unsigned char *src, size_t srclen)
 {
 	size_t n = strnlen((const char *)src, srclen < cap - 1 ? srclen : cap - 1);
@@ -248,6 +269,9 @@ size_t elfcore_parse_notes(const unsigned char *buf, size_t len, struct elfcore_
 				break;
 			case NT_FILE:
 				note_file(out, desc, descsz, a);
+				break;
+			case NT_SIGINFO:
+				note_siginfo(out, desc, descsz);
 				break;
 			}
 		} else if (note_owner_is(name, namesz, "CHANG") && type == NT_CHANG_THREAD_NAMES) {

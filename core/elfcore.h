@@ -37,6 +37,14 @@ struct elfcore_file {
 	const char *path;			/* NULL when the note ran out of names */
 };
 
+/* NT_SIGINFO, raw: which union members mean something depends on signo and code. */
+struct elfcore_siginfo {
+	int32_t signo, err, code;
+	int32_t pid;				/* union offset 0: si_pid (kill, sigqueue, tkill) */
+	uint32_t uid;				/* union offset 4: si_uid */
+	uint64_t addr;				/* union offset 0: si_addr (faults) */
+};
+
 struct elfcore_notes {
 	struct elfcore_thread *threads;		/* heap, in note order; elfcore_notes_free */
 	size_t nthreads, capthreads;
@@ -54,6 +62,9 @@ struct elfcore_notes {
 	uint64_t page_size;
 	struct elfcore_file *files;		/* arena, in note order */
 	size_t nfiles;
+
+	bool have_siginfo;			/* NT_SIGINFO (the first one) */
+	struct elfcore_siginfo siginfo;
 
 	struct elfcore_name *names;		/* arena, in note order */
 	size_t nnames;

@@ -216,3 +216,16 @@ void snapshot_group(struct snapshot *s)
 	s->ngroups = ng;
 	free(order);
 }
+
+const struct xprocess *snapshot_foreign_thread(const struct snapshot *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->nxprocs; i++) {
+		const struct xprocess *x = &s->xprocs[i];
+		if (x->target)
+			continue;
+		for (int k = 0; k < x->nthreads; k++)
+			if (x->threads[k].tid == tid)
+				return x;
+	}
+	return NULL;
+}

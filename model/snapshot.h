@@ -43,6 +43,11 @@ struct module {
 	 * module without a full symbol table whose file matches the target's build-id; its
 	 * symbols are in PACKAGE-dbgsym. NULL when not looked up or not found. */
 	const char *package;
+	/* What the debuginfod servers (DEBUGINFOD_URLS) supplied for it: "debug info",
+	 * "executable" or "executable and debug info"; and why a fetch for it failed. NULL when
+	 * nothing was fetched or asked (symbols/debuginfod.h). */
+	const char *debuginfod_fetched;
+	const char *debuginfod_error;
 	void *dwfl_module;	/* owned by symbols/ */
 };
 
@@ -222,6 +227,12 @@ struct finding {
 	 * over a second look this many ms after the capture; 0 when not looked at (cores, and
 	 * findings proven by owner fields). */
 	int confirmed_ms;
+	/* Across processes: the processes involved (the target among them), and for each of
+	 * tids the process it belongs to. NULL/0 for a finding inside the target. */
+	pid_t *pids;
+	int npids;
+	pid_t *tid_pids;
+	const char *evidence;	/* inferred findings: what the inference rests on, or NULL */
 };
 
 /* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */
@@ -230,6 +241,40 @@ struct fdinfo {
 	const char *target;	/* "pipe:[123]", "socket:[456]" or a path */
 	const char *detail;	/* "tcp 127.0.0.1:8080 -> 127.0.0.1:5555", or NULL */
 	int file_fd;		/* the lowest fd open on the same open file (kcmp), else fd */
+};
+
+/* Waits that leave the process (live targets; attach/xproc.c reads them from /proc without
+ * stopping the other processes): a thread of the target, or of a process its waits lead to,
+ * waits for another process. */
+struct xedge {
+	pid_t pid, tid;		/* the waiting thread */
+	pid_t to_pid;		/* the process waited for */
+	pid_t to_tid;		/* the thread, when the object names one (a mutex owner); else 0 */
+	const char *object;	/* "pipe:[123]", "unix socket", "tcp 127.0.0.1:5000 -> ...", "/tmp/a.lock", "child" */
+	const char *relation;	/* what to_pid is to the object: "holds the write end", "holds the lock" */
+	const char *evidence;	/* NULL when proven by the kernel or an owner field the waiting
+				 * frame vouches for; else why the edge is believed (inferred) */
+};
+
+/* A thread of a process in the cross-process picture, as /proc shows it. */
+struct xthread {
+	pid_t tid;
+	char kstate;		/* R S D T Z ... */
+	bool blocked;		/* asleep in a system call, the same one at a second look */
+	const char *doing;	/* "write() on pipe:[123]", "wait4(-1)", "running", ... */
+	long syscall_nr;	/* the call it sleeps in, -1 if none */
+	uint64_t arg0;
+	uint64_t cpu_ticks;	/* utime + stime when first read */
+};
+
+struct xprocess {
+	pid_t pid;
+	const char *comm;
+	bool target;		/* the captured process itself (its threads are in tasks) */
+	bool unreadable;	/* another user's and no capability: named, not read */
+	bool gone;		/* exited while being read */
+	struct xthread *threads;
+	int nthreads;
 };
 
 /* Phase timings and counts for --stats. */
@@ -249,6 +294,19 @@ struct saved_core {
 	uint64_t size;		/* bytes of the file (compressed, when it is) */
 	uint64_t pause_ns;	/* what reading for it added to the target's pause */
 	const char *error;	/* why no core was written, or NULL */
+};
+
+/* The signal that made a core (pr_cursig of its first thread, details from NT_SIGINFO). */
+struct core_signal {
+	int signo;
+	bool have_info;		/* NT_SIGINFO was there and is about this signal */
+	int code;		/* si_code: <= 0 sent by a process (SI_USER, SI_TKILL, ...), > 0 by the kernel */
+	bool have_sender;	/* si_pid/si_uid mean something (sent by a process) */
+	pid_t sender_pid;
+	uid_t sender_uid;
+	bool have_addr;		/* si_addr means something (SIGSEGV, SIGBUS, SIGILL, SIGFPE from a fault) */
+	uint64_t addr;
+	pid_t tid;		/* the thread that took it: the first NT_PRSTATUS */
 };
 
 struct snapshot {
@@ -281,6 +339,14 @@ struct snapshot {
 	struct fdinfo *fds;	/* live only; sorted by fd */
 	size_t nfds;
 
+	/* Waits across processes (live only): every process the target's waits lead to. */
+	struct xprocess *xprocs;
+	size_t nxprocs;
+	struct xedge *xedges;
+	size_t nxedges;
+	bool xproc_followed;	/* the edges were looked for (a live capture) */
+	double xproc_confirm_ms;	/* how long after the first reading the second look was */
+
 	struct pcsym **pcsyms;	/* distinct PCs, filled by symbols/ */
 	size_t npcsyms;
 
@@ -293,6 +359,9 @@ struct snapshot {
 	size_t nwarnings, warnings_cap;
 
 	const struct saved_core *saved_core;	/* NULL unless a core was asked for */
+	/* Cores: the signal that made it, NULL when none did (gcore, chang's own cores). A
+	 * core records no thread states from before the dump: task states are inferred. */
+	const struct core_signal *core_signal;
 
 	/* The second look at a live process (commands/second_look.c): how long it watched,
 	 * 0 when none was taken, and how many findings it dropped because their threads moved
@@ -321,6 +390,8 @@ const struct module *pcsym_module(const struct snapshot *s, const struct pcsym *
 /* The module's file name without its directory ("libevent-2.1.so.7.1.3"). */
 const char *module_basename(const struct module *m);
 const struct mapping *snapshot_mapping_at(const struct snapshot *s, uint64_t addr);
+/* The process in s->xprocs that thread tid belongs to (not the target), or NULL. */
+const struct xprocess *snapshot_foreign_thread(const struct snapshot *s, pid_t tid);
 /* The mapping holding addr in an array sorted by start, or NULL. */
 const struct mapping *mapping_find(const struct mapping *maps, size_t n, uint64_t addr);
 /* Group tasks with identical PC stacks (goroutines when there are any, else threads),

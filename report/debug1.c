@@ -158,6 +158,29 @@ static void put_states(struct tabwriter *tw, const struct group *g)
 		tabwriter_printf(tw, "# state: %d more %s in other states\n", elsewhere, noun);
 }
 
+/* Why the threads' walks stopped early, when they did: the stack below is not all there
+ * is. Threads with one stack nearly always stop for one reason; the first two are named. */
+static void put_unwind_errors(struct tabwriter *tw, const struct group *g)
+{
+	const char *seen[2] = { NULL, NULL };
+	int n = 0, with = 0;
+	for (int i = 0; i < g->count; i++) {
+		const struct task *t = g->tasks[i];
+		if (t->kind != TASK_THREAD || !t->unwind_error)
+			continue;
+		with++;
+		if (n < 2 && (!n || strcmp(seen[0], t->unwind_error) != 0))
+			seen[n++] = t->unwind_error;
+	}
+	for (int k = 0; k < n; k++) {
+		tabwriter_puts(tw, "# stack incomplete: ");
+		put_clean(tw, seen[k]);
+		if (with != g->count || n > 1)
+			tabwriter_printf(tw, " (%d of %d threads stopped early)", with, g->count);
+		tabwriter_puts(tw, "\n");
+	}
+}
+
 static bool is_runtime(const char *name)
 {
 	return strncmp(name, "runtime.", 8) == 0;
@@ -236,6 +259,7 @@ static void put_group(struct tabwriter *tw, const struct snapshot *s, const stru
 	if (thread_comments && g->count > 0) {
 		put_task_list(tw, g);
 		put_states(tw, g);
+		put_unwind_errors(tw, g);
 	}
 	/* Go's hiding is for goroutines, whose stacks begin in the scheduler; a native thread's
 	 * innermost frames are exactly what the reader needs. */

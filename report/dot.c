@@ -93,6 +93,64 @@ static void ensure_thread(FILE *out, const struct snapshot *s, pid_t tid, struct
 	thread_node(out, s, t, m->task[i], a);
 }
 
+static bool in_xdeadlock(const struct snapshot *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->nfindings; i++) {
+		const struct finding *f = &s->findings[i];
+		for (int k = 0; f->npids && f->kind == FINDING_DEADLOCK && k < f->ntids; k++)
+			if (f->tids[k] == tid)
+				return true;
+	}
+	return false;
+}
+
+static bool involved(const struct snapshot *s, pid_t pid, pid_t tid)
+{
+	for (size_t k = 0; k < s->nxedges; k++) {
+		const struct xedge *e = &s->xedges[k];
+		if (e->tid == tid || e->to_tid == tid || (e->to_pid == pid && !e->to_tid))
+			return true;
+	}
+	return false;
+}
+
+/* Waits across processes: one cluster per process, its threads that wait or are waited
+ * for, and an edge per wait (to the process's cluster when no one thread is named). */
+static void draw_xproc(FILE *out, const struct snapshot *s, struct arena *a)
+{
+	if (!s->nxedges)
+		return;
+	fprintf(out, "  compound=true;\n");
+	for (size_t i = 0; i < s->nxprocs; i++) {
+		const struct xprocess *x = &s->xprocs[i];
+		fprintf(out, "  subgraph cluster_p%d {\n    label=", (int)x->pid);
+		dot_str(out, arena_printf(a, "process %d \"%s\"%s%s", (int)x->pid, x->comm, x->target ? " (target)" : "",
+					  x->unreadable ? "\n(could not be read)" : ""));
+		fprintf(out, ";\n    style=rounded;\n");
+		fprintf(out, "    p%d_anchor [shape=point, style=invis];\n", (int)x->pid);
+		for (int k = 0; k < x->nthreads; k++) {
+			const struct xthread *t = &x->threads[k];
+			if (!involved(s, x->pid, t->tid))
+				continue;
+			fprintf(out, "    x%d_%d [shape=box, label=", (int)x->pid, (int)t->tid);
+			dot_str(out, arena_printf(a, "%d/%d\n%s", (int)x->pid, (int)t->tid, t->doing ? t->doing : "?"));
+			fprintf(out, "%s];\n", in_xdeadlock(s, t->tid) ? ", color=red, fontcolor=red, penwidth=2" : "");
+		}
+		fprintf(out, "  }\n");
+	}
+	for (size_t k = 0; k < s->nxedges; k++) {
+		const struct xedge *e = &s->xedges[k];
+		bool red = in_xdeadlock(s, e->tid);
+		if (e->to_tid)
+			fprintf(out, "  x%d_%d -> x%d_%d [label=", (int)e->pid, (int)e->tid, (int)e->to_pid, (int)e->to_tid);
+		else
+			fprintf(out, "  x%d_%d -> p%d_anchor [lhead=cluster_p%d, label=", (int)e->pid, (int)e->tid,
+				(int)e->to_pid, (int)e->to_pid);
+		dot_str(out, arena_printf(a, "%s %s%s", e->relation, e->object, e->evidence ? "\n(inferred)" : ""));
+		fprintf(out, "%s%s];\n", red ? ", color=red, penwidth=2" : "", e->evidence ? ", style=dashed" : "");
+	}
+}
+
 int report_dot(FILE *out, const struct snapshot *s, struct err *e)
 {
 	struct arena a = { 0 };
@@ -100,7 +158,9 @@ int report_dot(FILE *out, const struct snapshot *s, struct err *e)
 	struct marks m = { xcalloc(n ? (size_t)n : 1, 1) };
 	for (size_t i = 0; i < s->nfindings; i++) {
 		const struct finding *f = &s->findings[i];
-		for (int k = 0; k < f->ntids && (f->kind == FINDING_DEADLOCK || f->kind == FINDING_SELF_DEADLOCK); k++) {
+		/* cross-process findings are drawn by draw_xproc */
+		for (int k = 0; !f->npids && k < f->ntids && (f->kind == FINDING_DEADLOCK || f->kind == FINDING_SELF_DEADLOCK);
+		     k++) {
 			const struct task *t = snapshot_find_task(s, f->tids[k]);
 			if (t)
 				m.task[t - s->tasks] |= MARK_CYCLE;
@@ -218,6 +278,7 @@ int report_dot(FILE *out, const struct snapshot *s, struct err *e)
 		fprintf(out, "%s];\n  mc%d -> m%d [label=\"wait\"%s];\n", style, mass_id, mass_id, style);
 		mass_id++;
 	}
+	draw_xproc(out, s, &a);
 	fprintf(out, "}\n");
 	free(idx);
 	free(m.task);

@@ -71,8 +71,54 @@ static void print_tids(FILE *out, const char *label, const pid_t *tids, int n)
 	fputc('\n', out);
 }
 
+static const struct xprocess *xproc_of(const struct snapshot *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->nxprocs; i++)
+		if (s->xprocs[i].pid == pid)
+			return &s->xprocs[i];
+	return NULL;
+}
+
+static const struct xthread *xthread_of(const struct xprocess *x, pid_t tid)
+{
+	for (int i = 0; x && i < x->nthreads; i++)
+		if (x->threads[i].tid == tid)
+			return &x->threads[i];
+	return NULL;
+}
+
+/* A finding across processes: each thread as pid/tid "name", what it does and whom it waits
+ * for; stacks for the target's own threads (the others were not stopped). */
+static void print_cross_process(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
+{
+	fprintf(out, "%s#%d (across processes): %s\n%s\n", finding_kind_name(f->kind), f->seq, f->summary, RULE);
+	for (int i = 0; i < f->ntids; i++) {
+		const struct xprocess *x = xproc_of(s, f->tid_pids[i]);
+		const struct xthread *t = xthread_of(x, f->tids[i]);
+		fprintf(out, "%d/%d \"%s\"%s: %s\n", (int)f->tid_pids[i], (int)f->tids[i], x ? x->comm : "?",
+			x && x->target ? " (the target)" : "", t ? t->doing : "?");
+		for (size_t k = 0; k < s->nxedges; k++) {
+			const struct xedge *e = &s->xedges[k];
+			if (e->tid != f->tids[i])
+				continue;
+			const struct xprocess *y = xproc_of(s, e->to_pid);
+			fprintf(out, "  waits for process %d \"%s\", which %s %s\n", (int)e->to_pid, y ? y->comm : "?",
+				e->relation, e->object);
+		}
+	}
+	fprintf(out, "\nStacks of the target's threads listed above:\n%s\n", RULE);
+	for (int i = 0; i < f->ntids; i++)
+		if (f->tid_pids[i] == s->pid)
+			print_thread_stack(out, s, f->tids[i], a);
+	fputc('\n', out);
+}
+
 static void print_deadlock(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
 {
+	if (f->npids) {
+		print_cross_process(out, s, f, a);
+		return;
+	}
 	fprintf(out, "%s#%d: %s\n%s\n", finding_kind_name(f->kind), f->seq, f->summary, RULE);
 	for (int i = 0; i < f->ntids; i++) {
 		const struct task *t = snapshot_find_task(s, f->tids[i]);
@@ -120,6 +166,10 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
 	case FINDING_BLOCKING_CHAIN:
+		if (f->npids) {
+			print_tids(out, "blocked", f->tids, 1);
+			break;
+		}
 		for (int i = 0; i < f->nlocks; i++)
 			fprintf(out, "  holds %s\n", lock_words(s, &f->locks[i], a));
 		print_tids(out, "blocked behind it", f->tids, f->ntids);
@@ -139,6 +189,14 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 	fputc('\n', out);
 }
 
+static bool xproc_unreadable(const struct snapshot *s)
+{
+	for (size_t i = 0; i < s->nxprocs; i++)
+		if (s->xprocs[i].unreadable)
+			return true;
+	return false;
+}
+
 void report_findings_text(FILE *out, const struct snapshot *s)
 {
 	struct arena a = { 0 };
@@ -151,8 +209,8 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 	}
 	if (ndead)
 		fprintf(out, "Found %d deadlock%s.\n", ndead, ndead == 1 ? "" : "s");
-	else if (s->unchecked_waits)
-		fprintf(out, "No deadlock found among the locks that record their owner.\n");
+	else if (s->unchecked_waits || xproc_unreadable(s))
+		fprintf(out, "No deadlock found among the waits that could be checked.\n");
 	else
 		fprintf(out, "No deadlock found.\n");
 	/* Honest limits: what the cycle search could not see. */
@@ -161,6 +219,12 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 			"futexes, glibc-internal locks): cycles among them could not be checked.\n",
 			s->unchecked_waits, s->unchecked_waits == 1 ? "" : "s",
 			s->unchecked_waits == 1 ? "s" : "");
+	/* the same for waits that lead into processes chang could not read */
+	for (size_t i = 0; i < s->nxprocs; i++)
+		if (s->xprocs[i].unreadable)
+			fprintf(out, "Process %d \"%s\", which a thread here waits for, could not be read (another "
+				"user's; run as root or with CAP_SYS_PTRACE): cycles through it could not be checked.\n",
+				(int)s->xprocs[i].pid, s->xprocs[i].comm);
 	fputc('\n', out);
 	for (size_t i = 0; i < s->nfindings; i++)
 		if (s->findings[i].kind != FINDING_DEADLOCK)
@@ -171,4 +235,31 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 			s->dropped_findings, s->dropped_findings == 1 ? "" : "s",
 			s->dropped_findings == 1 ? "its" : "their", s->second_look_ms);
 	arena_free(&a);
+}
+
+void report_xproc_text(FILE *out, const struct snapshot *s)
+{
+	if (!s->nxedges)
+		return;
+	fprintf(out, "Waits that leave the process (other processes read from /proc, not stopped; "
+		"second look after %.0f ms):\n", s->xproc_confirm_ms);
+	for (size_t k = 0; k < s->nxedges; k++) {
+		const struct xedge *e = &s->xedges[k];
+		const struct xprocess *from = xproc_of(s, e->pid), *to = xproc_of(s, e->to_pid);
+		const struct xthread *t = xthread_of(from, e->tid);
+		fprintf(out, "  %d/%d \"%s\" in %s\n    waits for process %d \"%s\", which %s %s", (int)e->pid,
+			(int)e->tid, from ? from->comm : "?", t ? t->doing : "?", (int)e->to_pid, to ? to->comm : "?",
+			e->relation, e->object);
+		if (to && to->unreadable)
+			fprintf(out, "; its threads cannot be read (no permission)");
+		else if (to && !to->target) {
+			fprintf(out, "; its threads:");
+			for (int i = 0; i < to->nthreads && i < 8; i++)
+				fprintf(out, "%s %d %s", i ? ";" : "", (int)to->threads[i].tid, to->threads[i].doing);
+			if (to->nthreads > 8)
+				fprintf(out, "; … (%d more)", to->nthreads - 8);
+		}
+		fputc('\n', out);
+	}
+	fputc('\n', out);
 }

@@ -7,4 +7,6 @@
 #include "model/snapshot.h"
 
 void report_findings_text(FILE *out, const struct snapshot *s);
+/* The waits that leave the process, one line each (live captures that found any). */
+void report_xproc_text(FILE *out, const struct snapshot *s);
 #endif

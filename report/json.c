@@ -1,6 +1,7 @@
 /* --format=json: the whole snapshot with stable field names (documented in README.md). */
 #include "report/report.h"
 #include "report/jsonw.h"
+#include "report/signal.h"
 #include "report/symsummary.h"
 #include "util/hex.h"
 #include <string.h>
@@ -171,6 +172,106 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 		jw_int(w, f->confirmed_ms);
 	else
 		jw_null(w);
+	if (f->evidence) {
+		jw_key(w, "evidence");
+		jw_str(w, f->evidence);
+	}
+	jw_key(w, "cross_process");
+	jw_bool(w, f->npids > 0);
+	if (f->npids) {
+		jw_key(w, "pids");
+		jw_arr(w);
+		for (int i = 0; i < f->npids; i++)
+			jw_int(w, f->pids[i]);
+		jw_arr_end(w);
+		jw_key(w, "members");	/* each of tids with its process */
+		jw_arr(w);
+		for (int i = 0; i < f->ntids; i++) {
+			jw_obj(w);
+			jw_key(w, "pid");
+			jw_int(w, f->tid_pids[i]);
+			jw_key(w, "tid");
+			jw_int(w, f->tids[i]);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* The waits that leave the process, and the processes they lead to. */
+static void cross_process_json(struct jsonw *w, const struct snapshot *s)
+{
+	jw_key(w, "cross_process");
+	if (!s->xproc_followed) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "confirm_ms");
+	jw_double(w, s->xproc_confirm_ms);
+	jw_key(w, "edges");
+	jw_arr(w);
+	for (size_t i = 0; i < s->nxedges; i++) {
+		const struct xedge *e = &s->xedges[i];
+		jw_obj(w);
+		jw_key(w, "pid");
+		jw_int(w, e->pid);
+		jw_key(w, "tid");
+		jw_int(w, e->tid);
+		jw_key(w, "to_pid");
+		jw_int(w, e->to_pid);
+		jw_key(w, "to_tid");
+		if (e->to_tid)
+			jw_int(w, e->to_tid);
+		else
+			jw_null(w);
+		jw_key(w, "relation");
+		jw_str(w, e->relation);
+		jw_key(w, "object");
+		jw_str(w, e->object);
+		jw_key(w, "inferred");
+		jw_bool(w, e->evidence != NULL);
+		if (e->evidence) {
+			jw_key(w, "evidence");
+			jw_str(w, e->evidence);
+		}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "processes");
+	jw_arr(w);
+	for (size_t i = 0; i < s->nxprocs; i++) {
+		const struct xprocess *x = &s->xprocs[i];
+		jw_obj(w);
+		jw_key(w, "pid");
+		jw_int(w, x->pid);
+		jw_key(w, "name");
+		jw_str(w, x->comm);
+		jw_key(w, "target");
+		jw_bool(w, x->target);
+		jw_key(w, "unreadable");
+		jw_bool(w, x->unreadable);
+		jw_key(w, "threads");
+		jw_arr(w);
+		for (int k = 0; k < x->nthreads; k++) {
+			const struct xthread *t = &x->threads[k];
+			jw_obj(w);
+			jw_key(w, "tid");
+			jw_int(w, t->tid);
+			jw_key(w, "kernel_state");
+			char st[2] = { t->kstate, 0 };
+			jw_str(w, st);
+			jw_key(w, "blocked");
+			jw_bool(w, t->blocked);
+			jw_key(w, "doing");
+			jw_str(w, t->doing);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_obj_end(w);
 }
 
@@ -298,217 +399,321 @@ static void goroutines_json(struct jsonw *w, const struct snapshot *s)
 	jw_arr_end(w);
 }
 
+/* The signal that made a core, or null (gcore, chang's own cores). */
+static void signal_json(struct jsonw *w, const struct snapshot *s)
+{
+	const struct core_signal *cs = s->core_signal;
+	if (!cs) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "signo");
+	jw_int(w, cs->signo);
+	jw_key(w, "name");
+	jw_str(w, signal_name(cs->signo));
+	jw_key(w, "code");
+	if (cs->have_info)
+		jw_int(w, cs->code);
+	else
+		jw_null(w);
+	jw_key(w, "code_name");
+	jw_str(w, cs->have_info ? signal_code_name(cs->signo, cs->code) : NULL);
+	jw_key(w, "sender_pid");
+	if (cs->have_sender)
+		jw_int(w, cs->sender_pid);
+	else
+		jw_null(w);
+	jw_key(w, "sender_uid");
+	if (cs->have_sender)
+		jw_uint(w, cs->sender_uid);
+	else
+		jw_null(w);
+	jw_key(w, "addr");
+	if (cs->have_addr)
+		jw_hex(w, cs->addr);
+	else
+		jw_null(w);
+	jw_key(w, "tid");
+	jw_int(w, cs->tid);
+	jw_obj_end(w);
+}
+
+static void snapshot_json(struct jsonw *w, const struct snapshot *s)
+{
+	jw_obj(w);
+	jw_key(w, "chang_version");
+	jw_str(w, CHANG_VERSION);
+	jw_key(w, "source");
+	jw_str(w, s->source == SOURCE_ATTACH ? "attach" : "core");
+	jw_key(w, "pid");
+	jw_int(w, s->pid);
+	jw_key(w, "executable");
+	jw_str(w, s->executable);
+	jw_key(w, "cmdline");
+	jw_str(w, s->cmdline);
+	char tbuf[64];
+	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
+	jw_key(w, "capture_time");
+	jw_str(w, tbuf);
+	jw_key(w, "pause_ms");
+	if (s->source == SOURCE_ATTACH)
+		jw_double(w, (double)s->pause_ns / 1e6);
+	else
+		jw_null(w);
+	if (s->saved_core) {
+		const struct saved_core *sc = s->saved_core;
+		jw_key(w, "saved_core");
+		jw_obj(w);
+		jw_key(w, "path");
+		jw_str(w, sc->path);
+		jw_key(w, "core_size");
+		jw_str(w, sc->size_kind);
+		jw_key(w, "size");
+		if (sc->error)
+			jw_null(w);
+		else
+			jw_uint(w, sc->size);
+		jw_key(w, "pause_ms");
+		jw_double(w, (double)sc->pause_ns / 1e6);
+		jw_key(w, "error");
+		jw_str(w, sc->error);
+		jw_obj_end(w);
+	}
+	if (s->source == SOURCE_CORE) {
+		jw_key(w, "signal");
+		signal_json(w, s);
+		jw_key(w, "thread_states");
+		jw_str(w, "inferred");
+	}
+	jw_key(w, "atomic");
+	jw_bool(w, !s->not_atomic);
+	jw_key(w, "job_stopped");
+	jw_bool(w, s->job_stopped);
+	jw_key(w, "thread_count");
+	jw_uint(w, s->ntasks);
+	jw_key(w, "warnings");
+	jw_arr(w);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		jw_str(w, s->warnings[i]);
+	jw_arr_end(w);
+
+	jw_key(w, "second_look");
+	if (s->second_look_ms) {
+		jw_obj(w);
+		jw_key(w, "ms");
+		jw_int(w, s->second_look_ms);
+		jw_key(w, "dropped_findings");
+		jw_int(w, s->dropped_findings);
+		jw_obj_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_key(w, "unchecked_waits");
+	jw_int(w, s->unchecked_waits);
+	struct symsummary sum;
+	symsummary_build(s, &sum);
+	jw_key(w, "symbols");
+	jw_obj(w);
+	jw_key(w, "frames");
+	jw_uint(w, sum.frames);
+	jw_key(w, "unnamed");
+	jw_uint(w, sum.unnamed);
+	jw_key(w, "near");
+	jw_uint(w, sum.near);
+	jw_key(w, "modules_without_symbols");
+	jw_arr(w);
+	for (size_t i = 0; i < sum.nmodules; i++)
+		jw_str(w, sum.modules[i]->name);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	symsummary_free(&sum);
+
+	jw_key(w, "findings");
+	jw_arr(w);
+	for (size_t i = 0; i < s->nfindings; i++)
+		finding_json(w, &s->findings[i]);
+	jw_arr_end(w);
+	cross_process_json(w, s);
+
+	jw_key(w, "threads");
+	jw_arr(w);
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const struct task *t = &s->tasks[i];
+		jw_obj(w);
+		jw_key(w, "tid");
+		jw_int(w, t->tid);
+		jw_key(w, "name");
+		jw_str(w, t->name);
+		jw_key(w, "kernel_state");
+		char ks[2] = { t->kstate ? t->kstate : '?', 0 };
+		jw_str(w, ks);
+		jw_key(w, "state");
+		jw_str(w, t->state);
+		jw_key(w, "wait");
+		wait_json(w, t->wait);
+		jw_key(w, "pc");
+		if (t->have_regs)
+			jw_hex(w, t->regs.rip);
+		else
+			jw_null(w);
+		jw_key(w, "sp");
+		if (t->have_regs)
+			jw_hex(w, t->regs.rsp);
+		else
+			jw_null(w);
+		jw_key(w, "syscall_nr");
+		if (t->syscall_nr >= 0)
+			jw_int(w, t->syscall_nr);
+		else
+			jw_null(w);
+		jw_key(w, "unwind_error");
+		jw_str(w, t->unwind_error);
+		jw_key(w, "truncated");
+		jw_bool(w, t->truncated);
+		jw_key(w, "group");
+		jw_int(w, t->group);
+		jw_key(w, "frames");
+		frames_json(w, s, t);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+
+	if (s->go_version) {
+		jw_key(w, "go_version");
+		jw_str(w, s->go_version);
+		jw_key(w, "go_error");
+		if (s->go_error)
+			jw_str(w, s->go_error);
+		else
+			jw_null(w);
+		jw_key(w, "goroutine_count");
+		jw_uint(w, s->ngoroutines);
+		jw_key(w, "goroutines");
+		goroutines_json(w, s);
+	}
+
+	jw_key(w, "groups");
+	jw_arr(w);
+	for (size_t i = 0; i < s->ngroups; i++) {
+		const struct group *g = &s->groups[i];
+		jw_obj(w);
+		jw_key(w, "count");
+		jw_int(w, g->count);
+		jw_key(w, "tids");
+		jw_arr(w);
+		for (int k = 0; k < g->count; k++)
+			jw_int(w, g->tasks[k]->tid);
+		jw_arr_end(w);
+		if (g->count && g->tasks[0]->kind == TASK_GOROUTINE) {
+			jw_key(w, "goids");
+			jw_arr(w);
+			for (int k = 0; k < g->count; k++)
+				jw_uint(w, g->tasks[k]->goid);
+			jw_arr_end(w);
+			jw_key(w, "labels");
+			jw_str(w, g->tasks[0]->go ? g->tasks[0]->go->labels_text : NULL);
+		}
+		jw_key(w, "state");
+		jw_str(w, g->count ? g->tasks[0]->state : NULL);
+		jw_key(w, "frames");
+		frames_json(w, s, g->tasks[0]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+
+	jw_key(w, "modules");
+	jw_arr(w);
+	struct arena a = { 0 };
+	for (size_t i = 0; i < s->nmodules; i++) {
+		const struct module *m = &s->modules[i];
+		jw_obj(w);
+		jw_key(w, "name");
+		jw_str(w, m->name);
+		jw_key(w, "file");
+		jw_str(w, m->file);
+		jw_key(w, "start");
+		jw_hex(w, m->start);
+		jw_key(w, "end");
+		jw_hex(w, m->end);
+		char hex[81];
+		int idlen = m->build_id_len ? m->build_id_len : m->target_build_id_len;
+		hex_encode(m->build_id_len ? m->build_id : m->target_build_id, idlen > 0 ? (size_t)idlen : 0, hex);
+		jw_key(w, "build_id");
+		jw_str(w, hex[0] ? hex : NULL);
+		jw_key(w, "missing");
+		jw_bool(w, m->missing);
+		jw_key(w, "mismatched");
+		jw_bool(w, m->mismatched);
+		jw_key(w, "symbols");
+		jw_str(w, module_symbols_kind(m));
+		jw_key(w, "package");
+		jw_str(w, m->package);
+		jw_key(w, "debug_package");
+		jw_str(w, m->package ? arena_printf(&a, "%s-dbgsym", m->package) : NULL);
+		jw_key(w, "debuginfod_fetched");
+		jw_str(w, m->debuginfod_fetched);
+		jw_key(w, "debuginfod_error");
+		jw_str(w, m->debuginfod_error);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	arena_free(&a);
+	jw_obj_end(w);
+}
+
 int report_json(FILE *out, const struct snapshot *s, struct err *e)
+{
+	struct jsonw w;
+	jw_init(&w, out, 1);
+	snapshot_json(&w, s);
+	return ferror(out) ? err_set(e, ERR_FAIL, "writing the JSON report failed") : 0;
+}
+
+static bool same_members(const struct finding *a, const struct finding *b)
+{
+	if (a->ntids != b->ntids || a->kind != b->kind)
+		return false;
+	for (int i = 0; i < a->ntids; i++) {
+		bool found = false;
+		for (int k = 0; k < b->ntids && !found; k++)
+			found = a->tids[i] == b->tids[k] && a->tid_pids[i] == b->tid_pids[k];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int report_json_set(FILE *out, const struct snapshot *const *ss, size_t n, struct err *e)
 {
 	struct jsonw w;
 	jw_init(&w, out, 1);
 	jw_obj(&w);
 	jw_key(&w, "chang_version");
 	jw_str(&w, CHANG_VERSION);
-	jw_key(&w, "source");
-	jw_str(&w, s->source == SOURCE_ATTACH ? "attach" : "core");
-	jw_key(&w, "pid");
-	jw_int(&w, s->pid);
-	jw_key(&w, "executable");
-	jw_str(&w, s->executable);
-	jw_key(&w, "cmdline");
-	jw_str(&w, s->cmdline);
-	char tbuf[64];
-	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
-	jw_key(&w, "capture_time");
-	jw_str(&w, tbuf);
-	jw_key(&w, "pause_ms");
-	if (s->source == SOURCE_ATTACH)
-		jw_double(&w, (double)s->pause_ns / 1e6);
-	else
-		jw_null(&w);
-	if (s->saved_core) {
-		const struct saved_core *sc = s->saved_core;
-		jw_key(&w, "saved_core");
-		jw_obj(&w);
-		jw_key(&w, "path");
-		jw_str(&w, sc->path);
-		jw_key(&w, "core_size");
-		jw_str(&w, sc->size_kind);
-		jw_key(&w, "size");
-		if (sc->error)
-			jw_null(&w);
-		else
-			jw_uint(&w, sc->size);
-		jw_key(&w, "pause_ms");
-		jw_double(&w, (double)sc->pause_ns / 1e6);
-		jw_key(&w, "error");
-		jw_str(&w, sc->error);
-		jw_obj_end(&w);
-	}
-	jw_key(&w, "atomic");
-	jw_bool(&w, !s->not_atomic);
-	jw_key(&w, "job_stopped");
-	jw_bool(&w, s->job_stopped);
-	jw_key(&w, "thread_count");
-	jw_uint(&w, s->ntasks);
-	jw_key(&w, "warnings");
+	jw_key(&w, "processes");
 	jw_arr(&w);
-	for (size_t i = 0; i < s->nwarnings; i++)
-		jw_str(&w, s->warnings[i]);
+	for (size_t i = 0; i < n; i++)
+		snapshot_json(&w, ss[i]);
 	jw_arr_end(&w);
-
-	jw_key(&w, "second_look");
-	if (s->second_look_ms) {
-		jw_obj(&w);
-		jw_key(&w, "ms");
-		jw_int(&w, s->second_look_ms);
-		jw_key(&w, "dropped_findings");
-		jw_int(&w, s->dropped_findings);
-		jw_obj_end(&w);
-	} else {
-		jw_null(&w);
-	}
-	jw_key(&w, "unchecked_waits");
-	jw_int(&w, s->unchecked_waits);
-	struct symsummary sum;
-	symsummary_build(s, &sum);
-	jw_key(&w, "symbols");
-	jw_obj(&w);
-	jw_key(&w, "frames");
-	jw_uint(&w, sum.frames);
-	jw_key(&w, "unnamed");
-	jw_uint(&w, sum.unnamed);
-	jw_key(&w, "near");
-	jw_uint(&w, sum.near);
-	jw_key(&w, "modules_without_symbols");
-	jw_arr(&w);
-	for (size_t i = 0; i < sum.nmodules; i++)
-		jw_str(&w, sum.modules[i]->name);
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	symsummary_free(&sum);
-
+	/* The findings across processes, once each: every process's report carries them. */
 	jw_key(&w, "findings");
 	jw_arr(&w);
-	for (size_t i = 0; i < s->nfindings; i++)
-		finding_json(&w, &s->findings[i]);
-	jw_arr_end(&w);
-
-	jw_key(&w, "threads");
-	jw_arr(&w);
-	for (size_t i = 0; i < s->ntasks; i++) {
-		const struct task *t = &s->tasks[i];
-		jw_obj(&w);
-		jw_key(&w, "tid");
-		jw_int(&w, t->tid);
-		jw_key(&w, "name");
-		jw_str(&w, t->name);
-		jw_key(&w, "kernel_state");
-		char ks[2] = { t->kstate ? t->kstate : '?', 0 };
-		jw_str(&w, ks);
-		jw_key(&w, "state");
-		jw_str(&w, t->state);
-		jw_key(&w, "wait");
-		wait_json(&w, t->wait);
-		jw_key(&w, "pc");
-		if (t->have_regs)
-			jw_hex(&w, t->regs.rip);
-		else
-			jw_null(&w);
-		jw_key(&w, "sp");
-		if (t->have_regs)
-			jw_hex(&w, t->regs.rsp);
-		else
-			jw_null(&w);
-		jw_key(&w, "syscall_nr");
-		if (t->syscall_nr >= 0)
-			jw_int(&w, t->syscall_nr);
-		else
-			jw_null(&w);
-		jw_key(&w, "unwind_error");
-		jw_str(&w, t->unwind_error);
-		jw_key(&w, "truncated");
-		jw_bool(&w, t->truncated);
-		jw_key(&w, "group");
-		jw_int(&w, t->group);
-		jw_key(&w, "frames");
-		frames_json(&w, s, t);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
-
-	if (s->go_version) {
-		jw_key(&w, "go_version");
-		jw_str(&w, s->go_version);
-		jw_key(&w, "go_error");
-		if (s->go_error)
-			jw_str(&w, s->go_error);
-		else
-			jw_null(&w);
-		jw_key(&w, "goroutine_count");
-		jw_uint(&w, s->ngoroutines);
-		jw_key(&w, "goroutines");
-		goroutines_json(&w, s);
-	}
-
-	jw_key(&w, "groups");
-	jw_arr(&w);
-	for (size_t i = 0; i < s->ngroups; i++) {
-		const struct group *g = &s->groups[i];
-		jw_obj(&w);
-		jw_key(&w, "count");
-		jw_int(&w, g->count);
-		jw_key(&w, "tids");
-		jw_arr(&w);
-		for (int k = 0; k < g->count; k++)
-			jw_int(&w, g->tasks[k]->tid);
-		jw_arr_end(&w);
-		if (g->count && g->tasks[0]->kind == TASK_GOROUTINE) {
-			jw_key(&w, "goids");
-			jw_arr(&w);
-			for (int k = 0; k < g->count; k++)
-				jw_uint(&w, g->tasks[k]->goid);
-			jw_arr_end(&w);
-			jw_key(&w, "labels");
-			jw_str(&w, g->tasks[0]->go ? g->tasks[0]->go->labels_text : NULL);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < ss[i]->nfindings; k++) {
+			const struct finding *f = &ss[i]->findings[k];
+			if (!f->npids)
+				continue;
+			bool dup = false;
+			for (size_t j = 0; j < i && !dup; j++)
+				for (size_t q = 0; q < ss[j]->nfindings && !dup; q++)
+					dup = ss[j]->findings[q].npids && same_members(f, &ss[j]->findings[q]);
+			for (size_t q = 0; q < k && !dup; q++)
+				dup = ss[i]->findings[q].npids && same_members(f, &ss[i]->findings[q]);
+			if (!dup)
+				finding_json(&w, f);
 		}
-		jw_key(&w, "state");
-		jw_str(&w, g->count ? g->tasks[0]->state : NULL);
-		jw_key(&w, "frames");
-		frames_json(&w, s, g->tasks[0]);
-		jw_obj_end(&w);
-	}
 	jw_arr_end(&w);
-
-	jw_key(&w, "modules");
-	jw_arr(&w);
-	struct arena a = { 0 };
-	for (size_t i = 0; i < s->nmodules; i++) {
-		const struct module *m = &s->modules[i];
-		jw_obj(&w);
-		jw_key(&w, "name");
-		jw_str(&w, m->name);
-		jw_key(&w, "file");
-		jw_str(&w, m->file);
-		jw_key(&w, "start");
-		jw_hex(&w, m->start);
-		jw_key(&w, "end");
-		jw_hex(&w, m->end);
-		char hex[81];
-		int idlen = m->build_id_len ? m->build_id_len : m->target_build_id_len;
-		hex_encode(m->build_id_len ? m->build_id : m->target_build_id, idlen > 0 ? (size_t)idlen : 0, hex);
-		jw_key(&w, "build_id");
-		jw_str(&w, hex[0] ? hex : NULL);
-		jw_key(&w, "missing");
-		jw_bool(&w, m->missing);
-		jw_key(&w, "mismatched");
-		jw_bool(&w, m->mismatched);
-		jw_key(&w, "symbols");
-		jw_str(&w, module_symbols_kind(m));
-		jw_key(&w, "package");
-		jw_str(&w, m->package);
-		jw_key(&w, "debug_package");
-		jw_str(&w, m->package ? arena_printf(&a, "%s-dbgsym", m->package) : NULL);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
-	arena_free(&a);
 	jw_obj_end(&w);
 	return ferror(out) ? err_set(e, ERR_FAIL, "writing the JSON report failed") : 0;
 }

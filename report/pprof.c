@@ -115,6 +115,7 @@ struct builder {
 
 	PbSample **samples;
 	size_t nsamples;
+	const char *process;	/* the process's name (its main thread's), for the labels */
 
 	PbLabel **labels;	/* scratch for the sample being built */
 	size_t nlabels, labelcap;
@@ -367,6 +368,11 @@ static void add_sample(struct builder *b, const struct task *t, const struct tid
 		add_label(b, "goid", arena_printf(&b->a, "%" PRIu64, t->goid), false, 0);
 		add_label(b, "goid", NULL, true, (int64_t)t->goid);
 	}
+	/* which process: profiles of several processes (attach --tree, run --save) can be given
+	 * to go tool pprof together, and -tagfocus=pid=N picks one out */
+	add_label(b, "pid", NULL, true, b->s->pid);
+	if (b->process)
+		add_label(b, "process", b->process, false, 0);
 	if (t->kind != TASK_GOROUTINE || t->tid) {
 		/* string for -tags/-tagshow, numeric so that -tagfocus=tid=1234 compares numbers */
 		add_label(b, "tid", arena_printf(&b->a, "%d", (int)t->tid), false, 0);
@@ -474,6 +480,8 @@ int report_pprof(FILE *out, const struct snapshot *s, struct err *e)
 	memset(&b, 0, sizeof(b));
 	b.s = s;
 	b.go = report_go_target(s);
+	const struct task *leader = snapshot_find_task(s, s->pid);
+	b.process = leader && leader->name ? leader->name : NULL;
 	str_id(&b, "");		/* string_table[0] must be "" */
 
 	add_mappings(&b);

@@ -14,6 +14,9 @@ int report_write(FILE *out, enum report_format f, const struct snapshot *s, stru
 int report_text(FILE *out, const struct snapshot *s, struct err *e);
 int report_threads(FILE *out, const struct snapshot *s, struct err *e);
 int report_json(FILE *out, const struct snapshot *s, struct err *e);
+/* Several processes captured together: {"processes": [each as report_json], "findings":
+ * [the findings across processes, once each]}. */
+int report_json_set(FILE *out, const struct snapshot *const *ss, size_t n, struct err *e);
 /* "2026-11-22 02:40:00 UTC" */
 void report_format_time(uint64_t ns, char *buf, size_t cap);
 #endif

@@ -3,6 +3,7 @@
 #include "report/report.h"
 #include "report/debug1.h"
 #include "report/findings_text.h"
+#include "report/signal.h"
 #include "report/symsummary.h"
 #include "util/hex.h"
 
@@ -29,6 +30,13 @@ static void symbols_header(FILE *out, const struct snapshot *s)
 		if (m->package)
 			fprintf(out, ", Debian package %s-dbgsym", m->package);
 		fputc('\n', out);
+	}
+	for (size_t i = 0; i < s->nmodules; i++) {
+		const struct module *m = &s->modules[i];
+		if (m->debuginfod_fetched)
+			fprintf(out, "debuginfod: %s: %s from a server\n", m->name, m->debuginfod_fetched);
+		if (m->debuginfod_error)
+			fprintf(out, "debuginfod: %s: no %s\n", m->name, m->debuginfod_error);
 	}
 	if (sum.nmodules)
 		fprintf(out, "(to name them: install the -dbgsym package from the debian-debug archive, whose files "
@@ -57,6 +65,7 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 			(double)s->saved_core->pause_ns / 1e6);
 	else if (s->saved_core)
 		fprintf(out, "saved core: none: %s\n", s->saved_core->error);
+	signal_text(out, s);
 	if (s->job_stopped)
 		fprintf(out, "note: the process is stopped by job control (SIGSTOP/SIGTSTP) and was left stopped\n");
 	for (size_t i = 0; i < s->nwarnings; i++)
@@ -64,6 +73,7 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 	symbols_header(out, s);
 	fputc('\n', out);
 	report_findings_text(out, s);
+	report_xproc_text(out, s);
 	report_debug1_groups(out, s, true);
 	return ferror(out) ? err_set(e, ERR_FAIL, "writing the report failed") : 0;
 }

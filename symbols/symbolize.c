@@ -1,5 +1,6 @@
 #include "symbols/symbols.h"
 #include "symbols/debugfile.h"
+#include "symbols/debuginfod.h"
 #include "symbols/debugpkg.h"
 #include "symbols/demangle.h"
 #include "symbols/symbolizer_impl.h"
@@ -31,6 +32,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 }
 
 struct symbolizer *symbolizer_current;
+static int fetch_debuginfo(struct symbolizer *sz, size_t i, const unsigned char *id, int len, char **name);
 
 /* By build-id first, through chang's registry of inflated debug files (symbols/inflate.h
  * says why); elfutils' own search otherwise (debuglink, paths). elfutils' build-id lookup
@@ -51,7 +53,74 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	}
 	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
 					      debuglink_crc, debuginfo_file_name);
+	if (fd < 0 && len > 0 && sz)
+		fd = fetch_debuginfo(sz, (size_t)(uintptr_t)*userdata - 1, id, len, debuginfo_file_name);
 	return fd >= 0 ? debugfile_substitute(fd) : fd;
+}
+
+/* What the servers gave for module i, added to what they gave before. */
+static void note_fetched(struct symbolizer *sz, size_t i, const char *what)
+{
+	struct module *m = &sz->snap->modules[i];
+	m->debuginfod_fetched = m->debuginfod_fetched
+		? arena_printf(&sz->snap->arena, "%s and %s", m->debuginfod_fetched, what) : what;
+}
+
+static void note_failed(struct symbolizer *sz, size_t i, const char *what, const char *why)
+{
+	struct module *m = &sz->snap->modules[i];
+	m->debuginfod_error = arena_printf(&sz->snap->arena, "%s: %s", what, why);
+}
+
+/* No debug file here: ask the debuginfod servers (symbols/debuginfod.h). */
+static int fetch_debuginfo(struct symbolizer *sz, size_t i, const unsigned char *id, int len, char **name)
+{
+	if (i >= sz->snap->nmodules)
+		return -1;
+	struct module *m = &sz->snap->modules[i];
+	char why[512], *path = NULL;
+	int fd = debuginfod_fetch(DEBUGINFOD_DEBUGINFO, id, len, m->name, &path, why, sizeof(why));
+	if (fd >= 0) {
+		*name = path;
+		note_fetched(sz, i, "debug info");
+	} else if (fd == -1) {
+		note_failed(sz, i, "debug info", why);
+	}
+	return fd >= 0 ? fd : -1;
+}
+
+/* A core's module whose file is not on this machine: its executable by build-id. */
+static void fetch_missing_files(struct symbolizer *sz)
+{
+	struct snapshot *s = sz->snap;
+	for (size_t i = 0; i < s->nmodules; i++) {
+		struct module *m = &s->modules[i];
+		if (!m->missing || m->target_build_id_len <= 0)
+			continue;
+		char why[512], *path = NULL;
+		int fd = debuginfod_fetch(DEBUGINFOD_EXECUTABLE, m->target_build_id, m->target_build_id_len,
+					  m->name, &path, why, sizeof(why));
+		if (fd == -2)
+			return;
+		if (fd < 0) {
+			note_failed(sz, i, "executable", why);
+			continue;
+		}
+		if (target_adopt_module_file(sz->target, i, fd, path) == 0) {
+			note_fetched(sz, i, "executable");
+			/* the capture's warning that its frames stay unsymbolized is no longer true */
+			size_t n = strlen(m->name);
+			for (size_t k = 0; k < s->nwarnings; k++)
+				if (strncmp(s->warnings[k], m->name, n) == 0 &&
+				    strstr(s->warnings[k] + n, ": cannot open the mapped file"))
+					s->warnings[k] = arena_printf(&s->arena, "%s: not on this machine; its file came "
+								      "from a debuginfod server by build-id (%s)", m->name, path);
+		} else {
+			close(fd);
+			note_failed(sz, i, "executable", "the file the server sent does not carry the build-id");
+		}
+		free(path);
+	}
 }
 
 struct symbolizer *symbolizer_new(struct target *t, struct err *e)
@@ -73,6 +142,7 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 		return NULL;
 	}
 	symbolizer_current = sz;
+	fetch_missing_files(sz);
 	dwfl_report_begin(sz->dwfl);
 	for (size_t i = 0; i < s->nmodules; i++) {
 		struct module *m = &s->modules[i];

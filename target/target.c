@@ -162,9 +162,32 @@ static bool is_elf_fd(int fd)
 
 static bool is_pseudo_path(const char *p)
 {
-	/* "[heap]", "[stack]", "/dev/zero (deleted)", "/memfd:..." and SysV shm are no ELF files */
-	return !p || p[0] != '/' || strncmp(p, "/dev/", 5) == 0 || strncmp(p, "/memfd:", 7) == 0 ||
+	/* "[heap]", "[stack]", "/dev/zero (deleted)", "/memfd:..." and SysV shm are no ELF files;
+	 * a relative path (a core from another tool) may well be one */
+	return !p || !p[0] || p[0] == '[' || strncmp(p, "/dev/", 5) == 0 || strncmp(p, "/memfd:", 7) == 0 ||
 	       strncmp(p, "/SYSV", 5) == 0;
+}
+
+/* Read-only file mappings never change, so their bytes can come from the file of module k;
+ * writable ones only for readers that accept stale bytes (unwinders). */
+static void add_file_fallbacks(struct target *t, size_t k)
+{
+	struct snapshot *s = t->snap;
+	struct module *m = &s->modules[k];
+	int fd = t->modfds[k];
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < s->nmaps; i++) {
+		const struct mapping *mp = &s->maps[i];
+		if (!mp->path || mp->start < m->start || mp->start >= m->end || strcmp(m->name, mp->path) != 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) != 0)
+			break;
+		uint64_t flen = (uint64_t)st.st_size > mp->offset ? (uint64_t)st.st_size - mp->offset : 0;
+		memimage_add_fallback(&t->mem, mp->start, mp->end - mp->start, fd, mp->offset, flen,
+				      mp->perms[1] == 'w');
+	}
 }
 
 void target_load_modules(struct target *t)
@@ -249,26 +272,29 @@ void target_load_modules(struct target *t)
 	free(mods);
 	t->modfds = fds;
 
-	/* Read-only file mappings never change, so their bytes can come from the file;
-	 * writable ones only for readers that accept stale bytes (unwinders). */
-	for (size_t i = 0; i < s->nmaps; i++) {
-		const struct mapping *mp = &s->maps[i];
-		if (!mp->path)
-			continue;
-		for (size_t k = 0; k < kept; k++) {
-			struct module *m = &s->modules[k];
-			if (fds[k] < 0 || mp->start < m->start || mp->start >= m->end ||
-			    strcmp(m->name, mp->path) != 0)
-				continue;
-			struct stat st;
-			if (fstat(fds[k], &st) != 0)
-				break;
-			uint64_t flen = (uint64_t)st.st_size > mp->offset ? (uint64_t)st.st_size - mp->offset : 0;
-			memimage_add_fallback(&t->mem, mp->start, mp->end - mp->start, fds[k], mp->offset, flen,
-					      mp->perms[1] == 'w');
-			break;
-		}
-	}
-	for (size_t k = 0; k < kept; k++)
+	for (size_t k = 0; k < kept; k++) {
+		add_file_fallbacks(t, k);
 		target_keep_fd(t, fds[k]);
+	}
+}
+
+int target_adopt_module_file(struct target *t, size_t i, int fd, const char *path)
+{
+	struct snapshot *s = t->snap;
+	if (i >= s->nmodules || !s->modules[i].missing || !t->modfds || !is_elf_fd(fd))
+		return -1;
+	struct module *m = &s->modules[i];
+	unsigned char id[sizeof(m->build_id)];
+	int len = buildid_from_fd(fd, id, sizeof(id));
+	if (m->target_build_id_len &&
+	    (len != m->target_build_id_len || memcmp(id, m->target_build_id, (size_t)len) != 0))
+		return -1;
+	memcpy(m->build_id, id, sizeof(id));
+	m->build_id_len = len;
+	m->file = arena_strdup(&s->arena, path);
+	m->missing = false;
+	t->modfds[i] = fd;
+	add_file_fallbacks(t, i);
+	target_keep_fd(t, fd);
+	return 0;
 }

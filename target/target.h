@@ -81,6 +81,10 @@ void target_close(struct target *t);
 void target_load_modules(struct target *t);
 /* A fresh fd on module i's file (the caller owns it), or -1. */
 int target_module_fd(struct target *t, size_t i);
+/* Module i was missing; fd (an ELF file at path, e.g. fetched by build-id) now stands for it
+ * when its build-id is the target's: the target keeps fd and serves file bytes from it.
+ * Returns -1 (fd untouched) when it does not fit. */
+int target_adopt_module_file(struct target *t, size_t i, int fd, const char *path);
 /* Open a path under sysroot when one is given; never opens devices or FIFOs. */
 int target_open_regular(const char *sysroot, const char *path, const char **opened, struct arena *a);
 #endif

@@ -4,7 +4,7 @@
 set -e
 PKGS="gcc g++ make pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-c-dev
 protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libdeflate-dev libiberty-dev gdb elfutils binutils python3
-golang-go graphviz zstd xz-utils lz4 gzip clang-14 libclang-rt-14-dev valgrind"
+dpkg-dev golang-go graphviz zstd xz-utils lz4 gzip clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -25,6 +25,14 @@ if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok in
 	echo "installing (optional): memcached"
 	$SUDO apt-get install -y -qq --no-install-recommends memcached >/dev/null 2>&1 ||
 		echo "memcached not installed; its test will be skipped"
+fi
+
+# Optional: Debian's debuginfod server (and its client library, which chang loads with
+# dlopen), for tests/e2e/test_debuginfod.py. Best effort: those tests are skipped without it.
+if ! dpkg-query -W -f='${Status}' debuginfod 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): debuginfod libdebuginfod1"
+	$SUDO apt-get install -y -qq --no-install-recommends debuginfod libdebuginfod1 >/dev/null 2>&1 ||
+		echo "debuginfod not installed; its tests will be skipped"
 fi
 
 # Optional: mariadb-server, a large real C++ service for the real-world tests (wait kinds over

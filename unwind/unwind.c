@@ -1,15 +1,25 @@
-#include "unwind/unwind.h"
+#include "unwind/backend.h"
+#include "target/target.h"
 #include <string.h>
+
+static const struct unwind_backend *const backends[UNWINDER_COUNT] = {
+	[UNWINDER_LIBUNWIND] = &unwind_backend_libunwind,
+	[UNWINDER_LIBDW] = &unwind_backend_libdw,
+};
 
 int unwind_parse_name(const char *name, enum unwinder *out)
 {
-	if (strcmp(name, "libunwind") == 0)
-		*out = UNWINDER_LIBUNWIND;
-	else if (strcmp(name, "libdw") == 0)
-		*out = UNWINDER_LIBDW;
-	else
-		return -1;
-	return 0;
+	for (int i = 0; i < UNWINDER_COUNT; i++)
+		if (strcmp(name, backends[i]->name) == 0) {
+			*out = (enum unwinder)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *unwind_name(enum unwinder which)
+{
+	return which < UNWINDER_COUNT ? backends[which]->name : "?";
 }
 
 bool unwind_accept_frame(struct task *t, uint64_t pc, uint64_t sp, uint64_t prev_sp, int max_frames)
@@ -46,11 +56,43 @@ void unwind_push(struct task *t, uint64_t pc, int *cap, struct arena *a)
 	t->pcs[t->npcs++] = pc;
 }
 
+const char *unwind_missing_module_error(struct snapshot *s, size_t i, uint64_t pc)
+{
+	const struct module *m = snapshot_module_at(s, unwind_lookup_pc(i, pc));
+	if (!m || !m->missing)
+		return NULL;
+	return arena_printf(&s->arena, "frame #%zu (0x%llx) is in %s, whose file is missing: "
+			    "no CFI to unwind past it", i, (unsigned long long)pc, m->name);
+}
+
+const char *unwind_check_caller(struct snapshot *s, size_t i, uint64_t prev_pc, uint64_t pc, bool by_fp)
+{
+	const struct mapping *m = snapshot_mapping_at(s, pc - 1);
+	if ((m && m->perms[2] == 'x') || snapshot_module_at(s, pc - 1))
+		return NULL;
+	return arena_printf(&s->arena, "frame #%zu (0x%llx): %s 0x%llx, which is no code", i,
+			    (unsigned long long)prev_pc,
+			    by_fp ? "it has no CFI, and its frame pointer leads to" : "its CFI gives the return address",
+			    (unsigned long long)pc);
+}
+
+bool unwind_fp_step(struct snapshot *s, uint64_t rbp, uint64_t sp, uint64_t *pc, uint64_t *new_sp,
+		    uint64_t *new_rbp)
+{
+	struct target *t = s->target;
+	if (rbp == 0 || target_read_for_unwind(t, rbp + 8, pc, 8) != 8)
+		return false;
+	if (target_read_for_unwind(t, rbp, new_rbp, 8) != 8)
+		*new_rbp = 0;
+	*new_sp = rbp + 16;
+	return *new_sp > sp;
+}
+
 int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder which, int max_frames,
 		    struct err *e)
 {
-	if (max_frames <= 0)
-		max_frames = UNWIND_MAX_FRAMES_DEFAULT;
-	return which == UNWINDER_LIBDW ? unwind_libdw(s, sz, max_frames, e)
-				       : unwind_libunwind(s, max_frames, e);
+	if (which >= UNWINDER_COUNT)
+		return err_set(e, ERR_USAGE, "no such unwinder");
+	struct unwind_walk w = { .sz = sz, .max_frames = max_frames > 0 ? max_frames : UNWIND_MAX_FRAMES_DEFAULT };
+	return backends[which]->walk(s, &w, e);
 }

@@ -1,26 +1,24 @@
 /* Turning each task's registers and copied stack into a list of PCs. Two CFI unwinders
- * over the same target, chosen at run time; tests run both and require the same stacks. */
+ * over the same target, chosen at run time; tests run both and require the same stacks.
+ * Neither guesses past a PC whose module gives no CFI for it (a missing file, a module
+ * without the tables the backend reads): the walk stops there and says why. */
 #ifndef CHANG_UNWIND_H
 #define CHANG_UNWIND_H
 #include "model/snapshot.h"
-#include "symbols/symbols.h"
 #include "util/err.h"
 
-enum unwinder { UNWINDER_LIBUNWIND, UNWINDER_LIBDW };
+/* symbols/: the libdw unwinder walks with the symbolizer's Dwfl, so that modules are
+ * opened once; other callers need not know what it is. */
+struct symbolizer;
+
+enum unwinder { UNWINDER_LIBUNWIND, UNWINDER_LIBDW, UNWINDER_COUNT };
 #define UNWINDER_DEFAULT UNWINDER_LIBDW
 #define UNWIND_MAX_FRAMES_DEFAULT 256
 
-/* Fill task->pcs for every task that has registers. */
+/* Fill task->pcs for every task that has registers; a walk that stops before the outermost
+ * frame sets the task's unwind_error. */
 int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder which, int max_frames,
 		    struct err *e);
 int unwind_parse_name(const char *name, enum unwinder *out);
-
-/* Backends. */
-int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e);
-int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, struct err *e);
-
-/* The walk's sanity rules, shared by both backends: returns false (and sets the task's
- * unwind_error) when the new frame must not be taken. */
-bool unwind_accept_frame(struct task *t, uint64_t pc, uint64_t sp, uint64_t prev_sp, int max_frames);
-void unwind_push(struct task *t, uint64_t pc, int *cap, struct arena *a);
+const char *unwind_name(enum unwinder which);
 #endif

@@ -1,10 +1,15 @@
 /* libdw backend: libdwfl's unwinder (CFI from .eh_frame/.debug_frame, frame-pointer
  * fallback) with our own thread callbacks, so it walks the frozen copy rather than a
  * process it would have to ptrace itself. */
-#include "unwind/unwind.h"
+#include "unwind/backend.h"
+#include "symbols/symbols.h"
 #include "target/target.h"
 #include "util/progress.h"
+#include <elf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <libelf.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct dw_ctx {
@@ -14,6 +19,12 @@ struct dw_ctx {
 	int cap;
 	uint64_t prev_sp;
 	struct task *cur;
+	Dwfl *dwfl;
+	bool last_has_cfi;	/* the last frame taken has CFI to step out of it */
+	uint64_t last_pc;
+	uint64_t last_rbp;
+	bool last_by_fp;	/* the last frame taken was reached by the frame pointer */
+	bool ended;		/* frame_cb stopped the walk at its normal end */
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -69,6 +80,30 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 	.set_initial_registers = set_initial_registers,
 };
 
+/* Whether the module at pc (already adjusted for lookup) has CFI for it, in .eh_frame or
+ * .debug_frame: without it, libdwfl would step by guessing from the frame pointer. */
+static bool has_cfi(Dwfl *dwfl, Dwarf_Addr pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	if (!mod)
+		return false;
+	Dwarf_Addr bias;
+	Dwarf_Frame *fr = NULL;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+		free(fr);
+		return true;
+	}
+	cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+		free(fr);
+		return true;
+	}
+	return false;
+}
+
+static const char no_cfi[] = "none in .eh_frame or .debug_frame";
+
 static int frame_cb(Dwfl_Frame *frame, void *arg)
 {
 	struct dw_ctx *c = arg;
@@ -77,31 +112,73 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	bool act;
 	if (!dwfl_frame_pc(frame, &pc, &act))
 		return DWARF_CB_ABORT;
+	if (t->npcs > 0 && !c->last_has_cfi) {
+		/* libdwfl stepped by the frame pointer: not out of a missing file, and only to code */
+		const char *why = unwind_missing_module_error(c->s, (size_t)t->npcs - 1, c->last_pc);
+		if (!why && pc)
+			why = unwind_check_caller(c->s, (size_t)t->npcs - 1, c->last_pc, pc, true);
+		if (why) {
+			/* a frame-pointer chain ends where it stops leading to code: only a chain
+			 * that never started is a walk cut short */
+			if (c->last_by_fp && !unwind_missing_module_error(c->s, (size_t)t->npcs - 1, c->last_pc))
+				c->ended = true;
+			else
+				t->unwind_error = why;
+			return DWARF_CB_ABORT;
+		}
+	}
+	bool by_fp = t->npcs > 0 && !c->last_has_cfi;
+	if (t->npcs > 0 && !by_fp && pc) {
+		const char *why = unwind_check_caller(c->s, (size_t)t->npcs - 1, c->last_pc, pc, false);
+		if (why) {
+			t->unwind_error = why;
+			return DWARF_CB_ABORT;
+		}
+	}
 	Dwarf_Word sp = 0;
 	if (dwfl_frame_reg(frame, 7, &sp) != 0)
 		sp = c->prev_sp;	/* unknown: do not fail the monotonic check on it */
-	if (!unwind_accept_frame(t, pc, sp, c->prev_sp, c->max_frames))
+	if (!unwind_accept_frame(t, pc, sp, c->prev_sp, c->max_frames)) {
+		c->ended = !t->unwind_error && !t->truncated;
 		return DWARF_CB_ABORT;
+	}
 	unwind_push(t, pc, &c->cap, &c->s->arena);
 	c->prev_sp = sp;
+	c->last_pc = pc;
+	c->last_has_cfi = has_cfi(c->dwfl, act ? pc : pc - 1);
+	Dwarf_Word rbp = 1;	/* unknown: not the end of a frame-pointer chain */
+	if (dwfl_frame_reg(frame, 6, &rbp) != 0)
+		rbp = 1;
+	c->last_rbp = rbp;
+	c->last_by_fp = by_fp;
 	return DWARF_CB_OK;
 }
 
-int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, struct err *e)
+static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 {
-	Dwfl *dwfl = symbolizer_dwfl(sz);
+	Dwfl *dwfl = symbolizer_dwfl(w->sz);
 	if (!dwfl)
 		return err_set(e, ERR_FAIL, "libdw unwinder: no modules to unwind with");
-	struct dw_ctx c = { .s = s, .max_frames = max_frames };
-	/* libdwfl learns the architecture from an ELF: the executable's, else any module's. */
-	Elf *elf = NULL;
-	for (size_t i = 0; i < s->nmodules && !elf; i++) {
-		Dwarf_Addr bias;
-		if (s->modules[i].dwfl_module)
-			elf = dwfl_module_getelf(s->modules[i].dwfl_module, &bias);
-	}
-	if (!dwfl_attach_state(dwfl, elf, s->pid ? s->pid : 1, &thread_cbs, &c))
+	struct dw_ctx c = { .s = s, .max_frames = w->max_frames, .dwfl = dwfl };
+	/* libdwfl learns the architecture from an ELF it is given. chang's registers are
+	 * x86-64's whatever files were found (a core from elsewhere may have none), so the
+	 * ELF is a bare x86-64 header rather than a module that may be missing. */
+	static Elf64_Ehdr x86_64_ehdr = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_CORE,
+		.e_machine = EM_X86_64,
+		.e_version = EV_CURRENT,
+		.e_ehsize = sizeof(Elf64_Ehdr),
+	};
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_memory((char *)&x86_64_ehdr, sizeof(x86_64_ehdr));
+	if (!elf)
+		return err_set(e, ERR_FAIL, "libdw unwinder: %s", elf_errmsg(-1));
+	/* The backend libdwfl opens keeps a pointer to it: it lives until the walks are done. */
+	if (!dwfl_attach_state(dwfl, elf, s->pid ? s->pid : 1, &thread_cbs, &c)) {
+		elf_end(elf);
 		return err_set(e, ERR_FAIL, "libdw unwinder: %s", dwfl_errmsg(-1));
+	}
 	progress_begin("unwinding threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		progress_step(i);
@@ -111,10 +188,30 @@ int unwind_libdw(struct snapshot *s, struct symbolizer *sz, int max_frames, stru
 		c.cur = t;
 		c.cap = 0;
 		c.prev_sp = 0;
+		c.ended = false;
+		c.last_by_fp = false;
 		int r = dwfl_getthread_frames(dwfl, t->tid, frame_cb, &c);
-		if (r == -1 && !t->unwind_error && !t->truncated && t->npcs <= 1)
-			t->unwind_error = "libdw could not unwind";
+		/* a frame without CFI whose rbp is 0 is the end of a frame-pointer chain (Go's
+		 * mstart, glibc's clone and _start clear it), and so is a frame reached by the
+		 * frame pointer that leads nowhere (Go's stripped binaries have no CFI at all) */
+		if (r != 0 && t->npcs && !c.last_has_cfi && (c.last_rbp == 0 || c.last_by_fp))
+			c.ended = true;
+		if (r != 0 && !c.ended && !t->unwind_error && !t->truncated) {
+			/* libdwfl's own stop: say where, and why when chang knows better */
+			const char *why = t->npcs && !c.last_has_cfi
+				? unwind_missing_module_error(s, (size_t)t->npcs - 1, c.last_pc) : NULL;
+			if (!why && t->npcs && !c.last_has_cfi)
+				why = arena_printf(&s->arena, "frame #%d (0x%llx) has no CFI (%s) and no frame "
+						   "pointer to follow", t->npcs - 1, (unsigned long long)c.last_pc, no_cfi);
+			if (!why && t->npcs == 0)
+				why = arena_printf(&s->arena, "libdw could not start the walk: %s", dwfl_errmsg(-1));
+			t->unwind_error = why ? why : arena_printf(&s->arena, "libdw stopped after frame #%d: %s",
+								  t->npcs - 1, dwfl_errmsg(-1));
+		}
 	}
 	progress_end();
+	elf_end(elf);
 	return 0;
 }
+
+const struct unwind_backend unwind_backend_libdw = { .name = "libdw", .walk = walk };

@@ -1,7 +1,7 @@
 /* libunwind backend: libunwind's own DWARF unwind-table search (the routine its ptrace
  * and coredump accessors use) over the module's .eh_frame_hdr, with every byte and
  * register served from the frozen target. */
-#include "unwind/unwind.h"
+#include "unwind/backend.h"
 #include "target/target.h"
 #include "util/progress.h"
 #include "util/xalloc.h"
@@ -10,6 +10,7 @@
 #include <libelf.h>
 #include <libunwind.h>
 #include <libunwind-ptrace.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,15 +22,60 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 /* Per module: where its binary-search table lives in the target. */
 struct modtab {
 	bool loaded, usable;
+	/* CFI that libdw reads and libunwind does not: where that is all a module has, the
+	 * unwinders' stacks would differ, and the walk stops to say so */
+	const char *other_cfi;
 	unw_dyn_info_t di;
 };
+
+/* Which CFI sections the module's file has besides .eh_frame_hdr. */
+static const char *cfi_sections(Elf *e)
+{
+	size_t shstrndx;
+	bool eh = false, debug = false;
+	if (elf_getshdrstrndx(e, &shstrndx) != 0)
+		return NULL;
+	for (Elf_Scn *scn = elf_nextscn(e, NULL); scn; scn = elf_nextscn(e, scn)) {
+		GElf_Shdr sh;
+		const char *n = gelf_getshdr(scn, &sh) ? elf_strptr(e, shstrndx, sh.sh_name) : NULL;
+		if (!n || sh.sh_type == SHT_NOBITS || sh.sh_size == 0)
+			continue;
+		eh |= strcmp(n, ".eh_frame") == 0;
+		debug |= strcmp(n, ".debug_frame") == 0 || strcmp(n, ".zdebug_frame") == 0;
+	}
+	return eh && debug ? ".eh_frame and .debug_frame" : eh ? ".eh_frame" : debug ? ".debug_frame" : NULL;
+}
 
 struct uw_ctx {
 	struct snapshot *s;
 	struct target *t;
 	struct modtab *tabs;
-	struct task *task;
+	/* the registers a walk starts from: the task's, or after a frame-pointer step the
+	 * caller's as far as they are known */
+	struct user_regs_struct regs;
 };
+
+/* Where each of libunwind's x86-64 register numbers (DWARF's order) is in the registers. */
+static const size_t reg_off[] = {
+	[UNW_X86_64_RAX] = offsetof(struct user_regs_struct, rax),
+	[UNW_X86_64_RDX] = offsetof(struct user_regs_struct, rdx),
+	[UNW_X86_64_RCX] = offsetof(struct user_regs_struct, rcx),
+	[UNW_X86_64_RBX] = offsetof(struct user_regs_struct, rbx),
+	[UNW_X86_64_RSI] = offsetof(struct user_regs_struct, rsi),
+	[UNW_X86_64_RDI] = offsetof(struct user_regs_struct, rdi),
+	[UNW_X86_64_RBP] = offsetof(struct user_regs_struct, rbp),
+	[UNW_X86_64_RSP] = offsetof(struct user_regs_struct, rsp),
+	[UNW_X86_64_R8] = offsetof(struct user_regs_struct, r8),
+	[UNW_X86_64_R9] = offsetof(struct user_regs_struct, r9),
+	[UNW_X86_64_R10] = offsetof(struct user_regs_struct, r10),
+	[UNW_X86_64_R11] = offsetof(struct user_regs_struct, r11),
+	[UNW_X86_64_R12] = offsetof(struct user_regs_struct, r12),
+	[UNW_X86_64_R13] = offsetof(struct user_regs_struct, r13),
+	[UNW_X86_64_R14] = offsetof(struct user_regs_struct, r14),
+	[UNW_X86_64_R15] = offsetof(struct user_regs_struct, r15),
+	[UNW_X86_64_RIP] = offsetof(struct user_regs_struct, rip),
+};
+#define NREGS (sizeof(reg_off) / sizeof(reg_off[0]))
 
 static void load_modtab(struct uw_ctx *c, size_t i)
 {
@@ -42,6 +88,8 @@ static void load_modtab(struct uw_ctx *c, size_t i)
 	elf_version(EV_CURRENT);
 	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	size_t phnum = 0;
+	if (e)
+		mt->other_cfi = cfi_sections(e);
 	if (!e || elf_getphdrnum(e, &phnum) != 0) {
 		if (e)
 			elf_end(e);
@@ -154,29 +202,13 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
 {
 	struct uw_ctx *c = arg;
-	const struct user_regs_struct *r = &c->task->regs;
 	if (write)
 		return -UNW_EREADONLYREG;
-	switch (reg) {
-	case UNW_X86_64_RAX: *val = r->rax; break;
-	case UNW_X86_64_RDX: *val = r->rdx; break;
-	case UNW_X86_64_RCX: *val = r->rcx; break;
-	case UNW_X86_64_RBX: *val = r->rbx; break;
-	case UNW_X86_64_RSI: *val = r->rsi; break;
-	case UNW_X86_64_RDI: *val = r->rdi; break;
-	case UNW_X86_64_RBP: *val = r->rbp; break;
-	case UNW_X86_64_RSP: *val = r->rsp; break;
-	case UNW_X86_64_R8: *val = r->r8; break;
-	case UNW_X86_64_R9: *val = r->r9; break;
-	case UNW_X86_64_R10: *val = r->r10; break;
-	case UNW_X86_64_R11: *val = r->r11; break;
-	case UNW_X86_64_R12: *val = r->r12; break;
-	case UNW_X86_64_R13: *val = r->r13; break;
-	case UNW_X86_64_R14: *val = r->r14; break;
-	case UNW_X86_64_R15: *val = r->r15; break;
-	case UNW_X86_64_RIP: *val = r->rip; break;
-	default: return -UNW_EBADREG;
-	}
+	if (reg < 0 || (size_t)reg >= NREGS)
+		return -UNW_EBADREG;
+	unsigned long long v;
+	memcpy(&v, (const char *)&c->regs + reg_off[reg], sizeof(v));
+	*val = v;
 	return 0;
 }
 
@@ -196,7 +228,89 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 	return -UNW_ENOINFO;	/* names come from symbols/, not from libunwind */
 }
 
-int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
+/* Whether the module at ip has an FDE for it. libunwind's own unw_get_proc_info cannot
+ * tell: on x86-64 it makes up a one-byte procedure when there is none. */
+static bool have_fde(struct uw_ctx *c, unw_addr_space_t as, uint64_t ip)
+{
+	unw_proc_info_t pi;
+	memset(&pi, 0, sizeof(pi));
+	return find_proc_info(as, ip, &pi, 0, c) >= 0;
+}
+
+/* What libunwind lacked for pc, which lies in a module it knows. */
+static const char *no_table(struct uw_ctx *c, uint64_t pc)
+{
+	struct module *m = snapshot_module_at(c->s, pc - 1);
+	if (!m)
+		m = snapshot_module_at(c->s, pc);
+	if (!m)
+		return "no module";
+	size_t i = (size_t)(m - c->s->modules);
+	if (!c->tabs[i].loaded)
+		load_modtab(c, i);
+	return c->tabs[i].usable ? "no entry for it in .eh_frame_hdr"
+				 : "no .eh_frame_hdr that libunwind can read (libdw also reads .eh_frame and .debug_frame)";
+}
+
+/* Step out of frame k (pc, sp), which has no FDE, by the frame pointer and restart the
+ * cursor on the caller. Returns 0 to go on, 1 to stop (*why says why, or is NULL at the
+ * stack's normal end). */
+static int fp_step(struct uw_ctx *c, unw_cursor_t *cur, unw_addr_space_t as, size_t k, uint64_t pc,
+		   uint64_t sp, bool by_fp, const char **why)
+{
+	struct snapshot *s = c->s;
+	*why = unwind_missing_module_error(s, k, pc);
+	if (*why)
+		return 1;
+	struct module *m = snapshot_module_at(s, unwind_lookup_pc(k, pc));
+	if (m) {
+		size_t i = (size_t)(m - s->modules);
+		if (!c->tabs[i].loaded)
+			load_modtab(c, i);
+		if (!c->tabs[i].usable && c->tabs[i].other_cfi) {
+			*why = arena_printf(&s->arena, "frame #%zu (0x%llx) in %s: libunwind reads only "
+					    ".eh_frame_hdr, which it lacks; its %s is read by --unwinder=libdw",
+					    k, (unsigned long long)pc, m->file ? m->file : m->name,
+					    c->tabs[i].other_cfi);
+			return 1;
+		}
+	}
+	unw_word_t rbp = 1;
+	uint64_t npc, nsp, nrbp;
+	if (unw_get_reg(cur, UNW_X86_64_RBP, &rbp) == 0 && rbp == 0)
+		return 1;	/* the end of a frame-pointer chain, as in the libdw unwinder */
+	if (!unwind_fp_step(s, rbp, sp, &npc, &nsp, &nrbp)) {
+		if (by_fp)
+			return 1;	/* the end of a frame-pointer chain */
+		*why = arena_printf(&s->arena, "frame #%zu (0x%llx) has no CFI (%s) and no frame pointer to "
+				    "follow", k, (unsigned long long)pc, no_table(c, pc));
+		return 1;
+	}
+	if (npc == 0)
+		return 1;
+	*why = unwind_check_caller(s, k, pc, npc, true);
+	if (*why) {
+		if (by_fp)
+			*why = NULL;	/* likewise */
+		return 1;
+	}
+	/* what the cursor knows of this frame's registers carries over to the caller's */
+	for (size_t r = 0; r < NREGS; r++) {
+		unw_word_t v;
+		if (unw_get_reg(cur, (int)r, &v) == 0)
+			memcpy((char *)&c->regs + reg_off[r], &v, sizeof(v));
+	}
+	c->regs.rip = npc;
+	c->regs.rsp = nsp;
+	c->regs.rbp = nrbp;
+	if (unw_init_remote(cur, as, c) < 0) {
+		*why = "libunwind could not restart the walk after a frame-pointer step";
+		return 1;
+	}
+	return 0;
+}
+
+static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 {
 	static unw_accessors_t acc = {
 		.find_proc_info = find_proc_info,
@@ -220,7 +334,7 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 		struct task *t = &s->tasks[i];
 		if (!t->have_regs || t->npcs)
 			continue;	/* no registers, or already walked (by go/, say) */
-		c.task = t;
+		c.regs = t->regs;
 		unw_cursor_t cur;
 		int cap = 0;
 		if (unw_init_remote(&cur, as, &c) < 0) {
@@ -228,18 +342,41 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 			continue;
 		}
 		uint64_t prev_sp = 0;
+		bool by_fp = false;	/* the current frame was reached by the frame pointer */
 		for (;;) {
 			unw_word_t pc = 0, sp = 0;
 			unw_get_reg(&cur, UNW_REG_IP, &pc);
 			unw_get_reg(&cur, UNW_REG_SP, &sp);
-			if (!unwind_accept_frame(t, pc, sp, prev_sp, max_frames))
+			if (t->npcs > 0 && !by_fp && pc) {
+				const char *why = unwind_check_caller(s, (size_t)t->npcs - 1, t->pcs[t->npcs - 1], pc, false);
+				if (why) {
+					t->unwind_error = why;
+					break;
+				}
+			}
+			if (!unwind_accept_frame(t, pc, sp, prev_sp, w->max_frames))
 				break;
 			unwind_push(t, pc, &cap, &s->arena);
 			prev_sp = sp;
+			/* Without an entry in the module's .eh_frame_hdr, unw_step would guess by its
+			 * own heuristics; chang's rule, the same as the libdw unwinder's, is taken
+			 * instead (unwind/backend.h). */
+			size_t k = (size_t)t->npcs - 1;
+			if (!have_fde(&c, as, unwind_lookup_pc(k, pc))) {
+				const char *why = NULL;
+				if (fp_step(&c, &cur, as, k, pc, sp, by_fp, &why) == 0) {
+					by_fp = true;
+					continue;
+				}
+				t->unwind_error = why;
+				break;
+			}
+			by_fp = false;
 			int r = unw_step(&cur);
 			if (r <= 0) {
 				if (r < 0 && !t->unwind_error)
-					t->unwind_error = "libunwind stopped: no unwind information";
+					t->unwind_error = arena_printf(&s->arena, "libunwind stopped after frame #%d: %s",
+								       t->npcs - 1, unw_strerror(r));
 				break;
 			}
 		}
@@ -249,3 +386,5 @@ int unwind_libunwind(struct snapshot *s, int max_frames, struct err *e)
 	unw_destroy_addr_space(as);
 	return 0;
 }
+
+const struct unwind_backend unwind_backend_libunwind = { .name = "libunwind", .walk = walk };

@@ -3,7 +3,8 @@ memcached with 16 event loops (no finding while healthy, also under a bounded lo
 the same wait kinds over three attaches, the timed waits restarted by each attach
 included), Debian's python3 in an AB-BA deadlock on two threading.Lock objects (semaphores,
 which record no owner: the report says cycles among them could not be checked, never a bare
-"No deadlock found."), and, when installed, mariadbd (no finding while healthy, wait kinds
+"No deadlock found."), the same for Rust's std Mutex (a futex word with no owner: never
+given one), and, when installed, mariadbd (no finding while healthy, wait kinds
 stable over three attaches; never gcore'd: it reserves terabytes of address space).
 A package that is not installed is a counted skip (tests/install-deps.sh installs them best
 effort)."""
@@ -151,6 +152,32 @@ def test_python_threading_lock_abba():
         check("No deadlock found.\n" not in r.stdout, "a bare 'No deadlock found.' over semaphores:\n" + r.stdout[:1500])
         check("3 threads wait on objects that record no owner" in r.stdout and "could not be checked" in r.stdout,
               r.stdout[:1500])
+
+
+def test_rust_std_mutex_abba_no_false_owner():
+    rustc = shutil.which("rustc")
+    if not rustc:
+        return "skip: no rustc (package rustc)"
+    out = os.path.join(OUT, "bin", "rust_abba")
+    src = os.path.join(PROGRAMS, "rust_abba.rs")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        r = subprocess.run([rustc, "-g", "-O", src, "-o", out], capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, "rustc failed: %s" % r.stderr[-1500:])
+    with Program(out, threads=3) as p:
+        p.wait_ready(timeout=30)
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        lockers = [t for t in rep["threads"] if t["name"] in ("ab", "ba")]
+        check(len(lockers) == 2 and all(t["wait"]["kind"] == "futex" and t["wait"]["owner_tid"] is None
+                                        for t in lockers), "Rust's mutex read as something it is not: %r"
+              % [t["wait"] for t in lockers])
+        check(not rep["findings"] and rep["unchecked_waits"] == 2, "findings %r, unchecked %r"
+              % (rep["findings"], rep["unchecked_waits"]))
+        r = run_chang(["attach", "--pid", str(p.pid)])
+        check("No deadlock found.\n" not in r.stdout and "could not be checked" in r.stdout, r.stdout[:1200])
+
+
+test_rust_std_mutex_abba_no_false_owner.timeout = 400
 
 
 def mariadb_binaries():

@@ -1,7 +1,8 @@
 """Waits that an earlier stop restarted (restart_syscall after a timed futex wait, nanosleep,
 clock_nanosleep or poll; select, pselect6 and ppoll re-run with their remaining timeout;
 epoll_wait returning EINTR into the program's retry loop) decode as the wait they continue,
-on every look: three attaches in a row, --no-stop, a gcore core, and chang watch's samples.
+on every look: three attaches in a row, --no-stop, a gcore core, a --save-core mini core, and
+chang watch's samples.
 The program is tests/programs/restarted_waits.c: one named thread per kind of wait."""
 import os
 import subprocess
@@ -101,6 +102,14 @@ def test_restarted_waits_three_attaches():
             check_waits(waits(rep), objs, p.pid, "gcore", restarted=True, named=named)
         finally:
             os.unlink(core)
+        # a mini core from chang's own freeze keeps the restarted futex waits' lock words
+        mini = os.path.join(p.cwd, "mini.core")
+        chang_json(["attach", "--pid", str(p.pid), "--save-core", mini])
+        try:
+            rep = chang_json(["core", build("restarted_waits"), mini])
+            check_waits(waits(rep), objs, p.pid, "--save-core mini core", restarted=True, named=named)
+        finally:
+            os.unlink(mini)
 
 
 def test_restarted_waits_text_names_the_call():

@@ -76,6 +76,9 @@ static void put_note(struct buf *b, const char *name, uint32_t type, const void 
 	pad4(b);
 }
 
+/* pr_cursig of the PRSTATUS notes written: gdb's stop signal unless a test sets another. */
+static int16_t prstatus_sig = 19;
+
 static void put_prstatus(struct buf *b, pid_t tid, int64_t orig_rax, uint64_t rdi, uint64_t rip)
 {
 	unsigned char d[sizeof(struct elf_prstatus)];
@@ -92,7 +95,7 @@ static void put_prstatus(struct buf *b, pid_t tid, int64_t orig_rax, uint64_t rd
 	r.rip = rip;
 	r.rsp = 0x7ffd00000f00;
 	int32_t t = tid;
-	int16_t sig = 19;
+	int16_t sig = prstatus_sig;
 	memcpy(d + offsetof(struct elf_prstatus, pr_pid), &t, 4);
 	memcpy(d + offsetof(struct elf_prstatus, pr_cursig), &sig, 2);
 	memcpy(d + offsetof(struct elf_prstatus, pr_reg), &r, sizeof(r));
@@ -493,6 +496,79 @@ static void test_header(void)
 
 /* ---- whole synthetic cores through core_target_open ---- */
 
+/* A core made by cursig, with NT_SIGINFO (signo, code, then si_pid/si_uid or si_addr) when
+ * info is given. */
+static struct snapshot *signal_core(int16_t cursig, const int32_t *info, uint64_t addr, struct opened *r)
+{
+	prstatus_sig = cursig;
+	struct buf n = { 0 };
+	put_prstatus(&n, 300, 202, 0x1000, 0x401010);
+	if (info) {
+		unsigned char si[128] = { 0 };
+		memcpy(si, &info[0], 4);
+		memcpy(si + 8, &info[1], 4);
+		if (addr) {
+			memcpy(si + 16, &addr, 8);
+		} else {
+			memcpy(si + 16, &info[2], 4);
+			memcpy(si + 20, &info[3], 4);
+		}
+		put_note(&n, "CORE", NT_SIGINFO, si, sizeof(si));
+	}
+	put_prstatus(&n, 100, -1, 0x2000, 0x401020);
+	put_prpsinfo(&n, 100, 'D', "myprog", "./myprog");
+	prstatus_sig = 19;
+	struct buf b = build_core(&n, std_segs, NSTD);
+	free(n.p);
+	const char *path = write_file("signal.core", b.p, b.n);
+	free(b.p);
+	*r = open_core(NULL, path, NULL);
+	CHECKF(r->t != NULL, "open: %s", r->e.msg);
+	return r->t ? r->s : NULL;
+}
+
+static void test_signal_that_made_the_core(void)
+{
+	struct opened r;
+	/* a watchdog's kill(SIGABRT): sender known; the thread that took it is the first record */
+	struct snapshot *s = signal_core(SIGABRT, (const int32_t[]){ SIGABRT, SI_USER, 4242, 1000 }, 0, &r);
+	if (s) {
+		const struct core_signal *cs = s->core_signal;
+		CHECK(cs && cs->signo == SIGABRT && cs->have_info && cs->code == SI_USER && cs->have_sender &&
+		      cs->sender_pid == 4242 && cs->sender_uid == 1000 && !cs->have_addr && cs->tid == 300);
+		/* the leader's D is the dumping kernel's, not the program's */
+		struct task *leader = snapshot_find_task(s, 100);
+		CHECK(leader && leader->kstate == '?');
+	}
+	close_core(&r);
+	/* a fault: the address, no sender */
+	s = signal_core(SIGSEGV, (const int32_t[]){ SIGSEGV, 1 /* SEGV_MAPERR */, 0, 0 }, 0xdead0, &r);
+	if (s) {
+		const struct core_signal *cs = s->core_signal;
+		CHECK(cs && cs->signo == SIGSEGV && cs->code == 1 && cs->have_addr && cs->addr == 0xdead0 &&
+		      !cs->have_sender);
+	}
+	close_core(&r);
+	/* no NT_SIGINFO, or one about another signal (gdb's own stop): the signal without details */
+	s = signal_core(SIGQUIT, NULL, 0, &r);
+	if (s)
+		CHECK(s->core_signal && s->core_signal->signo == SIGQUIT && !s->core_signal->have_info);
+	close_core(&r);
+	s = signal_core(SIGABRT, (const int32_t[]){ SIGSTOP, SI_KERNEL, 0, 0 }, 0, &r);
+	if (s)
+		CHECK(s->core_signal && s->core_signal->signo == SIGABRT && !s->core_signal->have_info &&
+		      !s->core_signal->have_sender);
+	close_core(&r);
+	/* cursig 0 (gcore, chang's own cores): no signal, the leader's state kept */
+	s = signal_core(0, NULL, 0, &r);
+	if (s) {
+		CHECK(s->core_signal == NULL);
+		struct task *leader = snapshot_find_task(s, 100);
+		CHECK(leader && leader->kstate == 'D');
+	}
+	close_core(&r);
+}
+
 static void test_std_core(void)
 {
 	struct buf b = std_core();
@@ -528,6 +604,8 @@ static void test_std_core(void)
 		/* PRPSINFO describes the leader only. */
 		CHECK(s->tasks[1].kstate == '?' && s->tasks[2].kstate == '?');
 	}
+	/* a debugger's stop signal in pr_cursig did not make the core */
+	CHECK(s->core_signal == NULL);
 	CHECKF(s->nmaps == 5, "nmaps %zu", s->nmaps);
 	if (s->nmaps == 5) {
 		const struct mapping *m = s->maps;
@@ -1200,6 +1278,7 @@ static void unit_tests(void)
 	test_parse_notes();
 	test_header();
 	test_std_core();
+	test_signal_that_made_the_core();
 	test_bad_files();
 	test_truncated();
 	test_lying_headers();

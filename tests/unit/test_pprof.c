@@ -334,7 +334,10 @@ static void test_native_profile(void)
 	CHECK(strcmp(labels(p, sm[2], "wait_object"), "0x7f00deadbee0") == 0);
 	CHECK(strcmp(labels(p, sm[2], "finding"), "deadlock#1,blocking-chain#1") == 0);
 	CHECK(strcmp(labels(p, sm[3], "thread"), "pool") == 0);
-	CHECK(sm[3]->n_label == 3);	/* tid twice and thread: no state, no wait, no finding */
+	/* pid, tid twice and thread (and the process name when the leader is known): no state,
+	 * no wait, no finding */
+	CHECK(sm[3]->n_label == 4 + (labels(p, sm[3], "process")[0] != 0));
+	CHECK(num_label(p, sm[0], "pid") == s->pid);
 	CHECK(strcmp(labels(p, sm[4], "wait"), "read") == 0);
 	CHECK(strcmp(labels(p, sm[4], "wait_object"), "fd 3 (pipe:[123])") == 0);
 	CHECK(strcmp(labels(p, sm[4], "owner_tid"), "") == 0);
