@@ -164,6 +164,9 @@ const char *describe_doing(const struct snapshot *s, const struct task *t, struc
 		return arena_printf(a, "waiting for a signal in %s", syscall_call(w, a));
 	case WAIT_WAITPID:
 		return arena_printf(a, "waiting for a child process in %s", syscall_call(w, a));
+	case WAIT_FILELOCK:
+		return arena_printf(a, "waiting for a file lock in %s%s%s", syscall_call(w, a), obj ? " on " : "",
+				    obj ? obj : "");
 	case WAIT_POLL: case WAIT_EPOLL: case WAIT_SELECT:
 		return arena_printf(a, "waiting in %s%s%s%s", syscall_call(w, a), obj ? " on " : "",
 				    obj ? obj : "", w->idle ? " (idle)" : "");

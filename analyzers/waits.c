@@ -164,10 +164,17 @@ static void set_object(struct ctx *c, enum wait_kind kind, uint64_t base)
 	c->w->symbol = data_name(c->s, base);
 }
 
-static void set_owner(struct ctx *c, pid_t owner)
+static void set_owner_tid(struct ctx *c, pid_t owner)
 {
 	c->w->owner_tid = owner;
 	c->w->owner_known = owner != 0;
+}
+
+/* An owner as the lock word records it: a TID of the target's own pid namespace, mapped
+ * to the snapshot's (a container's target, model/snapshot.h). */
+static void set_owner(struct ctx *c, pid_t word_tid)
+{
+	set_owner_tid(c, snapshot_tid_from_target(c->s, word_tid));
 }
 
 static bool try_mutex(struct ctx *c)
@@ -313,9 +320,10 @@ static bool try_join(struct ctx *c)
 	if ((c->cmd != FUTEX_OP_WAIT && c->cmd != FUTEX_OP_WAIT_BITSET) || (c->op & FUTEX_OP_PRIVATE))
 		return false;
 	uint32_t word;
-	if (!c->val || (pid_t)c->val == c->t->tid || !rd32(c->s, c->uaddr, &word) || word != c->val)
+	pid_t tid = snapshot_tid_from_target(c->s, (pid_t)c->val);
+	if (!c->val || tid == c->t->tid || !rd32(c->s, c->uaddr, &word) || word != c->val)
 		return false;
-	struct task *joined = snapshot_find_task(c->s, (pid_t)c->val);
+	struct task *joined = snapshot_find_task(c->s, tid);
 	c->w->kind = WAIT_JOIN;
 	c->w->address = c->uaddr - GLIBC_PTHREAD_TID;
 	set_owner(c, joined ? (pid_t)c->val : 0);
@@ -333,7 +341,7 @@ static bool try_join_by_thread(struct ctx *c)
 	for (size_t i = 0; i < c->s->ntasks; i++) {
 		const struct task *o = &c->s->tasks[i];
 		if (o->have_regs && o->regs.fs_base && o->regs.fs_base + GLIBC_PTHREAD_TID == c->uaddr &&
-		    (pid_t)c->val == o->tid)
+		    snapshot_tid_from_target(c->s, (pid_t)c->val) == o->tid)
 			return try_join(c);
 	}
 	return false;
@@ -350,7 +358,7 @@ static struct task *task_with_pthread(struct snapshot *s, uint64_t p, bool read_
 	if (!read_tid)
 		return NULL;
 	if (rd32(s, p + GLIBC_PTHREAD_TID, &tid) && tid && tid <= TID_MAX)
-		return snapshot_find_task(s, (pid_t)tid);
+		return snapshot_find_task(s, snapshot_tid_from_target(s, (pid_t)tid));
 	return NULL;
 }
 
@@ -370,7 +378,7 @@ static bool try_internal_lock(struct ctx *c, bool stdio)
 		holder = task_with_pthread(c->s, owner, true);
 	set_object(c, WAIT_MUTEX, c->uaddr);
 	if (holder) {
-		set_owner(c, holder->tid);
+		set_owner_tid(c, holder->tid);
 		c->w->detail = arena_printf(&c->s->arena, "a stdio FILE lock, taken %u time%s by its owner",
 					    cnt, cnt == 1 ? "" : "s");
 	} else if (stdio) {
@@ -652,6 +660,15 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 		break;
 	case SYS_NR_WAITID:
 		w->kind = WAIT_WAITPID;
+		break;
+	case SYS_NR_FLOCK:
+		set_fd(s, w, WAIT_FILELOCK, a[0]);
+		break;
+	case SYS_NR_FCNTL:
+		if (a[1] == 7 /* F_SETLKW */ || a[1] == 38 /* F_OFD_SETLKW */)
+			set_fd(s, w, WAIT_FILELOCK, a[0]);
+		else
+			w->kind = WAIT_SYSCALL;
 		break;
 	default:
 		w->kind = WAIT_SYSCALL;

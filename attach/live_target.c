@@ -1,4 +1,5 @@
 #include "attach/live_target.h"
+#include "attach/pidns.h"
 #include "attach/copy.h"
 #include "attach/fds.h"
 #include "attach/freeze.h"
@@ -432,6 +433,8 @@ void live_target_inspect(struct target *t)
 	struct live_target *lt = (struct live_target *)t;
 	struct snapshot *s = t->snap;
 	qsort(s->tasks, s->ntasks, sizeof(*s->tasks), cmp_task);
+	/* before anything reads a TID from a lock word (analyzers/) */
+	pidns_fill(t->pid, s);
 	lt->names = tasknames_start(t->pid, s->tasks, s->ntasks);
 	fds_read(t->pid, s);
 	target_load_modules(t);

@@ -12,7 +12,7 @@ static const char *const wait_names[WAIT__COUNT] = {
 	[WAIT_RECV] = "recv", [WAIT_SEND] = "send", [WAIT_ACCEPT] = "accept",
 	[WAIT_CONNECT] = "connect", [WAIT_POLL] = "poll", [WAIT_EPOLL] = "epoll",
 	[WAIT_SELECT] = "select", [WAIT_FUTEX] = "futex", [WAIT_SIGNAL] = "signal",
-	[WAIT_WAITPID] = "waitpid", [WAIT_SYSCALL] = "syscall", [WAIT_CHANNEL] = "channel",
+	[WAIT_WAITPID] = "waitpid", [WAIT_SYSCALL] = "syscall", [WAIT_CHANNEL] = "channel", [WAIT_FILELOCK] = "filelock",
 };
 
 const char *wait_kind_name(enum wait_kind k)
@@ -60,6 +60,19 @@ void snapshot_warn(struct snapshot *s, const char *fmt, ...)
 			return;
 	VEC_RESERVE(s->warnings, s->warnings_cap, s->nwarnings + 1);
 	s->warnings[s->nwarnings++] = arena_strdup(&s->arena, buf);
+}
+
+pid_t snapshot_tid_from_target(const struct snapshot *s, pid_t tid)
+{
+	if (!s->ns_pid || tid <= 0)
+		return tid;
+	for (size_t i = 0; i < s->ntasks; i++)
+		if (s->tasks[i].kind == TASK_THREAD && s->tasks[i].ns_tid == tid)
+			return s->tasks[i].tid;
+	for (size_t i = 0; i < s->nns_tids; i++)
+		if (s->ns_tids[i].ns == tid)
+			return s->ns_tids[i].host;
+	return tid;
 }
 
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid)

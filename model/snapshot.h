@@ -91,7 +91,7 @@ enum wait_kind {
 	WAIT_MUTEX, WAIT_RWLOCK, WAIT_CONDVAR, WAIT_SEMAPHORE, WAIT_BARRIER, WAIT_JOIN,
 	WAIT_SLEEP, WAIT_READ, WAIT_WRITE, WAIT_RECV, WAIT_SEND, WAIT_ACCEPT, WAIT_CONNECT,
 	WAIT_POLL, WAIT_EPOLL, WAIT_SELECT, WAIT_FUTEX, WAIT_SIGNAL, WAIT_WAITPID,
-	WAIT_SYSCALL, WAIT_CHANNEL,
+	WAIT_SYSCALL, WAIT_CHANNEL, WAIT_FILELOCK,
 	WAIT__COUNT
 };
 const char *wait_kind_name(enum wait_kind k);
@@ -164,6 +164,7 @@ struct goroutine_info {
 struct task {
 	enum task_kind kind;
 	pid_t tid;
+	pid_t ns_tid;		/* its TID in the target's own pid namespace, when that differs; else 0 */
 	uint64_t goid;		/* goroutines only */
 	const struct goroutine_info *go;	/* goroutines only */
 	const char *name;	/* comm */
@@ -313,6 +314,13 @@ struct snapshot {
 	struct arena arena;
 	enum source_kind source;
 	pid_t pid;
+	/* A target in a pid namespace below chang's (a container): its pid there (NSpid), and
+	 * each task's ns_tid. 0 when it shares chang's namespace or it is not known. */
+	pid_t ns_pid;
+	/* Every thread of that namespace (of every process in it), its TID there and chang's:
+	 * a lock word may name a thread of another process of the container. */
+	struct ns_tid_map { pid_t ns, host; } *ns_tids;
+	size_t nns_tids;
 	const char *executable;	/* path as the target knows it */
 	const char *cmdline;
 	uint64_t capture_time_ns;	/* CLOCK_REALTIME at freeze (attach) or core mtime */
@@ -381,6 +389,12 @@ struct snapshot *snapshot_new(enum source_kind source);
 void snapshot_free(struct snapshot *s);
 void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
+/* A TID read from the target's memory (a lock's owner word, a thread descriptor's tid) is one
+ * of the target's own pid namespace: the TID chang knows that thread by (the snapshot's,
+ * the host's), or tid itself when the target shares chang's namespace or no thread of
+ * that namespace has it (then it names no live thread there, but could name one of
+ * chang's namespace: a limit for whoever looks it up outside the snapshot). Every TID from memory goes through this before a task is looked up. */
+pid_t snapshot_tid_from_target(const struct snapshot *s, pid_t tid);
 struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr);
 /* The module a symbolized PC runs in (the PC's own lookup when symbols/ left none, as go/
  * does), and the offset of its symbolized address from the module's load address: what

@@ -448,6 +448,11 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 	jw_str(w, s->source == SOURCE_ATTACH ? "attach" : "core");
 	jw_key(w, "pid");
 	jw_int(w, s->pid);
+	jw_key(w, "ns_pid");
+	if (s->ns_pid)
+		jw_int(w, s->ns_pid);
+	else
+		jw_null(w);
 	jw_key(w, "executable");
 	jw_str(w, s->executable);
 	jw_key(w, "cmdline");
@@ -543,6 +548,11 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 		jw_obj(w);
 		jw_key(w, "tid");
 		jw_int(w, t->tid);
+		jw_key(w, "ns_tid");
+		if (t->ns_tid)
+			jw_int(w, t->ns_tid);
+		else
+			jw_null(w);
 		jw_key(w, "name");
 		jw_str(w, t->name);
 		jw_key(w, "kernel_state");

@@ -51,6 +51,9 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
 	fprintf(out, "chang %s: process %d (%s)", CHANG_VERSION, (int)s->pid,
 		s->executable ? s->executable : "?");
+	if (s->ns_pid)
+		fprintf(out, "\npid namespace: the process is %d in its own pid namespace (a container); "
+			"TIDs in lock words are mapped to the ones shown", (int)s->ns_pid);
 	if (s->cmdline && *s->cmdline)
 		fprintf(out, "\ncommand: %s", s->cmdline);
 	fprintf(out, "\n%zu thread%s, %zu group%s", s->ntasks, s->ntasks == 1 ? "" : "s", s->ngroups,

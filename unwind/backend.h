@@ -18,6 +18,18 @@ struct unwind_backend {
 extern const struct unwind_backend unwind_backend_libunwind;
 extern const struct unwind_backend unwind_backend_libdw;
 
+/* Whether a lookup PC has CFI, remembered: thousands of threads share their PCs, and the
+ * question costs a table search (and for libdw an evaluation) each time. */
+struct unwind_cfi_cache {
+	uint64_t *keys;		/* pc + 1, 0 = empty */
+	bool *vals;
+	size_t cap, n;
+};
+/* 1 or 0 when known, -1 when not yet asked. */
+int unwind_cfi_cache_get(const struct unwind_cfi_cache *c, uint64_t pc);
+void unwind_cfi_cache_put(struct unwind_cfi_cache *c, uint64_t pc, bool has);
+void unwind_cfi_cache_free(struct unwind_cfi_cache *c);
+
 /* The walk's sanity rules, shared by both backends: returns false (and sets the task's
  * unwind_error) when the new frame must not be taken. */
 bool unwind_accept_frame(struct task *t, uint64_t pc, uint64_t sp, uint64_t prev_sp, int max_frames);

@@ -1,5 +1,7 @@
 #include "unwind/backend.h"
 #include "target/target.h"
+#include "util/xalloc.h"
+#include <stdlib.h>
 #include <string.h>
 
 static const struct unwind_backend *const backends[UNWINDER_COUNT] = {
@@ -86,6 +88,51 @@ bool unwind_fp_step(struct snapshot *s, uint64_t rbp, uint64_t sp, uint64_t *pc,
 		*new_rbp = 0;
 	*new_sp = rbp + 16;
 	return *new_sp > sp;
+}
+
+static size_t slot_of(uint64_t key, size_t cap)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+}
+
+int unwind_cfi_cache_get(const struct unwind_cfi_cache *c, uint64_t pc)
+{
+	if (!c->cap)
+		return -1;
+	for (size_t i = slot_of(pc + 1, c->cap);; i = (i + 1) & (c->cap - 1)) {
+		if (c->keys[i] == 0)
+			return -1;
+		if (c->keys[i] == pc + 1)
+			return c->vals[i];
+	}
+}
+
+void unwind_cfi_cache_put(struct unwind_cfi_cache *c, uint64_t pc, bool has)
+{
+	if ((c->n + 1) * 2 > c->cap) {
+		struct unwind_cfi_cache big = { .cap = c->cap ? c->cap * 2 : 256 };
+		big.keys = xcalloc(big.cap, sizeof(*big.keys));
+		big.vals = xcalloc(big.cap, sizeof(*big.vals));
+		for (size_t i = 0; i < c->cap; i++)
+			if (c->keys[i])
+				unwind_cfi_cache_put(&big, c->keys[i] - 1, c->vals[i]);
+		unwind_cfi_cache_free(c);
+		*c = big;
+	}
+	size_t i = slot_of(pc + 1, c->cap);
+	while (c->keys[i] && c->keys[i] != pc + 1)
+		i = (i + 1) & (c->cap - 1);
+	if (!c->keys[i])
+		c->n++;
+	c->keys[i] = pc + 1;
+	c->vals[i] = has;
+}
+
+void unwind_cfi_cache_free(struct unwind_cfi_cache *c)
+{
+	free(c->keys);
+	free(c->vals);
+	memset(c, 0, sizeof(*c));
 }
 
 int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder which, int max_frames,

@@ -24,6 +24,7 @@ struct dw_ctx {
 	uint64_t last_pc;
 	uint64_t last_rbp;
 	bool last_by_fp;	/* the last frame taken was reached by the frame pointer */
+	struct unwind_cfi_cache cfi;
 	bool ended;		/* frame_cb stopped the walk at its normal end */
 };
 
@@ -145,7 +146,11 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	unwind_push(t, pc, &c->cap, &c->s->arena);
 	c->prev_sp = sp;
 	c->last_pc = pc;
-	c->last_has_cfi = has_cfi(c->dwfl, act ? pc : pc - 1);
+	Dwarf_Addr look = act ? pc : pc - 1;
+	int known = unwind_cfi_cache_get(&c->cfi, look);
+	c->last_has_cfi = known >= 0 ? known : has_cfi(c->dwfl, look);
+	if (known < 0)
+		unwind_cfi_cache_put(&c->cfi, look, c->last_has_cfi);
 	Dwarf_Word rbp = 1;	/* unknown: not the end of a frame-pointer chain */
 	if (dwfl_frame_reg(frame, 6, &rbp) != 0)
 		rbp = 1;
@@ -210,6 +215,7 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 		}
 	}
 	progress_end();
+	unwind_cfi_cache_free(&c.cfi);
 	elf_end(elf);
 	return 0;
 }

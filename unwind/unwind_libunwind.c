@@ -53,6 +53,7 @@ struct uw_ctx {
 	/* the registers a walk starts from: the task's, or after a frame-pointer step the
 	 * caller's as far as they are known */
 	struct user_regs_struct regs;
+	struct unwind_cfi_cache fdes;
 };
 
 /* Where each of libunwind's x86-64 register numbers (DWARF's order) is in the registers. */
@@ -232,9 +233,14 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
  * tell: on x86-64 it makes up a one-byte procedure when there is none. */
 static bool have_fde(struct uw_ctx *c, unw_addr_space_t as, uint64_t ip)
 {
+	int known = unwind_cfi_cache_get(&c->fdes, ip);
+	if (known >= 0)
+		return known;
 	unw_proc_info_t pi;
 	memset(&pi, 0, sizeof(pi));
-	return find_proc_info(as, ip, &pi, 0, c) >= 0;
+	bool has = find_proc_info(as, ip, &pi, 0, c) >= 0;
+	unwind_cfi_cache_put(&c->fdes, ip, has);
+	return has;
 }
 
 /* What libunwind lacked for pc, which lies in a module it knows. */
@@ -382,6 +388,7 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 		}
 	}
 	progress_end();
+	unwind_cfi_cache_free(&c.fdes);
 	free(c.tabs);
 	unw_destroy_addr_space(as);
 	return 0;

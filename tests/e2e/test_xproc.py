@@ -77,6 +77,20 @@ def test_xproc_flock_cycle():
     check_cycle("flock", relation="holds the lock on")
 
 
+def test_xproc_flock_wait_kind():
+    """A thread in flock() waits for a file lock (named with its file), not a bare syscall."""
+    d = os.path.join(OUT, "xproc-flock-kind")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    p, child = start("flock", d)
+    with p:
+        wait_blocked([p.pid, child])
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        t = rep["threads"][0]
+        check(t["state"] == "filelock" and t["wait"]["fd_target"].endswith("b.lock"), "thread %r" % t["wait"])
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def test_xproc_unix_socket_mutual_read():
     check_cycle("unix", relation="holds the other end of")
 
@@ -216,6 +230,6 @@ def test_xproc_several_processes_one_capture():
         r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--format=pprof"],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and "-o DIR" in r.stderr, "pprof to stdout for several: %r" % r.stderr)
-        r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--save-core", "/dev/null"],
+        r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--save-core", os.path.join(OUT, "never-written.core")],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and "one process" in r.stderr, "save-core with --tree: %r" % r.stderr)
