@@ -151,6 +151,7 @@ struct live_capture {
 	pid_t pid;
 	struct core_save *cs;
 	int go_exe_fd;
+	struct go_prep *go_prep;	/* what the Go executable's file holds, read before the freeze */
 	int memfd;
 	struct freeze fz;
 	bool frozen, have_fz;
@@ -167,6 +168,7 @@ static void live_capture_free(struct live_capture *c)
 		freeze_free(&c->fz);
 	if (c->memfd >= 0)
 		close(c->memfd);
+	go_prep_free(c->go_prep);
 	if (c->go_exe_fd >= 0)
 		close(c->go_exe_fd);
 	core_save_abort(c->cs);
@@ -241,6 +243,9 @@ struct live_capture *live_capture_prepare(pid_t pid, const struct target_options
 		close(c->go_exe_fd);
 		c->go_exe_fd = -1;
 	}
+	/* and what its file holds (pclntab, type descriptors...) is read now, not in the pause */
+	if (c->go_exe_fd >= 0)
+		c->go_prep = go_prepare(s, c->go_exe_fd);
 	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
 	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
 	if (!o->no_stop) {
@@ -347,7 +352,7 @@ static void live_capture_copy(struct live_capture *c)
 		/* a mini core must hold what the goroutines were read from */
 		t->log_live = c->cs && !o->core_full;
 		struct err ge = { 0 };
-		if (go_capture(t, s, c->go_exe_fd, &ge) != 0)
+		if (go_capture(t, s, c->go_exe_fd, c->go_prep, &ge) != 0)
 			snapshot_warn(s, "goroutines: %s", ge.msg);
 		t->read_live = NULL;
 		if (t->log_live)
