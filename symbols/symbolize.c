@@ -130,7 +130,7 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 	sz->target = t;
 	sz->snap = s;
 	char dip[8192];
-	debugfile_search_path(t->opts, dip, sizeof(dip));
+	debugfile_search_path(t->opts, s->source == SOURCE_ATTACH ? s->pid : 0, dip, sizeof(dip));
 	sz->debuginfo_path = xstrdup(dip);
 	sz->callbacks.find_elf = find_elf;
 	sz->callbacks.find_debuginfo = find_debuginfo;
