@@ -61,6 +61,35 @@ def run_fuzz():
     fuzz.smoke(report)
 
 
+def machine_damage():
+    """What a test left broken on the machine: chang once replaced /dev/null and /dev/stdout
+    with regular files (-o onto them). Checked after every end-to-end test, repaired when
+    possible, and reported as that test's failure."""
+    import stat
+    bad = []
+    try:
+        st = os.lstat("/dev/null")
+        if not stat.S_ISCHR(st.st_mode):
+            bad.append("/dev/null is no longer a device")
+            if os.geteuid() == 0:
+                os.unlink("/dev/null")
+                os.mknod("/dev/null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+                os.chmod("/dev/null", 0o666)
+    except OSError as e:
+        bad.append("/dev/null: %s" % e)
+    for name, fd in (("stdin", 0), ("stdout", 1), ("stderr", 2)):
+        path = "/dev/" + name
+        try:
+            if not os.path.islink(path):
+                bad.append("%s is no longer a link" % path)
+                if os.geteuid() == 0:
+                    os.unlink(path)
+                    os.symlink("/proc/self/fd/%d" % fd, path)
+        except OSError as e:
+            bad.append("%s: %s" % (path, e))
+    return bad
+
+
 class Timeout(Exception):
     pass
 
@@ -104,6 +133,9 @@ def run_e2e(label, chang, pattern):
             except Exception:
                 signal.alarm(0)
                 report(False, full, traceback.format_exc()[-3000:], time.monotonic() - t0)
+            damage = machine_damage()
+            if damage:
+                report(False, full + " (machine left damaged)", "; ".join(damage) + " (repaired)", 0.0)
 
 
 def main():

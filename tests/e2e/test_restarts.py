@@ -134,6 +134,26 @@ def test_watch_counts_restarted_waits_as_what_they_are():
                 restarted += f.read().split()[0] == "219"
         check(restarted == len(RESTARTED), "%d threads in restart_syscall, want %d" % (restarted, len(RESTARTED)))
         r = subprocess.run([chang_bin(), "watch", "--pid", str(p.pid), "--interval=100ms", "--after=500ms", "--once",
-                            "--format=json", "-o", os.devnull], capture_output=True, text=True, timeout=60)
+                            "--format=json", "-o", os.path.join(p.cwd, "watch.json")], capture_output=True, text=True,
+                           timeout=60)
         check(r.returncode == 3, "watch exited %d: %s" % (r.returncode, r.stderr[-800:]))
         check("2 of %d threads blocked (2 on futexes)" % THREADS in r.stderr, r.stderr[-800:])
+
+
+def test_timed_lock_deadlock_found_on_every_look():
+    """AB-BA through pthread_mutex_timedlock: from the second look on both waits are
+    restart_syscall, and the deadlock is still proven from the mutexes' owners."""
+    with Program(build("timed_abba"), threads=3) as p:
+        p.wait_ready()
+        for i in range(3):
+            rep = chang_json(["attach", "--pid", str(p.pid)])
+            if not libc_named(rep):
+                return "skip: glibc's timedlock frames are unnamed here (install libc6-dbg)"
+            dl = [f for f in rep["findings"] if f["kind"] == "deadlock"]
+            check(len(dl) == 1 and sorted(l["symbol"] for l in dl[0]["locks"]) == ["lock_a", "lock_b"],
+                  "attach #%d: %r" % (i + 1, [f["summary"] for f in rep["findings"]]))
+            lockers = [t for t in rep["threads"] if t["name"] in ("ab", "ba")]
+            check(all(t["wait"]["restarted"] == (i > 0) for t in lockers),
+                  "attach #%d: restarted %r" % (i + 1, [t["wait"]["restarted"] for t in lockers]))
+        r = run_chang(["attach", "--pid", str(p.pid), "--exit-code"], check_rc=False)
+        check(r.returncode == 3 and "Found 1 deadlock." in r.stdout, "exit %d:\n%s" % (r.returncode, r.stdout[:1500]))
