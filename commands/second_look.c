@@ -10,8 +10,8 @@
 static bool unproven(const struct finding *f)
 {
 	/* cross-process findings had their own second look (attach/xproc.c) */
-	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN) && f->ngoids == 0 &&
-	       f->ntids > 0 && f->npids == 0;
+	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN || f->inferred) &&
+	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
 }
 
 static int cmp_tid_sample(const void *key, const void *elem)
