@@ -4,28 +4,25 @@
 #include "attach/sampler.h"
 #include "util/clock.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool unproven(const struct finding *f)
 {
 	/* cross-process findings had their own second look (attach/xproc.c) */
-	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN) && f->ngoids == 0 &&
-	       f->ntids > 0 && f->npids == 0;
+	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN || f->inferred) &&
+	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
+}
+
+static int cmp_tid_sample(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct thread_sample *)elem)->tid;
+	return (k > t) - (k < t);
 }
 
 static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
 {
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->t[mid].tid == tid)
-			return &s->t[mid];
-		if (s->t[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
 }
 
 /* The thread sat in the wait the snapshot decoded, the same call on the same first
