@@ -108,16 +108,16 @@ static int cmp_task(const void *a, const void *b)
 
 /* A syscall was interrupted by our stop when orig_rax holds its number; the kernel restarts
  * it on detach, so the task was (and will again be) blocked in it. */
-static void syscall_from_regs(struct task *t)
+static void syscall_from_regs(struct task *task)
 {
-	long nr = (long)t->regs.orig_rax;
-	t->syscall_nr = nr >= 0 ? nr : -1;
-	t->syscall_args[0] = t->regs.rdi;
-	t->syscall_args[1] = t->regs.rsi;
-	t->syscall_args[2] = t->regs.rdx;
-	t->syscall_args[3] = t->regs.r10;
-	t->syscall_args[4] = t->regs.r8;
-	t->syscall_args[5] = t->regs.r9;
+	long nr = (long)task->regs.orig_rax;
+	task->syscall_nr = nr >= 0 ? nr : -1;
+	task->syscall_args[0] = task->regs.rdi;
+	task->syscall_args[1] = task->regs.rsi;
+	task->syscall_args[2] = task->regs.rdx;
+	task->syscall_args[3] = task->regs.r10;
+	task->syscall_args[4] = task->regs.r8;
+	task->syscall_args[5] = task->regs.r9;
 }
 
 size_t live_target_mapped_files(const struct snapshot *s, char ***out)
@@ -151,6 +151,7 @@ struct live_capture {
 	pid_t pid;
 	struct core_save *cs;
 	int go_exe_fd;
+	struct go_prep *go_prep;	/* what the Go executable's file holds, read before the freeze */
 	int memfd;
 	struct freeze fz;
 	bool frozen, have_fz;
@@ -167,6 +168,7 @@ static void live_capture_free(struct live_capture *c)
 		freeze_free(&c->fz);
 	if (c->memfd >= 0)
 		close(c->memfd);
+	go_prep_free(c->go_prep);
 	if (c->go_exe_fd >= 0)
 		close(c->go_exe_fd);
 	core_save_abort(c->cs);
@@ -241,6 +243,9 @@ struct live_capture *live_capture_prepare(pid_t pid, const struct target_options
 		close(c->go_exe_fd);
 		c->go_exe_fd = -1;
 	}
+	/* and what its file holds (pclntab, type descriptors...) is read now, not in the pause */
+	if (c->go_exe_fd >= 0)
+		c->go_prep = go_prepare(s, c->go_exe_fd);
 	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
 	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
 	if (!o->no_stop) {
@@ -347,7 +352,7 @@ static void live_capture_copy(struct live_capture *c)
 		/* a mini core must hold what the goroutines were read from */
 		t->log_live = c->cs && !o->core_full;
 		struct err ge = { 0 };
-		if (go_capture(t, s, c->go_exe_fd, &ge) != 0)
+		if (go_capture(t, s, c->go_exe_fd, c->go_prep, &ge) != 0)
 			snapshot_warn(s, "goroutines: %s", ge.msg);
 		t->read_live = NULL;
 		if (t->log_live)

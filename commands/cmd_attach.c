@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 /* Several processes (--pid A --pid B, --tree): one capture, one report of them all. */
-static int attach_many(const struct report_options *o)
+static int attach_many(const struct cmd_options *o)
 {
 	struct err e = { 0 };
 	if (o->target.save_core) {
@@ -56,7 +56,7 @@ static int attach_many(const struct report_options *o)
 			fprintf(stderr, "chang: process %d: %s\n", (int)pids[i], errs[i].msg);
 	int r = 0;
 	if (ok && o->format == FMT_PPROF) {
-		struct report_options each = *o;
+		struct cmd_options each = *o;
 		each.save_dir = NULL;
 		for (size_t i = 0; i < n && r == 0; i++)
 			if (cs[i].snap && pipeline_write(cs[i].snap, &each, &e) != 0)
@@ -93,7 +93,7 @@ static int attach_many(const struct report_options *o)
 
 int cmd_attach(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	struct err e = { 0 };
 	int pos, r = command_parse("attach", argc, argv, &o, &pos);
 	if (r >= 0)

@@ -176,7 +176,7 @@ static int coredump_resolve(const char *match, char *path, size_t cap, bool *tem
 
 int cmd_core(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	struct err e = { 0 };
 	int pos, r = command_parse("core", argc, argv, &o, &pos);
 	if (r >= 0)
@@ -228,7 +228,7 @@ int cmd_core(int argc, char **argv)
 		bool is_exe = s->executable && strcmp(s->modules[i].name, s->executable) == 0;
 		if (is_exe && go_is_go_binary(fd)) {
 			struct err ge = { 0 };
-			if (go_capture(t, s, fd, &ge) != 0)
+			if (go_capture(t, s, fd, NULL, &ge) != 0)
 				snapshot_warn(s, "goroutines: %s", ge.msg);
 		}
 		close(fd);

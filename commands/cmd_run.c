@@ -72,7 +72,7 @@ static void command_line(char **argv, int argc, char *buf, size_t cap)
 }
 
 /* Capture and report every process of the tree; returns 0 when reports were written. */
-static int capture_tree(pid_t child, const struct report_options *o, const char *why)
+static int capture_tree(pid_t child, const struct cmd_options *o, const char *why)
 {
 	pid_t *pids;
 	size_t n = proctree_list(child, &pids);
@@ -113,7 +113,7 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 }
 
 /* End the tree: the chosen signal, then SIGKILL for whatever is left after the grace. */
-static void end_tree(pid_t child, const struct report_options *o, const sigset_t *waitset)
+static void end_tree(pid_t child, const struct cmd_options *o, const sigset_t *waitset)
 {
 	proctree_kill(child, o->term_signal);
 	uint64_t deadline = mono_ms() + o->kill_after_ms;
@@ -139,7 +139,7 @@ static void end_tree(pid_t child, const struct report_options *o, const sigset_t
 
 int cmd_run(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	int pos, pr = command_parse("run", argc, argv, &o, &pos);
 	if (pr >= 0)
 		return pr == 0 ? 0 : EXIT_CHANG_FAILED;	/* run's own failures are 125, as timeout(1)'s */

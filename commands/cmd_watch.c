@@ -22,9 +22,9 @@ static void sleep_ms(uint64_t ms)
 }
 
 /* A deadlock can be seen without stopping anything: lock owners are in memory. */
-static const char *probe_deadlock(pid_t pid, const struct report_options *o, char *buf, size_t cap)
+static const char *probe_deadlock(pid_t pid, const struct cmd_options *o, char *buf, size_t cap)
 {
-	struct report_options po = *o;
+	struct cmd_options po = *o;
 	po.target.no_stop = true;
 	struct err e = { 0 };
 	struct captured c = capture_one(pid, &po, &e);
@@ -41,7 +41,7 @@ static const char *probe_deadlock(pid_t pid, const struct report_options *o, cha
 	return r;
 }
 
-static int report_now(pid_t pid, const struct report_options *o)
+static int report_now(pid_t pid, const struct cmd_options *o)
 {
 	struct err e = { 0 };
 	struct captured c = capture_one(pid, o, &e);
@@ -69,7 +69,7 @@ static int report_now(pid_t pid, const struct report_options *o)
 
 int cmd_watch(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	struct err e = { 0 };
 	int pos, r = command_parse("watch", argc, argv, &o, &pos);
 	if (r >= 0)

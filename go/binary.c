@@ -60,6 +60,7 @@ static bool find_bias(struct goreader *r, Elf *e, uint64_t *bias)
 int go_elf_load(struct goreader *r, struct err *e)
 {
 	struct go_elf *el = &r->elf;
+	go_elf_free(el);
 	elf_version(EV_CURRENT);
 	Elf *elf = elf_begin(r->exe_fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
@@ -71,6 +72,11 @@ int go_elf_load(struct goreader *r, struct err *e)
 	}
 	el->pie = eh.e_type == ET_DYN;
 	el->bias = 0;
+	if (el->pie && r->from_file) {
+		/* where it is loaded, and its relocated data, only the process can tell */
+		elf_end(elf);
+		return err_set(e, ERR_FAIL, "executable: position-independent; read from the process");
+	}
 	if (el->pie && !find_bias(r, elf, &el->bias)) {
 		elf_end(elf);
 		return err_set(e, ERR_FAIL, "executable: position-independent, but no mapping of it was found "

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* The newest Go release chang was tested with (README: supported Go versions). Goroutines of
@@ -105,49 +107,119 @@ static void reader_free(struct goreader *r)
 	go_elf_free(&r->elf);
 	free(r->pcln);
 	free(r->typebuf);
+	free(r->tix);
 	free(r->gidx);
 	go_cache_free(r);
 	go_pccache_free(r);
 	go_symcache_free(r);
 }
 
-int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct err *e)
+/* The stages that read only what the executable's file holds (for a non-PIE binary, its
+ * sections are the process's memory as loaded; moduledata's fields used here and the type
+ * descriptors never change at run time). Each can be run again after it failed. */
+static int stage_binary(struct goreader *r, struct err *e)
+{
+	int rc = go_elf_load(r, e);
+	if (rc == 0) {
+		r->version = go_buildinfo_version(r);
+		parse_version(r, r->version);
+		if (r->major == 1 && r->minor > 0 && r->minor < 18)
+			rc = err_set(e, ERR_FAIL, "built by %s; chang reads goroutines of Go 1.18 and later only",
+				     r->version);
+	}
+	return rc;
+}
+
+static int stage_functions(struct goreader *r, struct err *e)
+{
+	bool has_unwinder = false, has_corostart = false;
+	scan_functions(r, &has_unwinder, &has_corostart);
+	if (!r->major) {
+		/* no build info: the pclntab and the runtime's own functions date it */
+		r->major = 1;
+		r->minor = r->magic == 0xfffffff0 ? 19 : has_corostart ? 23 : has_unwinder ? 21 : 20;
+		r->version = arena_printf(&r->s->arena, "go1.%d (guessed)", r->minor);
+	}
+	if (r->fid.goexit < 0 || r->fid.wrapper <= 0)
+		return err_set(e, ERR_FAIL, "pclntab: runtime.goexit not found; not a Go runtime this chang knows");
+	return 0;
+}
+
+static int (*const stages[])(struct goreader *, struct err *) = {
+	stage_binary,
+	go_pclntab_load,
+	/* moduledata holds the text start every function entry is an offset from */
+	go_moduledata_load,
+	stage_functions,
+	go_layout_load,
+	go_globals_load,
+};
+#define NSTAGES (sizeof(stages) / sizeof(*stages))
+
+/* Runs the stages from r->stage on; in prepare mode a stage that fails only stops it, to be
+ * run again against the target. */
+static int run_stages(struct goreader *r, struct err *e)
+{
+	while (r->stage < NSTAGES) {
+		int rc = stages[r->stage](r, e);
+		if (rc != 0)
+			return rc;
+		r->stage++;
+	}
+	return 0;
+}
+
+struct go_prep {
+	struct goreader r;
+};
+
+struct go_prep *go_prepare(struct snapshot *s, int exe_fd)
+{
+	struct go_prep *p = xcalloc(1, sizeof(*p));
+	p->r = (struct goreader){ .s = s, .exe_fd = exe_fd, .from_file = true };
+	/* many small reads: from a mapping of the file rather than one pread each */
+	struct stat st;
+	void *m = fstat(exe_fd, &st) == 0 && st.st_size > 0
+			  ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, exe_fd, 0)
+			  : MAP_FAILED;
+	if (m != MAP_FAILED) {
+		p->r.file = m;
+		p->r.file_len = (size_t)st.st_size;
+	}
+	struct err e = { 0 };
+	run_stages(&p->r, &e);
+	if (m != MAP_FAILED)
+		munmap(m, (size_t)st.st_size);
+	p->r.file = NULL;
+	p->r.from_file = false;
+	return p;
+}
+
+void go_prep_free(struct go_prep *p)
+{
+	if (!p)
+		return;
+	reader_free(&p->r);
+	free(p);
+}
+
+int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct go_prep *prep, struct err *e)
 {
 	struct goreader r = { .t = t, .s = s, .exe_fd = exe_fd };
+	if (prep && prep->r.s == s && prep->r.exe_fd == exe_fd) {
+		/* what go_prepare read from the file: this capture owns it now */
+		r = prep->r;
+		r.t = t;
+		memset(&prep->r, 0, sizeof(prep->r));
+	}
 	if (s->source == SOURCE_ATTACH) {
 		/* nanotime() is CLOCK_MONOTONIC, shared by every process of the machine */
-		r.now_ns = mono_ns();
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r.now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	}
-	int rc = go_elf_load(&r, e);
-	if (rc == 0) {
-		r.version = go_buildinfo_version(&r);
-		parse_version(&r, r.version);
-		if (r.major == 1 && r.minor > 0 && r.minor < 18)
-			rc = err_set(e, ERR_FAIL, "built by %s; chang reads goroutines of Go 1.18 and later only",
-				     r.version);
-	}
-	if (rc == 0)
-		rc = go_pclntab_load(&r, e);
-	/* moduledata holds the text start every function entry is an offset from */
-	if (rc == 0)
-		rc = go_moduledata_load(&r, e);
-	if (rc == 0) {
-		bool has_unwinder = false, has_corostart = false;
-		scan_functions(&r, &has_unwinder, &has_corostart);
-		if (!r.major) {
-			/* no build info: the pclntab and the runtime's own functions date it */
-			r.major = 1;
-			r.minor = r.magic == 0xfffffff0 ? 19 : has_corostart ? 23 : has_unwinder ? 21 : 20;
-			r.version = arena_printf(&s->arena, "go1.%d (guessed)", r.minor);
-		}
-		if (r.fid.goexit < 0 || r.fid.wrapper <= 0)
-			rc = err_set(e, ERR_FAIL, "pclntab: runtime.goexit not found; not a Go runtime this chang knows");
-	}
+	int rc = run_stages(&r, e);
 	s->go_version = r.version ? r.version : "go";
-	if (rc == 0)
-		rc = go_layout_load(&r, e);
-	if (rc == 0)
-		rc = go_globals_load(&r, e);
 	if (rc == 0) {
 		int go_depth = r.minor >= 23 ? 128 : 32;
 		/* Go's own profile depth unless --max-frames asked for another */

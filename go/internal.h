@@ -79,6 +79,12 @@ struct goreader {
 	struct snapshot *s;
 	int exe_fd;
 	struct go_elf elf;
+	/* go_prepare: reads come from the executable's file (a non-PIE's sections hold what the
+	 * process has loaded there); stage counts the stages of capture.c done so far */
+	bool from_file;
+	size_t stage;
+	const unsigned char *file;	/* the executable mapped while preparing, else NULL */
+	size_t file_len;
 
 	/* version: from the build info, else guessed from the pclntab magic */
 	const char *version;
@@ -103,6 +109,8 @@ struct goreader {
 	uint64_t md_addr, types, etypes, gofunc;
 	unsigned char *typebuf;	/* [types, etypes) */
 	size_t typelen;
+	struct go_typeidx *tix;	/* types.c: named descriptors by name offset, built once */
+	size_t ntix;
 
 	struct go_layout L;
 
@@ -177,6 +185,8 @@ struct go_range {
 };
 void go_prefetch(struct goreader *r, struct go_range *v, size_t n, uint64_t max_gap);
 bool go_read(struct goreader *r, uint64_t addr, void *buf, size_t len);
+/* As much of [addr, addr+len) as can be read from its start; the count. */
+size_t go_read_some(struct goreader *r, uint64_t addr, void *buf, size_t len);
 void go_cache_free(struct goreader *r);
 bool go_u64(struct goreader *r, uint64_t addr, uint64_t *v);
 bool go_u32(struct goreader *r, uint64_t addr, uint32_t *v);

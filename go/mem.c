@@ -8,7 +8,9 @@
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define BLOCK_SHIFT 13		/* 8 KiB: one heap span of small objects */
 #define BLOCK_SIZE (1u << BLOCK_SHIFT)
@@ -123,12 +125,43 @@ static struct block *block_get(struct goreader *r, uint64_t idx)
 	return &c->b[h];
 }
 
+/* go_prepare's reads: from the section of the executable's file that holds addr (never
+ * .bss, which the file does not hold), as much as that section has. */
+static size_t file_read(struct goreader *r, uint64_t addr, void *buf, size_t len)
+{
+	for (size_t i = 0; i < r->elf.nsecs; i++) {
+		const struct go_section *sc = &r->elf.secs[i];
+		if (!sc->addr || sc->type == SHT_NOBITS || addr < sc->addr || addr - sc->addr >= sc->size)
+			continue;
+		uint64_t avail = sc->size - (addr - sc->addr);
+		size_t want = len < avail ? len : (size_t)avail;
+		uint64_t off = sc->offset + (addr - sc->addr);
+		/* the mapping for many small reads, one pread for a whole table */
+		if (r->file && want < (64u << 10)) {
+			if (off > r->file_len || want > r->file_len - off)
+				return 0;
+			memcpy(buf, r->file + off, want);
+			return want;
+		}
+		ssize_t got = pread(r->exe_fd, buf, want, (off_t)(sc->offset + (addr - sc->addr)));
+		return got > 0 ? (size_t)got : 0;
+	}
+	return 0;
+}
+
+size_t go_read_some(struct goreader *r, uint64_t addr, void *buf, size_t len)
+{
+	return r->from_file ? file_read(r, addr, buf, len) : target_read(r->t, addr, buf, len);
+}
+
 bool go_read(struct goreader *r, uint64_t addr, void *buf, size_t len)
 {
 	if (len == 0)
 		return true;
 	if (addr + len < addr)
 		return false;
+	if (r->from_file)
+		return file_read(r, addr, buf, len) == len;
 	struct go_cache *c = cache(r);
 	/* reads come in runs (one g, one stack): try the chunk of the last read first */
 	const struct chunk *ch = c->last && addr >= c->last->lo && addr < c->last->hi ? c->last : chunk_at(c, addr);
@@ -231,7 +264,7 @@ static unsigned char *fetch(struct goreader *r, uint64_t lo, uint64_t hi, const 
 
 void go_prefetch(struct goreader *r, struct go_range *v, size_t n, uint64_t max_gap)
 {
-	if (!n)
+	if (!n || r->from_file)
 		return;
 	struct go_cache *c = cache(r);
 	size_t k = 0;

@@ -97,6 +97,10 @@ int go_moduledata_load(struct goreader *r, struct err *e)
 	r->etypes = f.etypes;
 	r->gofunc = f.gofunc;
 	r->typelen = (size_t)(r->etypes - r->types);
+	free(r->typebuf);
+	free(r->tix);
+	r->tix = NULL;
+	r->ntix = 0;
 	r->typebuf = xmalloc(r->typelen);
 	if (!go_read(r, r->types, r->typebuf, r->typelen))
 		return err_set(e, ERR_FAIL, "moduledata: cannot read the type descriptors at %#llx",

@@ -25,6 +25,7 @@ int go_pclntab_load(struct goreader *r, struct err *e)
 		return err_set(e, ERR_FAIL, "pclntab: implausible size %llu", (unsigned long long)sc->size);
 	r->pcln_addr = sc->addr;
 	r->pcln_len = (size_t)sc->size;
+	free(r->pcln);
 	r->pcln = xmalloc(r->pcln_len);
 	if (!go_read(r, sc->addr, r->pcln, r->pcln_len))
 		return err_set(e, ERR_FAIL, "pclntab: cannot read %#llx..+%zu from the target",

@@ -33,7 +33,7 @@ static bool read_name(struct goreader *r, uint64_t addr, char *out, size_t cap)
 		memcpy(b, p, avail < sizeof(b) ? avail : sizeof(b));
 		if (avail < sizeof(b))
 			memset(b + avail, 0, sizeof(b) - avail);
-	} else if (target_read(r->t, addr, b, sizeof(b)) < 8) {
+	} else if (go_read_some(r, addr, b, sizeof(b)) < 8) {
 		return false;
 	}
 	size_t pos = 1, len = 0;
@@ -50,9 +50,63 @@ static bool read_name(struct goreader *r, uint64_t addr, char *out, size_t cap)
 	return true;
 }
 
+struct go_typeidx {
+	int32_t nameoff;
+	uint8_t kind;
+	uint64_t off;
+};
+
+static int cmp_tix(const void *a, const void *b)
+{
+	const struct go_typeidx *x = a, *y = b;
+	if (x->nameoff != y->nameoff)
+		return x->nameoff < y->nameoff ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+/* One pass over [types, etypes): every 8-aligned place that looks like a descriptor whose
+ * name has the extra star, by (name offset, kind), lowest address first. A name found by
+ * its bytes is then looked up, not searched for again across the whole region. */
+static void build_index(struct goreader *r)
+{
+	size_t cap = 1024;
+	r->tix = xmalloc(cap * sizeof(*r->tix));
+	r->ntix = 0;
+	uint64_t first = (8 - (r->types & 7)) & 7;
+	for (uint64_t off = first; off + TYPE_HDR + 24 <= r->typelen; off += 8) {
+		const unsigned char *t = r->typebuf + off;
+		int32_t nameoff = (int32_t)go_le32(t + 40);
+		if (!(t[20] & TFLAG_EXTRASTAR) || nameoff <= 0 || (uint64_t)nameoff >= r->typelen)
+			continue;
+		VEC_RESERVE(r->tix, cap, r->ntix + 1);
+		r->tix[r->ntix++] = (struct go_typeidx){ nameoff, (uint8_t)(t[23] & KIND_MASK), off };
+	}
+	qsort(r->tix, r->ntix, sizeof(*r->tix), cmp_tix);
+}
+
+static uint64_t lookup_index(const struct goreader *r, int32_t nameoff, unsigned kind)
+{
+	size_t lo = 0, hi = r->ntix;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct go_typeidx *x = &r->tix[mid];
+		if (x->nameoff < nameoff || (x->nameoff == nameoff && x->kind < kind))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < r->ntix && r->tix[lo].nameoff == nameoff && r->tix[lo].kind == kind)
+		return r->types + r->tix[lo].off;
+	return 0;
+}
+
 /* The descriptor named name whose kind is kind, 0 if the binary has none. */
 static uint64_t find_type(struct goreader *r, const char *name, unsigned kind)
 {
+	if (!r->tix)
+		build_index(r);
 	char pat[130];
 	size_t nl = strlen(name) + 1;
 	if (nl > 127)
@@ -68,16 +122,9 @@ static uint64_t find_type(struct goreader *r, const char *name, unsigned kind)
 		hay = m + 1;
 		if (m == r->typebuf)
 			continue;
-		int32_t nameoff = (int32_t)(m - 1 - r->typebuf);
-		/* descriptors are 8-aligned in memory */
-		uint64_t first = (8 - (r->types & 7)) & 7;
-		for (uint64_t off = first; off + TYPE_HDR + 24 <= r->typelen; off += 8) {
-			const unsigned char *t = r->typebuf + off;
-			if ((int32_t)go_le32(t + 40) != nameoff || (t[23] & KIND_MASK) != kind ||
-			    !(t[20] & TFLAG_EXTRASTAR))
-				continue;
-			return r->types + off;
-		}
+		uint64_t found = lookup_index(r, (int32_t)(m - 1 - r->typebuf), kind);
+		if (found)
+			return found;
 	}
 	return 0;
 }

@@ -475,15 +475,15 @@ void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
 	progress_begin("symbolizing threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		progress_step(i);
-		struct task *t = &s->tasks[i];
-		if (t->syms)
+		struct task *task = &s->tasks[i];
+		if (task->syms)
 			continue;	/* symbolized by its reader (go/ uses the pclntab) */
-		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, t->npcs ? t->npcs : 1);
-		for (int k = 0; k < t->npcs; k++) {
+		task->syms = ARENA_NEW(&s->arena, const struct pcsym *, task->npcs ? task->npcs : 1);
+		for (int k = 0; k < task->npcs; k++) {
 			/* A goroutine's innermost PC is a return address too (g.sched.pc). */
-			bool innermost = k == 0 && t->kind == TASK_THREAD;
-			t->syms[k] = lookup(sz, t->pcs[k], innermost);
-			frames += (size_t)t->syms[k]->nframes;
+			bool innermost = k == 0 && task->kind == TASK_THREAD;
+			task->syms[k] = lookup(sz, task->pcs[k], innermost);
+			frames += (size_t)task->syms[k]->nframes;
 		}
 	}
 	progress_end();

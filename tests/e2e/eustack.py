@@ -46,6 +46,12 @@ def chang_stacks(rep):
     return out
 
 
+def plain(name):
+    """A function's name without what its symbol adds and DWARF's name does not: C++
+    parameters ("customer(int)") and GCC's clone suffixes ("queue_pop.constprop.0.isra.0")."""
+    return name.split("(")[0].split(".")[0]
+
+
 def differences(eu, ch, names=True, eu_may_stop_early=False):
     """Per-thread differences, as text lines; [] when the stacks agree. With
     eu_may_stop_early, eu-stack's stack may be a prefix of chang's (eu-stack 0.188 cannot
@@ -60,7 +66,7 @@ def differences(eu, ch, names=True, eu_may_stop_early=False):
             if x[0] != y[0]:
                 out.append("thread %d frame %d: eu-stack 0x%x, chang 0x%x" % (tid, i, x[0], y[0]))
                 break
-            if names and x[1] and y[1] and x[1] != y[1]:
+            if names and x[1] and y[1] and plain(x[1]) != plain(y[1]):
                 out.append("thread %d frame %d (0x%x): eu-stack %s, chang %s" % (tid, i, x[0], x[1], y[1]))
         if len(a) != len(b) and not (eu_may_stop_early and len(a) < len(b)):
             out.append("thread %d: eu-stack %d frames, chang %d" % (tid, len(a), len(b)))

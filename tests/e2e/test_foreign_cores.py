@@ -235,3 +235,36 @@ test_crash_and_watchdog_signals.timeout = 180
 
 def run_text(args):
     return run_chang(args).stdout
+
+
+def test_module_without_eh_frame_hdr():
+    """A module with .eh_frame but no .eh_frame_hdr: libdw reads its CFI, libunwind cannot;
+    libunwind's walk stops there and says so, its frames up to there are libdw's, and no
+    frame is guessed past it."""
+    exe = build("abba", extra=["-Wl,--no-eh-frame-hdr"], out_name="abba-no-eh-frame-hdr")
+    r = subprocess.run(["readelf", "-lW", exe], capture_output=True, text=True)
+    if "GNU_EH_FRAME" in r.stdout:
+        return "skip: the linker made .eh_frame_hdr anyway"
+    made, skip = kernel_core_of(exe, 3)
+    if skip:
+        return skip
+    p, core = made
+    try:
+        dw = chang_json(["core", core, "--unwinder=libdw"])
+        uw = chang_json(["core", core, "--unwinder=libunwind"])
+        a, b = chang_stacks(dw), chang_stacks(uw)
+        ab = [t for t in dw["threads"] if "transfer_ab" in functions(t)]
+        check(len(ab) == 1 and all(t["unwind_error"] is None for t in dw["threads"]), "libdw: %r" % dw["threads"])
+        for t in uw["threads"]:
+            tid = t["tid"]
+            check(b[tid] == a[tid][:len(b[tid])] and len(b[tid]) < len(a[tid]),
+                  "thread %d: libunwind %r, libdw %r" % (tid, b[tid], a[tid]))
+            e = t["unwind_error"] or ""
+            check(".eh_frame_hdr" in e and "--unwinder=libdw" in e and "abba-no-eh-frame-hdr" in e,
+                  "thread %d unwind_error %r" % (tid, e))
+    finally:
+        os.unlink(core)
+        p.cleanup()
+
+
+test_module_without_eh_frame_hdr.timeout = 120

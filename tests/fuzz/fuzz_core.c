@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 
-	struct report_options o;
+	struct cmd_options o;
 	memset(&o, 0, sizeof(o));
 	/* the input's length picks the unwinder, so that one input always takes one path */
 	o.unwinder = size & 1 ? UNWINDER_LIBDW : UNWINDER_LIBUNWIND;
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool is_exe = s->executable && strcmp(s->modules[i].name, s->executable) == 0;
 		if (is_exe && go_is_go_binary(mfd)) {
 			struct err ge = { 0 };
-			if (go_capture(t, s, mfd, &ge) != 0) {
+			if (go_capture(t, s, mfd, NULL, &ge) != 0) {
 				FUZZ_CHECK(ge.msg[0]);
 				fuzz_note("go_capture", ge.msg);
 			}

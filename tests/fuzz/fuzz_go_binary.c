@@ -23,7 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->target = &t;
 	if (fuzz_map_elf(data, size, fd, s->executable, &t, s) > 0 && go_is_go_binary(fd)) {
 		struct err e = { 0 };
-		if (go_capture(&t, s, fd, &e) == 0) {
+		/* the file as go_prepare reads it before a freeze, then the rest from the image */
+		struct go_prep *gp = go_prepare(s, fd);
+		int rc = go_capture(&t, s, fd, gp, &e);
+		go_prep_free(gp);
+		if (rc == 0) {
 			for (size_t i = 0; i < s->ngoroutines; i++)
 				FUZZ_CHECK(s->goroutines[i].npcs >= 0);
 			snapshot_group(s);
