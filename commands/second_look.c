@@ -9,10 +9,12 @@
 /* Mass blocking and chains rest on no owner field. With --no-stop nothing does: each thread
  * and each lock word was read at its own moment while the process ran, so a thread that
  * took the lock between its syscall being read and the word being read looks like it waits
- * for itself. Cross-process findings had their own second look (attach/xproc.c). */
+ * for itself. Cross-process findings had their own second look (attach/xproc.c); inferred
+ * ones need this one. */
 static bool unproven(const struct snapshot *s, const struct finding *f)
 {
-	return (s->not_atomic || f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN) &&
+	return (s->not_atomic || f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN ||
+		f->inferred) &&
 	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
 }
 

@@ -13,6 +13,7 @@ static const char *const wait_names[WAIT__COUNT] = {
 	[WAIT_CONNECT] = "connect", [WAIT_POLL] = "poll", [WAIT_EPOLL] = "epoll",
 	[WAIT_SELECT] = "select", [WAIT_FUTEX] = "futex", [WAIT_SIGNAL] = "signal",
 	[WAIT_WAITPID] = "waitpid", [WAIT_SYSCALL] = "syscall", [WAIT_CHANNEL] = "channel", [WAIT_FILELOCK] = "filelock",
+	[WAIT_ONCE] = "once", [WAIT_SPINLOCK] = "spinlock",
 };
 
 const char *wait_kind_name(enum wait_kind k)
