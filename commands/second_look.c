@@ -4,6 +4,7 @@
 #include "attach/sampler.h"
 #include "util/clock.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Mass blocking and chains rest on no owner field. With --no-stop nothing does: each thread
@@ -18,19 +19,15 @@ static bool unproven(const struct snapshot *s, const struct finding *f)
 	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
 }
 
+static int cmp_tid_sample(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct thread_sample *)elem)->tid;
+	return (k > t) - (k < t);
+}
+
 static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
 {
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->t[mid].tid == tid)
-			return &s->t[mid];
-		if (s->t[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
 }
 
 /* The thread sat in the wait the snapshot decoded, the same call on the same first
