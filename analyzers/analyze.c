@@ -4,6 +4,7 @@
 #include "analyzers/go_findings.h"
 #include "analyzers/inferred.h"
 #include "analyzers/likely_holders.h"
+#include "analyzers/signals.h"
 #include "analyzers/xproc_findings.h"
 
 /* Waits whose object records no owner, so the wait-for graph has no edge for them: a cycle
@@ -33,6 +34,7 @@ void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
 	inferred_findings(s, &l);
+	signal_findings(s, &l);
 	xproc_findings(s, &l);
 	mass_findings(s, o ? o->mass_threshold : 0, &l);
 	netwait_findings(s, &l);
@@ -48,6 +50,7 @@ void analyze_snapshot(struct snapshot *s, const struct analyze_options *o)
 
 void analyze_waits(struct snapshot *s)
 {
+	signal_frames_name(s);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct task *t = &s->tasks[i];
 		/* A goroutine's registers are not its wait: go/ sets state and wait from the

@@ -4,6 +4,7 @@
  * every task with where its path ends; findings are read off those labels. */
 #include "analyzers/describe.h"
 #include "analyzers/findings.h"
+#include "analyzers/signals.h"
 #include "util/xalloc.h"
 #include "util/bsearch.h"
 #include <stdarg.h>
@@ -321,7 +322,11 @@ static void self_deadlocks(struct graph *g, struct finding_list *out)
 		long behind = g->bucket_start[i + 1] - g->bucket_start[i] - 1;
 		f->count = (int)(1 + behind);
 		const char *why = "";
-		if (w->kind == WAIT_MUTEX)
+		const char *sig = signal_handler_of(&s->tasks[i]);
+		if (sig && (w->kind == WAIT_MUTEX || w->kind == WAIT_RWLOCK))
+			why = arena_printf(&s->arena, " (a %s handler re-entered it: the signal interrupted the "
+					   "thread while it held the lock, and the handler now waits for it)", sig);
+		else if (w->kind == WAIT_MUTEX)
 			why = " (a non-recursive mutex locked twice by the same thread)";
 		else if (w->kind == WAIT_RWLOCK)
 			why = " (it holds the write lock)";

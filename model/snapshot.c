@@ -25,7 +25,7 @@ const char *wait_kind_name(enum wait_kind k)
 static const char *const finding_names[FINDING__COUNT] = {
 	[FINDING_DEADLOCK] = "deadlock", [FINDING_SELF_DEADLOCK] = "self-deadlock",
 	[FINDING_ABANDONED_LOCK] = "abandoned-lock", [FINDING_BLOCKING_CHAIN] = "blocking-chain",
-	[FINDING_MASS_BLOCKING] = "mass-blocking",
+	[FINDING_MASS_BLOCKING] = "mass-blocking", [FINDING_SIGNAL_UNSAFE] = "signal-unsafe",
 };
 
 const char *finding_kind_name(enum finding_kind k)

@@ -76,6 +76,11 @@ struct sym_frame {
 	bool inlined;
 };
 
+/* The function name of a signal frame (the return into the C library's rt_sigreturn
+ * trampoline, __restore_rt), as gdb prints it; analyzers/ add the signal's name after it
+ * where the frame on the stack tells ("<signal handler called> (SIGHUP)"). */
+#define SIGNAL_FRAME_FUNCTION "<signal handler called>"
+
 struct pcsym {
 	uint64_t pc;		/* as it stands in the stack */
 	/* The address symbolized: pc for the innermost frame of a thread (where it is now),
@@ -205,7 +210,9 @@ struct group {
 
 enum finding_kind {
 	FINDING_DEADLOCK, FINDING_SELF_DEADLOCK, FINDING_ABANDONED_LOCK,
-	FINDING_BLOCKING_CHAIN, FINDING_MASS_BLOCKING, FINDING__COUNT
+	FINDING_BLOCKING_CHAIN, FINDING_MASS_BLOCKING,
+	FINDING_SIGNAL_UNSAFE,	/* a signal handler blocked in what a handler must not call */
+	FINDING__COUNT
 };
 const char *finding_kind_name(enum finding_kind k);
 

@@ -189,6 +189,10 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 		fprintf(out, "  root blocker ");
 		print_thread_stack(out, s, f->root_tid, a);
 		break;
+	case FINDING_SIGNAL_UNSAFE:
+		if (f->ntids)
+			print_thread_stack(out, s, f->tids[0], a);
+		break;
 	case FINDING_MASS_BLOCKING:
 		print_tids(out, "threads", f->tids, f->ntids);
 		if (f->ntids) {

@@ -368,10 +368,30 @@ static void name_from_elf(struct symbolizer *sz, Dwfl_Module *mod, struct module
 
 /* Frames for one address: inline chain from DWARF scopes when there is debug info,
  * else the ELF symbol alone. */
+/* x86_64 Linux's rt_sigreturn trampoline (glibc's __restore_rt, which the kernel makes a
+ * signal handler return to): mov $15,%rax; syscall. Told by its code, as gdb does, since
+ * the address a handler returns to is the trampoline's first byte, before which lies
+ * another function. */
+static bool sigreturn_trampoline(struct symbolizer *sz, uint64_t pc)
+{
+	static const unsigned char code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+	unsigned char buf[sizeof(code)];
+	return sz->target && target_read(sz->target, pc, buf, sizeof(buf)) == sizeof(buf) &&
+	       memcmp(buf, code, sizeof(code)) == 0;
+}
+
 static void resolve(struct symbolizer *sz, struct pcsym *ps)
 {
 	struct arena *a = &sz->snap->arena;
 	uint64_t pc = ps->lookup_pc;
+	if (ps->pc != ps->lookup_pc && sigreturn_trampoline(sz, ps->pc)) {
+		ps->module = snapshot_module_at(sz->snap, ps->pc);
+		ps->nframes = 1;
+		ps->frames = ARENA_NEW(a, struct sym_frame, 1);
+		ps->frames[0].function = SIGNAL_FRAME_FUNCTION;
+		ps->frames[0].source = SYM_SYMTAB;
+		return;
+	}
 	Dwfl_Module *mod = dwfl_addrmodule(sz->dwfl, pc);
 	ps->module = snapshot_module_at(sz->snap, ps->pc);
 	if (!mod) {
