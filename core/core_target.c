@@ -664,7 +664,8 @@ struct target *core_target_open(const char *exe, const char *core_path,
 	const char *execfn = read_execfn(t, &s->arena);
 	use_linkmap(ct, s, execfn, core_path);
 	ct->main_path = find_main_path(n, execfn, exe);
-	s->executable = ct->main_path ? ct->main_path : execfn;
+	/* "[exe]": the link map found it but nothing names it */
+	s->executable = ct->main_path && ct->main_path[0] != '[' ? ct->main_path : execfn;
 	if (!s->executable && n->have_psinfo && n->fname[0])
 		s->executable = arena_strdup(&s->arena, n->fname);
 	if (n->have_psinfo && n->psargs[0])
