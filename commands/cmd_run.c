@@ -15,7 +15,6 @@
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 #include "util/clock.h"
-#include "util/outfile.h"
 #include "util/xalloc.h"
 
 #define EXIT_HANG 124		/* as timeout(1) */
@@ -85,24 +84,9 @@ static int capture_tree(pid_t child, const struct cmd_options *o, const char *wh
 		if (!cs[i].snap)
 			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], errs[i].msg);
 	free(errs);
-	FILE *out = stderr;
+	/* The reports still reach stderr when the file cannot be written. */
 	struct err e = { 0 };
-	struct outfile of = { .fd = -1 };
-	if (o->output && strcmp(o->output, "-") != 0) {
-		/* The reports still reach stderr when the file cannot be written. */
-		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
-			fprintf(stderr, "chang: %s\n", e.msg);
-			outfile_abort(&of);
-			out = stderr;
-		}
-	}
-	int r = capture_write_all(cs, n, o, out, &e);
-	if (out != stderr) {
-		if (r == 0)
-			r = outfile_commit(&of, &e);
-		else
-			outfile_abort(&of);
-	}
+	int r = capture_report(cs, n, o, stderr, true, &e);
 	if (r != 0)
 		fprintf(stderr, "chang: %s\n", e.msg);
 	for (size_t i = 0; i < n; i++)

@@ -130,7 +130,7 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 	sz->target = t;
 	sz->snap = s;
 	char dip[8192];
-	debugfile_search_path(t->opts, dip, sizeof(dip));
+	debugfile_search_path(t->opts, s->source == SOURCE_ATTACH ? s->pid : 0, dip, sizeof(dip));
 	sz->debuginfo_path = xstrdup(dip);
 	sz->callbacks.find_elf = find_elf;
 	sz->callbacks.find_debuginfo = find_debuginfo;
@@ -142,6 +142,9 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 		return NULL;
 	}
 	symbolizer_current = sz;
+	s->debuginfod_possible = debuginfod_usable();
+	const char *urls = s->debuginfod_possible ? debuginfod_urls() : NULL;
+	s->debuginfod_urls = urls ? arena_strdup(&s->arena, urls) : NULL;
 	fetch_missing_files(sz);
 	dwfl_report_begin(sz->dwfl);
 	for (size_t i = 0; i < s->nmodules; i++) {
