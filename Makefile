@@ -27,7 +27,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -I. -I$(BUILD)/gen \
              -DCHANG_VERSION='"$(VERSION)"' $(SANFLAGS) -MMD -MP
 LDFLAGS   += $(SANFLAGS)
-LDLIBS    := -lunwind-ptrace -lunwind-x86_64 -lunwind -ldw -lelf -lprotobuf-c -lz -lzstd -llzma -llz4 -ldeflate -liberty -pthread
+LDLIBS    := -lunwind-ptrace -lunwind-x86_64 -lunwind -ldw -lelf -lprotobuf-c -lz -lzstd -llzma -llz4 -ldeflate -liberty -lcapstone -pthread
 ifeq ($(STATIC),1)
 # -static: libdw.a needs what libdw.so brings along (bzip2); glibc's static archive warns
 # that dlopen (libdw's debuginfod client, which chang keeps from running) would need its

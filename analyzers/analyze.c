@@ -2,6 +2,8 @@
 #include "analyzers/findings.h"
 #include "analyzers/waits.h"
 #include "analyzers/go_findings.h"
+#include "analyzers/inferred.h"
+#include "analyzers/likely_holders.h"
 #include "analyzers/xproc_findings.h"
 
 /* Waits whose object records no owner, so the wait-for graph has no edge for them: a cycle
@@ -14,7 +16,7 @@ static int count_unchecked(const struct snapshot *s)
 	int n = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
 		const struct wait *w = s->tasks[i].wait;
-		if (!w || w->idle)
+		if (!w || w->idle || w->likely_owner)	/* checked through its likely holder */
 			continue;
 		bool ownerless = w->kind == WAIT_SEMAPHORE ||
 				 (w->kind == WAIT_FUTEX && !s->ngoroutines) ||
@@ -26,11 +28,14 @@ static int count_unchecked(const struct snapshot *s)
 
 void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 {
+	infer_likely_holders(s);
 	s->unchecked_waits = count_unchecked(s);
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
+	inferred_findings(s, &l);
 	xproc_findings(s, &l);
 	mass_findings(s, o ? o->mass_threshold : 0, &l);
+	netwait_findings(s, &l);
 	go_findings(s, o ? o->mass_threshold : 0, &l);
 	findings_commit(s, &l);
 }

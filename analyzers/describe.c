@@ -38,7 +38,7 @@ const char *describe_wait_object(const struct snapshot *s, const struct wait *w,
 {
 	switch (w->kind) {
 	case WAIT_MUTEX: case WAIT_RWLOCK: case WAIT_CONDVAR: case WAIT_SEMAPHORE:
-	case WAIT_BARRIER: case WAIT_FUTEX:
+	case WAIT_BARRIER: case WAIT_FUTEX: case WAIT_ONCE: case WAIT_SPINLOCK:
 		if (!w->address)
 			return wait_kind_name(w->kind);
 		return arena_printf(a, "%s %s", wait_kind_name(w->kind),

@@ -18,15 +18,17 @@ void findings_commit(struct snapshot *s, struct finding_list *l)
 	/* Counting sort by kind keeps each analyzer's order within its kind. */
 	struct finding *v = ARENA_NEW(&s->arena, struct finding, l->n ? l->n : 1);
 	size_t k = 0;
+	/* Within a kind, what owner fields prove comes before what is inferred. */
 	for (int kind = 0; kind < FINDING__COUNT; kind++) {
 		int seq = 0;
-		for (size_t i = 0; i < l->n; i++) {
-			if ((int)l->v[i].kind != kind)
-				continue;
-			v[k] = l->v[i];
-			v[k].seq = ++seq;
-			k++;
-		}
+		for (int inferred = 0; inferred < 2; inferred++)
+			for (size_t i = 0; i < l->n; i++) {
+				if ((int)l->v[i].kind != kind || l->v[i].inferred != inferred)
+					continue;
+				v[k] = l->v[i];
+				v[k].seq = ++seq;
+				k++;
+			}
 	}
 	s->findings = v;
 	s->nfindings = k;

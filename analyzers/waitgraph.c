@@ -5,6 +5,7 @@
 #include "analyzers/describe.h"
 #include "analyzers/findings.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,19 +160,27 @@ static void graph_free(struct graph *g)
 	free(g->by_lock);
 }
 
+/* by_lock holds task indices sorted by the lock they wait on (kind, then address). */
+struct lock_key {
+	const struct graph *g;
+	const struct wait *w;
+};
+
+static int cmp_lock_key(const void *key, const void *elem)
+{
+	const struct lock_key *k = key;
+	const struct wait *m = wait_of(k->g, *(const long *)elem);
+	if (k->w->kind != m->kind)
+		return k->w->kind < m->kind ? -1 : 1;
+	return (k->w->address > m->address) - (k->w->address < m->address);
+}
+
 /* Tasks waiting directly on the lock task i waits on: a range of by_lock. */
 static void lock_waiters(const struct graph *g, long i, long *first, long *count)
 {
 	const struct wait *w = wait_of(g, i);
-	long lo = 0, hi = g->nby_lock;
-	while (lo < hi) {
-		long mid = lo + (hi - lo) / 2;
-		const struct wait *m = wait_of(g, g->by_lock[mid]);
-		if (m->kind < w->kind || (m->kind == w->kind && m->address < w->address))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	struct lock_key key = { g, w };
+	long lo = (long)lower_bound(g->by_lock, (size_t)g->nby_lock, sizeof(*g->by_lock), &key, cmp_lock_key);
 	long k = lo;
 	while (k < g->nby_lock && wait_of(g, g->by_lock[k])->kind == w->kind &&
 	       wait_of(g, g->by_lock[k])->address == w->address)

@@ -1,6 +1,7 @@
 #include "analyzers/waits.h"
 #include "analyzers/describe.h"
 #include "analyzers/restart.h"
+#include "analyzers/rust_locks.h"
 #include "analyzers/syscalls.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
@@ -416,6 +417,8 @@ static void decode_futex(struct ctx *c)
 	c->val = (uint32_t)t->syscall_args[2];
 	enum lock_hint h = frame_hint(t);
 	if (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c)))
+		return;
+	if (h == HINT_NONE && rust_lock_wait(c->s, t, c->w, c->uaddr, c->val))
 		return;
 	/* The names say which type, but its words do not fit glibc 2.36's layout: keep the
 	 * type, claim no owner. */

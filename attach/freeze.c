@@ -12,6 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+static int cmp_tid_frozen(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct frozen_thread *)elem)->tid;
+	return (k > t) - (k < t);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;	/* only there to make waitpid return EINTR */
@@ -85,21 +91,8 @@ static ssize_t seize_new(struct freeze *f, struct err *e)
 	}
 	size_t added = 0, old = f->n;
 	for (ssize_t i = 0; i < nt; i++) {
-		bool known = false;
 		/* f->t[0..old) is sorted; new ones are appended and sorted below */
-		size_t lo = 0, hi = old;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (f->t[mid].tid == tids[i]) {
-				known = true;
-				break;
-			}
-			if (f->t[mid].tid < tids[i])
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (known)
+		if (old && bsearch(&tids[i], f->t, old, sizeof(*f->t), cmp_tid_frozen))
 			continue;
 		if (ptrace(PTRACE_SEIZE, tids[i], 0, 0) != 0) {
 			int en = errno;

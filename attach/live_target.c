@@ -108,16 +108,16 @@ static int cmp_task(const void *a, const void *b)
 
 /* A syscall was interrupted by our stop when orig_rax holds its number; the kernel restarts
  * it on detach, so the task was (and will again be) blocked in it. */
-static void syscall_from_regs(struct task *t)
+static void syscall_from_regs(struct task *task)
 {
-	long nr = (long)t->regs.orig_rax;
-	t->syscall_nr = nr >= 0 ? nr : -1;
-	t->syscall_args[0] = t->regs.rdi;
-	t->syscall_args[1] = t->regs.rsi;
-	t->syscall_args[2] = t->regs.rdx;
-	t->syscall_args[3] = t->regs.r10;
-	t->syscall_args[4] = t->regs.r8;
-	t->syscall_args[5] = t->regs.r9;
+	long nr = (long)task->regs.orig_rax;
+	task->syscall_nr = nr >= 0 ? nr : -1;
+	task->syscall_args[0] = task->regs.rdi;
+	task->syscall_args[1] = task->regs.rsi;
+	task->syscall_args[2] = task->regs.rdx;
+	task->syscall_args[3] = task->regs.r10;
+	task->syscall_args[4] = task->regs.r8;
+	task->syscall_args[5] = task->regs.r9;
 }
 
 size_t live_target_mapped_files(const struct snapshot *s, char ***out)

@@ -80,19 +80,17 @@ static bool is_file_path(const char *p)
 }
 
 /* Thread names, which the kernel's cores lack: chang core shows them as attach did. */
+static int prename_cmp(const void *a, const void *b)
+{
+	const struct prename *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static const char *prename_of(const struct core_save *cs, pid_t tid)
 {
-	size_t lo = 0, hi = cs->nnames;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (cs->names[mid].tid == tid)
-			return cs->names[mid].name;
-		if (cs->names[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	struct prename key = { .tid = tid };
+	const struct prename *p = cs->nnames ? bsearch(&key, cs->names, cs->nnames, sizeof(*cs->names), prename_cmp) : NULL;
+	return p ? p->name : NULL;
 }
 
 
@@ -633,12 +631,6 @@ static void free_save(struct core_save *cs)
 	free(cs->fp);
 	free(cs->names);
 	free(cs);
-}
-
-static int prename_cmp(const void *a, const void *b)
-{
-	const struct prename *x = a, *y = b;
-	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
 static void read_names(struct core_save *cs)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-size_t capture_many(const pid_t *pids, size_t n, const struct report_options *o, struct captured *out,
+size_t capture_many(const pid_t *pids, size_t n, const struct cmd_options *o, struct captured *out,
 		    struct err *errs)
 {
 	struct live_capture **lc = xcalloc(n ? n : 1, sizeof(*lc));
@@ -39,7 +39,7 @@ size_t capture_many(const pid_t *pids, size_t n, const struct report_options *o,
 	return ok;
 }
 
-struct captured capture_one(pid_t pid, const struct report_options *o, struct err *e)
+struct captured capture_one(pid_t pid, const struct cmd_options *o, struct err *e)
 {
 	struct captured c;
 	capture_many(&pid, 1, o, &c, e);
@@ -88,7 +88,7 @@ static int save_one(const struct snapshot *s, const char *dir, struct err *e)
 	return save_file(path, report_pprof, s, e);
 }
 
-int capture_write_all(struct captured *cs, size_t n, const struct report_options *o, FILE *out,
+int capture_write_all(struct captured *cs, size_t n, const struct cmd_options *o, FILE *out,
 		      struct err *e)
 {
 	struct captured **order = xcalloc(n ? n : 1, sizeof(*order));
@@ -125,5 +125,24 @@ int capture_write_all(struct captured *cs, size_t n, const struct report_options
 	}
 	fflush(out);
 	free(order);
+	return r;
+}
+
+int capture_report(struct captured *cs, size_t n, const struct cmd_options *o, FILE *dflt, bool fallback,
+		   struct err *e)
+{
+	FILE *out = dflt;
+	struct outfile of = { .fd = -1 };
+	if (o->output && strcmp(o->output, "-") != 0 &&
+	    (outfile_open(&of, o->output, e) != 0 || !(out = outfile_stream(&of, e)))) {
+		outfile_abort(&of);
+		if (!fallback)
+			return -1;
+		fprintf(stderr, "chang: %s\n", e->msg);
+		out = dflt;
+	}
+	int r = capture_write_all(cs, n, o, out, e);
+	if (out != dflt)
+		r = r == 0 ? outfile_commit(&of, e) : (outfile_abort(&of), r);
 	return r;
 }

@@ -6,13 +6,12 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
-#include "util/outfile.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <sys/stat.h>
 
 /* Several processes (--pid A --pid B, --tree): one capture, one report of them all. */
-static int attach_many(const struct report_options *o)
+static int attach_many(const struct cmd_options *o)
 {
 	struct err e = { 0 };
 	if (o->target.save_core) {
@@ -56,25 +55,14 @@ static int attach_many(const struct report_options *o)
 			fprintf(stderr, "chang: process %d: %s\n", (int)pids[i], errs[i].msg);
 	int r = 0;
 	if (ok && o->format == FMT_PPROF) {
-		struct report_options each = *o;
+		struct cmd_options each = *o;
 		each.save_dir = NULL;
 		for (size_t i = 0; i < n && r == 0; i++)
 			if (cs[i].snap && pipeline_write(cs[i].snap, &each, &e) != 0)
 				r = pipeline_fail(&e);
 	} else if (ok) {
-		FILE *out = stdout;
-		struct outfile of = { .fd = -1 };
-		if (o->output && strcmp(o->output, "-") != 0 &&
-		    (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e)))) {
-			outfile_abort(&of);
+		if (capture_report(cs, n, o, stdout, false, &e) != 0)
 			r = pipeline_fail(&e);
-		} else {
-			r = capture_write_all(cs, n, o, out, &e);
-			if (out != stdout)
-				r = r == 0 ? outfile_commit(&of, &e) : (outfile_abort(&of), r);
-			if (r != 0)
-				r = pipeline_fail(&e);
-		}
 	}
 	bool hang = false;
 	for (size_t i = 0; i < n; i++) {
@@ -93,7 +81,7 @@ static int attach_many(const struct report_options *o)
 
 int cmd_attach(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	struct err e = { 0 };
 	int pos, r = command_parse("attach", argc, argv, &o, &pos);
 	if (r >= 0)

@@ -175,7 +175,7 @@ static int coredump_resolve(const char *match, char *path, size_t cap, bool *tem
 
 int cmd_core(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	struct err e = { 0 };
 	int pos, r = command_parse("core", argc, argv, &o, &pos);
 	if (r >= 0)

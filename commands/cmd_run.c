@@ -15,7 +15,6 @@
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 #include "util/clock.h"
-#include "util/outfile.h"
 #include "util/xalloc.h"
 
 #define EXIT_HANG 124		/* as timeout(1) */
@@ -72,7 +71,7 @@ static void command_line(char **argv, int argc, char *buf, size_t cap)
 }
 
 /* Capture and report every process of the tree; returns 0 when reports were written. */
-static int capture_tree(pid_t child, const struct report_options *o, const char *why)
+static int capture_tree(pid_t child, const struct cmd_options *o, const char *why)
 {
 	pid_t *pids;
 	size_t n = proctree_list(child, &pids);
@@ -85,24 +84,9 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 		if (!cs[i].snap)
 			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], errs[i].msg);
 	free(errs);
-	FILE *out = stderr;
+	/* The reports still reach stderr when the file cannot be written. */
 	struct err e = { 0 };
-	struct outfile of = { .fd = -1 };
-	if (o->output && strcmp(o->output, "-") != 0) {
-		/* The reports still reach stderr when the file cannot be written. */
-		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
-			fprintf(stderr, "chang: %s\n", e.msg);
-			outfile_abort(&of);
-			out = stderr;
-		}
-	}
-	int r = capture_write_all(cs, n, o, out, &e);
-	if (out != stderr) {
-		if (r == 0)
-			r = outfile_commit(&of, &e);
-		else
-			outfile_abort(&of);
-	}
+	int r = capture_report(cs, n, o, stderr, true, &e);
 	if (r != 0)
 		fprintf(stderr, "chang: %s\n", e.msg);
 	for (size_t i = 0; i < n; i++)
@@ -113,7 +97,7 @@ static int capture_tree(pid_t child, const struct report_options *o, const char 
 }
 
 /* End the tree: the chosen signal, then SIGKILL for whatever is left after the grace. */
-static void end_tree(pid_t child, const struct report_options *o, const sigset_t *waitset)
+static void end_tree(pid_t child, const struct cmd_options *o, const sigset_t *waitset)
 {
 	proctree_kill(child, o->term_signal);
 	uint64_t deadline = mono_ms() + o->kill_after_ms;
@@ -139,7 +123,7 @@ static void end_tree(pid_t child, const struct report_options *o, const sigset_t
 
 int cmd_run(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	int pos, pr = command_parse("run", argc, argv, &o, &pos);
 	if (pr >= 0)
 		return pr == 0 ? 0 : EXIT_CHANG_FAILED;	/* run's own failures are 125, as timeout(1)'s */

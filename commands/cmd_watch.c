@@ -12,7 +12,6 @@
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 #include "util/clock.h"
-#include "util/outfile.h"
 
 static void sleep_ms(uint64_t ms)
 {
@@ -22,9 +21,9 @@ static void sleep_ms(uint64_t ms)
 }
 
 /* A deadlock can be seen without stopping anything: lock owners are in memory. */
-static const char *probe_deadlock(pid_t pid, const struct report_options *o, char *buf, size_t cap)
+static const char *probe_deadlock(pid_t pid, const struct cmd_options *o, char *buf, size_t cap)
 {
-	struct report_options po = *o;
+	struct cmd_options po = *o;
 	po.target.no_stop = true;
 	struct err e = { 0 };
 	struct captured c = capture_one(pid, &po, &e);
@@ -41,35 +40,20 @@ static const char *probe_deadlock(pid_t pid, const struct report_options *o, cha
 	return r;
 }
 
-static int report_now(pid_t pid, const struct report_options *o)
+static int report_now(pid_t pid, const struct cmd_options *o)
 {
 	struct err e = { 0 };
 	struct captured c = capture_one(pid, o, &e);
 	if (!c.snap)
 		return pipeline_fail(&e);
-	FILE *out = stdout;
-	struct outfile of = { .fd = -1 };
-	if (o->output && strcmp(o->output, "-") != 0) {
-		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
-			outfile_abort(&of);
-			captured_free(&c);
-			return pipeline_fail(&e);
-		}
-	}
-	int r = capture_write_all(&c, 1, o, out, &e);
-	if (out != stdout) {
-		if (r == 0)
-			r = outfile_commit(&of, &e);
-		else
-			outfile_abort(&of);
-	}
+	int r = capture_report(&c, 1, o, stdout, false, &e);
 	captured_free(&c);
 	return r ? pipeline_fail(&e) : 0;
 }
 
 int cmd_watch(int argc, char **argv)
 {
-	struct report_options o;
+	struct cmd_options o;
 	struct err e = { 0 };
 	int pos, r = command_parse("watch", argc, argv, &o, &pos);
 	if (r >= 0)

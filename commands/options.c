@@ -81,7 +81,7 @@ static void cmds_text(unsigned cmds, char *buf, size_t cap)
 			n += (size_t)snprintf(buf + n, cap - n, "%schang %s", n ? " and " : "", names[i]);
 }
 
-void options_defaults(const char *cmd, struct report_options *o)
+void options_defaults(const char *cmd, struct cmd_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->format = FMT_TEXT;
@@ -103,7 +103,7 @@ static void duration_text(uint64_t ms, char *buf, size_t cap)
 		snprintf(buf, cap, "%llums", (unsigned long long)ms);
 }
 
-bool options_value_text(const struct report_options *o, int id, char *buf, size_t cap)
+bool options_value_text(const struct cmd_options *o, int id, char *buf, size_t cap)
 {
 	switch (id) {
 	case OPT_FORMAT:
@@ -141,7 +141,7 @@ bool options_value_text(const struct report_options *o, int id, char *buf, size_
 	}
 }
 
-int options_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *first_pos,
+int options_parse(const char *cmd, int argc, char **argv, struct cmd_options *o, int *first_pos,
 		  struct err *e)
 {
 	options_defaults(cmd, o);

@@ -1,4 +1,5 @@
-/* Options shared by the commands that produce a report (attach, core). */
+/* The options of a command (attach, core, run, watch), as commands/optable.c declares
+ * them: the report's, the capture's, and run's and watch's own. */
 #ifndef CHANG_OPTIONS_H
 #define CHANG_OPTIONS_H
 #include <stdbool.h>
@@ -11,7 +12,7 @@
 
 #define OPTIONS_MAX_PIDS 64
 
-struct report_options {
+struct cmd_options {
 	enum report_format format;
 	const char *output;	/* NULL or "-" = stdout; a directory gets a default file name */
 	struct target_options target;
@@ -39,12 +40,12 @@ struct report_options {
 };
 
 /* What options_parse starts from for command cmd. */
-void options_defaults(const char *cmd, struct report_options *o);
+void options_defaults(const char *cmd, struct cmd_options *o);
 /* The value option id (enum opt_id) holds in o, written as the help states defaults. */
-bool options_value_text(const struct report_options *o, int id, char *buf, size_t cap);
+bool options_value_text(const struct cmd_options *o, int id, char *buf, size_t cap);
 /* Parse argv for command cmd ("attach" or "core"); positional arguments are left in
  * argv[*first_pos .. argc). */
-int options_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *first_pos,
+int options_parse(const char *cmd, int argc, char **argv, struct cmd_options *o, int *first_pos,
 		  struct err *e);
 /* "2s", "500ms", "1m", "1h", or a bare number of seconds (as timeout(1) reads them). */
 bool options_parse_duration(const char *s, uint64_t *ms);

@@ -27,7 +27,7 @@ int pipeline_fail(const struct err *e)
 	return e->code ? e->code : 1;
 }
 
-int command_parse(const char *cmd, int argc, char **argv, struct report_options *o, int *pos)
+int command_parse(const char *cmd, int argc, char **argv, struct cmd_options *o, int *pos)
 {
 	struct err e = { 0 };
 	if (options_parse(cmd, argc, argv, o, pos, &e) == 0)
@@ -40,7 +40,7 @@ int command_parse(const char *cmd, int argc, char **argv, struct report_options 
 }
 
 /* The report goes to stdout, or through util/outfile (atomic where that loses nothing). */
-static int write_output(const struct snapshot *s, const struct report_options *o, struct err *e)
+static int write_output(const struct snapshot *s, const struct cmd_options *o, struct err *e)
 {
 	if (!o->output || strcmp(o->output, "-") == 0) {
 		if (report_write(stdout, o->format, s, e) != 0)
@@ -75,7 +75,7 @@ static int write_output(const struct snapshot *s, const struct report_options *o
 	return outfile_commit(&of, e);
 }
 
-struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, struct snapshot *s,
+struct target *pipeline_capture_live(pid_t pid, const struct cmd_options *o, struct snapshot *s,
 				    struct err *e)
 {
 	struct target *t = live_target_capture(pid, &o->target, s, e);
@@ -84,14 +84,14 @@ struct target *pipeline_capture_live(pid_t pid, const struct report_options *o, 
 	return t;
 }
 
-void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct report_options *o)
+void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct cmd_options *o)
 {
 	/* Inflating debug files starts now, beside the reading of /proc, not before the
 	 * freeze: on a machine of two CPUs it would have slowed the freeze by half. */
 	char **files = NULL;
 	size_t n = live_target_mapped_files(s, &files);
 	char path[8192];
-	debugfile_search_path(&o->target, path, sizeof(path));
+	debugfile_search_path(&o->target, t->pid, path, sizeof(path));
 	debugfile_prefetch((const char *const *)files, n, path);
 	for (size_t i = 0; i < n; i++)
 		free(files[i]);
@@ -99,7 +99,7 @@ void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct repo
 	live_target_inspect(t);
 }
 
-int pipeline_prepare(struct snapshot *s, const struct report_options *o, struct err *e)
+int pipeline_prepare(struct snapshot *s, const struct cmd_options *o, struct err *e)
 {
 	double t0 = mono_s();
 	/* The capture has thawed the target (or there was none): the network may be used now. */
@@ -153,7 +153,7 @@ void pipeline_print_stats(const struct snapshot *s)
 		(unsigned long long)st->bytes_copied, s->arena.total, inflated, cached);
 }
 
-int pipeline_write(struct snapshot *s, const struct report_options *o, struct err *e)
+int pipeline_write(struct snapshot *s, const struct cmd_options *o, struct err *e)
 {
 	double t0 = mono_s();
 	int r = write_output(s, o, e);
@@ -161,7 +161,7 @@ int pipeline_write(struct snapshot *s, const struct report_options *o, struct er
 	return r;
 }
 
-int pipeline_run(struct snapshot *s, const struct report_options *o)
+int pipeline_run(struct snapshot *s, const struct cmd_options *o)
 {
 	struct err e = { 0 };
 	if (pipeline_prepare(s, o, &e) != 0)

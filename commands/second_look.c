@@ -4,28 +4,30 @@
 #include "attach/sampler.h"
 #include "util/clock.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-static bool unproven(const struct finding *f)
+/* Mass blocking and chains rest on no owner field. With --no-stop nothing does: each thread
+ * and each lock word was read at its own moment while the process ran, so a thread that
+ * took the lock between its syscall being read and the word being read looks like it waits
+ * for itself. Cross-process findings had their own second look (attach/xproc.c); inferred
+ * ones need this one. */
+static bool unproven(const struct snapshot *s, const struct finding *f)
 {
-	/* cross-process findings had their own second look (attach/xproc.c) */
-	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN) && f->ngoids == 0 &&
-	       f->ntids > 0 && f->npids == 0;
+	return (s->not_atomic || f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN ||
+		f->inferred) &&
+	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
+}
+
+static int cmp_tid_sample(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct thread_sample *)elem)->tid;
+	return (k > t) - (k < t);
 }
 
 static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
 {
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->t[mid].tid == tid)
-			return &s->t[mid];
-		if (s->t[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
 }
 
 /* The thread sat in the wait the snapshot decoded, the same call on the same first
@@ -64,7 +66,7 @@ void second_look(struct snapshot *s, unsigned ms)
 		return;
 	size_t n = 0;
 	for (size_t i = 0; i < s->nfindings; i++)
-		n += unproven(&s->findings[i]);
+		n += unproven(s, &s->findings[i]);
 	if (n == 0)
 		return;
 	struct sample a, b;
@@ -88,7 +90,7 @@ void second_look_judge(struct snapshot *s, const struct sample *a, const struct 
 	size_t k = 0;
 	for (size_t i = 0; i < s->nfindings; i++) {
 		struct finding *f = &s->findings[i];
-		if (unproven(f)) {
+		if (unproven(s, f)) {
 			bool held = true;
 			for (int j = 0; j < f->ntids && held; j++)
 				held = held_still(s, a, b, f->tids[j]);

@@ -207,6 +207,9 @@ void linkmap_read(struct target *t, const struct elfcore *c, const char *exe, co
 	if (rdebug && !target_read_u64(t, rdebug + offsetof(struct r_debug, r_map), &lm))
 		out->problem = "struct r_debug is not in the core";
 	size_t steps = 0;
+	/* Brent's cycle detection: a lying list that loops is found in O(length) steps */
+	uint64_t tortoise = lm;
+	size_t power = 1, lam = 0;
 	for (; lm && steps < MAX_LINKS; steps++) {
 		struct link_map e;
 		if (target_read(t, lm, &e, sizeof(e)) != sizeof(e)) {
@@ -215,6 +218,15 @@ void linkmap_read(struct target *t, const struct elfcore *c, const char *exe, co
 			break;
 		}
 		lm = (uint64_t)(uintptr_t)e.l_next;
+		if (lm && lm == tortoise) {
+			out->problem = "the dynamic linker's list loops";
+			lm = 0;	/* this entry is still taken, the loop ends after it */
+		}
+		if (++lam == power) {
+			tortoise = lm;
+			power *= 2;
+			lam = 0;
+		}
 		uint64_t l_ld = (uint64_t)(uintptr_t)e.l_ld, name_at = (uint64_t)(uintptr_t)e.l_name;
 		if (l_ld == dynamic || (vdso && e.l_addr == vdso))
 			continue;	/* the executable itself, and the vDSO (no file) */
@@ -237,7 +249,7 @@ void linkmap_read(struct target *t, const struct elfcore *c, const char *exe, co
 		add_segments(&b, name, ph, nph, bias);
 	}
 	if (steps == MAX_LINKS)
-		out->problem = "the dynamic linker's list loops or is longer than any process's";
+		out->problem = "the dynamic linker's list is longer than any process's";
 	out->files = b.v ? arena_memdup(a, b.v, sizeof(*b.v) * out->nfiles) : NULL;
 	free(b.v);
 }

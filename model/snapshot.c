@@ -1,5 +1,6 @@
 #include "model/snapshot.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@ static const char *const wait_names[WAIT__COUNT] = {
 	[WAIT_CONNECT] = "connect", [WAIT_POLL] = "poll", [WAIT_EPOLL] = "epoll",
 	[WAIT_SELECT] = "select", [WAIT_FUTEX] = "futex", [WAIT_SIGNAL] = "signal",
 	[WAIT_WAITPID] = "waitpid", [WAIT_SYSCALL] = "syscall", [WAIT_CHANNEL] = "channel", [WAIT_FILELOCK] = "filelock",
+	[WAIT_ONCE] = "once", [WAIT_SPINLOCK] = "spinlock",
 };
 
 const char *wait_kind_name(enum wait_kind k)
@@ -75,19 +77,15 @@ pid_t snapshot_tid_from_target(const struct snapshot *s, pid_t tid)
 	return tid;
 }
 
+static int cmp_tid_task(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct task *)elem)->tid;
+	return (k > t) - (k < t);
+}
+
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid)
 {
-	size_t lo = 0, hi = s->ntasks;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->tasks[mid].tid == tid)
-			return &s->tasks[mid];
-		if (s->tasks[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->ntasks ? bsearch(&tid, s->tasks, s->ntasks, sizeof(*s->tasks), cmp_tid_task) : NULL;
 }
 
 struct module *snapshot_module_at(const struct snapshot *s, uint64_t addr)
@@ -124,16 +122,15 @@ const char *sym_source_name(enum sym_source src)
 	return (unsigned)src < sizeof(source_names) / sizeof(*source_names) ? source_names[src] : "unknown";
 }
 
+static int cmp_addr_mapping(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct mapping *)elem)->start;
+	return (k > a) - (k < a);
+}
+
 const struct mapping *mapping_find(const struct mapping *maps, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(maps, n, sizeof(*maps), &addr, cmp_addr_mapping);
 	if (lo > 0 && addr < maps[lo - 1].end)
 		return &maps[lo - 1];
 	return NULL;

@@ -92,6 +92,8 @@ enum wait_kind {
 	WAIT_SLEEP, WAIT_READ, WAIT_WRITE, WAIT_RECV, WAIT_SEND, WAIT_ACCEPT, WAIT_CONNECT,
 	WAIT_POLL, WAIT_EPOLL, WAIT_SELECT, WAIT_FUTEX, WAIT_SIGNAL, WAIT_WAITPID,
 	WAIT_SYSCALL, WAIT_CHANNEL, WAIT_FILELOCK,
+	WAIT_ONCE,		/* a one-time initialisation another thread is running (Rust's Once) */
+	WAIT_SPINLOCK,		/* spinning in user space, not in the kernel */
 	WAIT__COUNT
 };
 const char *wait_kind_name(enum wait_kind k);
@@ -113,6 +115,13 @@ struct wait {
 	bool idle;		/* an event loop or worker waiting for work: not a hang suspect */
 	bool restarted;		/* an earlier stop left it in restart_syscall; syscall names the
 				 * call it continues */
+	/* Locks that record no owner (Rust's std locks, spinlocks): analyzers/ may infer the
+	 * thread that likely holds it from that thread's code and stack. owner_tid stays 0:
+	 * likely_owner is a guess, evidence says on what it rests ("its stack holds a pointer
+	 * to the lock (a guard)"). holder_inferable marks the waits to infer for. */
+	bool holder_inferable;
+	pid_t likely_owner;
+	const char *evidence;
 };
 
 enum task_kind { TASK_THREAD, TASK_GOROUTINE };
@@ -205,6 +214,8 @@ struct finding_lock {
 	uint64_t address;
 	const char *symbol;
 	pid_t owner_tid;
+	bool owner_inferred;	/* owner_tid is a likely holder, not a recorded one */
+	const char *evidence;	/* why it is thought to hold it, when inferred */
 	pid_t *waiters;
 	int nwaiters;
 };
@@ -317,6 +328,10 @@ struct snapshot {
 	/* A target in a pid namespace below chang's (a container): its pid there (NSpid), and
 	 * each task's ns_tid. 0 when it shares chang's namespace or it is not known. */
 	pid_t ns_pid;
+	/* The debuginfod servers symbols/ may ask for missing files (DEBUGINFOD_URLS), NULL when
+	 * none (unset, --no-debuginfod, or no client library). */
+	const char *debuginfod_urls;
+	bool debuginfod_possible;	/* this chang could ask servers (a dynamic build, no --no-debuginfod) */
 	/* Every thread of that namespace (of every process in it), its TID there and chang's:
 	 * a lock word may name a thread of another process of the container. */
 	struct ns_tid_map { pid_t ns, host; } *ns_tids;

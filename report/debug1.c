@@ -109,6 +109,8 @@ static void describe_state(const struct task *t, char *buf, size_t size)
 			APPEND(" on thread %d", (int)w->owner_tid);
 		else if (w->owner_tid)
 			APPEND(" held by %d", (int)w->owner_tid);
+		else if (w->likely_owner)
+			APPEND(" likely held by %d (inferred)", (int)w->likely_owner);
 		if (w->idle)
 			APPEND(" (idle)");
 	}

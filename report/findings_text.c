@@ -119,7 +119,11 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 		print_cross_process(out, s, f, a);
 		return;
 	}
-	fprintf(out, "%s#%d: %s\n%s\n", finding_kind_name(f->kind), f->seq, f->summary, RULE);
+	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq, f->inferred ? " (inferred)" : "", f->summary);
+	if (f->confirmed_ms)
+		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no wake-ups).",
+			f->confirmed_ms);
+	fprintf(out, "\n%s\n", RULE);
 	for (int i = 0; i < f->ntids; i++) {
 		const struct task *t = snapshot_find_task(s, f->tids[i]);
 		const struct finding_lock *l = i < f->nlocks ? &f->locks[i] : NULL;
@@ -130,6 +134,9 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 		const char *holder = describe_thread(snapshot_find_task(s, owner), owner, a);
 		if (l->kind == WAIT_JOIN)
 			fprintf(out, "  waiting to join %s\n", holder);
+		else if (l->owner_inferred)
+			fprintf(out, "  waiting to lock %s,\n  which is likely held by %s\n  (inferred: %s)\n",
+				lock_words(s, l, a), holder, l->evidence ? l->evidence : "no evidence kept");
 		else
 			fprintf(out, "  waiting to lock %s,\n  which is held by %s%s\n", lock_words(s, l, a),
 				l->kind == WAIT_RWLOCK ? "writer " : "", holder);
@@ -200,14 +207,20 @@ static bool xproc_unreadable(const struct snapshot *s)
 void report_findings_text(FILE *out, const struct snapshot *s)
 {
 	struct arena a = { 0 };
-	int ndead = 0;
+	int ndead = 0, ninferred = 0;
 	for (size_t i = 0; i < s->nfindings; i++) {
 		if (s->findings[i].kind != FINDING_DEADLOCK)
 			continue;
 		print_deadlock(out, s, &s->findings[i], &a);
 		ndead++;
+		ninferred += s->findings[i].inferred;
 	}
-	if (ndead)
+	if (ndead && ninferred == ndead)
+		fprintf(out, "Found %d inferred deadlock%s (no owner recorded: likely holders, with their "
+			"evidence).\n", ndead, ndead == 1 ? "" : "s");
+	else if (ninferred)
+		fprintf(out, "Found %d deadlock%s, %d of them inferred.\n", ndead, ndead == 1 ? "" : "s", ninferred);
+	else if (ndead)
 		fprintf(out, "Found %d deadlock%s.\n", ndead, ndead == 1 ? "" : "s");
 	else if (s->unchecked_waits || xproc_unreadable(s))
 		fprintf(out, "No deadlock found among the waits that could be checked.\n");

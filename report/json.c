@@ -86,6 +86,14 @@ static void wait_json(struct jsonw *w, const struct wait *wt)
 		jw_int(w, wt->owner_tid);
 	else
 		jw_null(w);
+	/* locks that record no owner: a likely holder is inferred, never an owner */
+	jw_key(w, "likely_owner_tid");
+	if (wt->likely_owner)
+		jw_int(w, wt->likely_owner);
+	else
+		jw_null(w);
+	jw_key(w, "evidence");
+	jw_str(w, wt->evidence);
 	jw_key(w, "fd");
 	if (wt->fd >= 0)
 		jw_int(w, wt->fd);
@@ -141,6 +149,10 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 			jw_int(w, l->owner_tid);
 		else
 			jw_null(w);
+		jw_key(w, "inferred");
+		jw_bool(w, l->owner_inferred);
+		jw_key(w, "evidence");
+		jw_str(w, l->evidence);
 		jw_key(w, "waiters");
 		tids_json(w, l->waiters, l->nwaiters);
 		jw_obj_end(w);

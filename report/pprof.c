@@ -3,6 +3,7 @@
 #include "report/profile.pb-c.h"
 #include "util/arena.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -333,6 +334,12 @@ struct tid_finding {
 	size_t finding;
 };
 
+static int cmp_tid_tf(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct tid_finding *)elem)->tid;
+	return (k > t) - (k < t);
+}
+
 static int cmp_tid_finding(const void *x, const void *y)
 {
 	const struct tid_finding *a = x, *c = y;
@@ -400,14 +407,7 @@ static void add_sample(struct builder *b, const struct task *t, const struct tid
 	if (t->kind == TASK_GOROUTINE)
 		ntf = 0;
 	/* tf is sorted by tid: find this task's run of findings */
-	size_t lo = 0, hi = ntf;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (tf[mid].tid < t->tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = lower_bound(tf, ntf, sizeof(*tf), &t->tid, cmp_tid_tf);
 	for (size_t i = lo; i < ntf && tf[i].tid == t->tid; i++) {
 		if (i > lo && tf[i].finding == tf[i - 1].finding)
 			continue;

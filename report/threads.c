@@ -85,6 +85,8 @@ int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 			fprintf(out, " on 0x%llx", (unsigned long long)t->wait->address);
 		if (t->wait && t->wait->owner_tid)
 			fprintf(out, ", held by %d", (int)t->wait->owner_tid);
+		else if (t->wait && t->wait->likely_owner)
+			fprintf(out, ", likely held by %d (inferred)", (int)t->wait->likely_owner);
 		fputs("]:\n", out);
 		for (int k = 0; k < t->npcs; k++) {
 			const struct pcsym *ps = t->syms ? t->syms[k] : NULL;

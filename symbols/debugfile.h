@@ -1,15 +1,17 @@
 /* Separate debug files, inflated once per chang process (symbols/inflate.h) and possibly
  * ahead of time: `chang attach` starts inflating the debug files of the modules the target
- * maps before it freezes the target, so the work overlaps the freeze and copy instead of
- * following them. Inflated images are kept on disk for later runs (symbols/debugcache.h). */
+ * maps right after the thaw, on another thread, beside the reading of /proc (before the
+ * freeze it slowed the freeze by half on a machine of two CPUs). Inflated images are kept on disk for later runs (symbols/debugcache.h). */
 #ifndef CHANG_DEBUGFILE_H
 #define CHANG_DEBUGFILE_H
 #include <stddef.h>
 #include "target/target.h"
 
 /* The directories searched for debug files, in elfutils' debuginfo_path syntax
- * (--debuginfo-path, the sysroot's /usr/lib/debug, .debug, /usr/lib/debug). */
-void debugfile_search_path(const struct target_options *o, char *buf, size_t cap);
+ * (--debuginfo-path, the sysroot's /usr/lib/debug, a live target's own /usr/lib/debug when
+ * its root is not chang's (a container: /proc/PID/root/usr/lib/debug), .debug,
+ * /usr/lib/debug). live_pid: the attached process, 0 for a core. */
+void debugfile_search_path(const struct target_options *o, pid_t live_pid, char *buf, size_t cap);
 
 /* Start inflating, on a background thread, the debug files that the build-ids of these
  * module files name under the search path. Returns at once. */

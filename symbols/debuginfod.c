@@ -64,6 +64,11 @@ const char *debuginfod_urls(void)
 }
 
 #ifdef CHANG_STATIC
+bool debuginfod_usable(void)
+{
+	return false;
+}
+
 const char *debuginfod_support(void)
 {
 	return "debuginfod: not in this static build (libdebuginfod cannot be loaded by a static program)";
@@ -75,6 +80,11 @@ int debuginfod_fetch(enum debuginfod_kind kind, const unsigned char *id, int len
 	return -2;
 }
 #else
+bool debuginfod_usable(void)
+{
+	return !di.disabled;
+}
+
 const char *debuginfod_support(void)
 {
 	static char line[320];

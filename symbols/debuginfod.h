@@ -25,6 +25,8 @@ void debuginfod_allow(void);
 const char *debuginfod_support(void);
 /* The servers chang would ask, NULL when it would ask none. */
 const char *debuginfod_urls(void);
+/* Whether this chang could fetch (not the static build, not --no-debuginfod). */
+bool debuginfod_usable(void);
 
 enum debuginfod_kind { DEBUGINFOD_DEBUGINFO, DEBUGINFOD_EXECUTABLE };
 

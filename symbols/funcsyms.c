@@ -1,5 +1,6 @@
 #include "symbols/funcsyms.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <elfutils/libdw.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -129,18 +130,17 @@ void funcsyms_free(struct funcsyms *fx)
 	free(fx);
 }
 
+static int cmp_addr_fsym(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct fsym *)elem)->start;
+	return (k > a) - (k < a);
+}
+
 bool funcsyms_lookup(const struct funcsyms *fx, uint64_t addr, struct funchit *hit)
 {
 	if (!fx || fx->n == 0)
 		return false;
-	size_t lo = 0, hi = fx->n;	/* first entry starting above addr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (fx->v[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(fx->v, fx->n, sizeof(*fx->v), &addr, cmp_addr_fsym);	/* first entry starting above addr */
 	if (lo == 0)
 		return false;
 	/* Functions do not nest, but aliases and cold parts overlap: a few entries back

@@ -130,7 +130,7 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 	sz->target = t;
 	sz->snap = s;
 	char dip[8192];
-	debugfile_search_path(t->opts, dip, sizeof(dip));
+	debugfile_search_path(t->opts, s->source == SOURCE_ATTACH ? s->pid : 0, dip, sizeof(dip));
 	sz->debuginfo_path = xstrdup(dip);
 	sz->callbacks.find_elf = find_elf;
 	sz->callbacks.find_debuginfo = find_debuginfo;
@@ -142,6 +142,9 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 		return NULL;
 	}
 	symbolizer_current = sz;
+	s->debuginfod_possible = debuginfod_usable();
+	const char *urls = s->debuginfod_possible ? debuginfod_urls() : NULL;
+	s->debuginfod_urls = urls ? arena_strdup(&s->arena, urls) : NULL;
 	fetch_missing_files(sz);
 	dwfl_report_begin(sz->dwfl);
 	for (size_t i = 0; i < s->nmodules; i++) {
@@ -475,15 +478,15 @@ void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s)
 	progress_begin("symbolizing threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		progress_step(i);
-		struct task *t = &s->tasks[i];
-		if (t->syms)
+		struct task *task = &s->tasks[i];
+		if (task->syms)
 			continue;	/* symbolized by its reader (go/ uses the pclntab) */
-		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, t->npcs ? t->npcs : 1);
-		for (int k = 0; k < t->npcs; k++) {
+		task->syms = ARENA_NEW(&s->arena, const struct pcsym *, task->npcs ? task->npcs : 1);
+		for (int k = 0; k < task->npcs; k++) {
 			/* A goroutine's innermost PC is a return address too (g.sched.pc). */
-			bool innermost = k == 0 && t->kind == TASK_THREAD;
-			t->syms[k] = lookup(sz, t->pcs[k], innermost);
-			frames += (size_t)t->syms[k]->nframes;
+			bool innermost = k == 0 && task->kind == TASK_THREAD;
+			task->syms[k] = lookup(sz, task->pcs[k], innermost);
+			frames += (size_t)task->syms[k]->nframes;
 		}
 	}
 	progress_end();

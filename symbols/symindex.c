@@ -1,5 +1,6 @@
 #include "symbols/symindex.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <dwarf.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -59,18 +60,17 @@ void symindex_free(struct symindex *ix)
 	free(ix);
 }
 
+static int cmp_addr_sym(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct sym *)elem)->start;
+	return (k > a) - (k < a);
+}
+
 bool symindex_lookup(const struct symindex *ix, uint64_t addr, struct symhit *hit)
 {
 	if (!ix || ix->n == 0)
 		return false;
-	size_t lo = 0, hi = ix->n;	/* first entry starting above addr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->v[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(ix->v, ix->n, sizeof(*ix->v), &addr, cmp_addr_sym);	/* first entry starting above addr */
 	if (lo == 0)
 		return false;
 	/* Nested or overlapping extents are rare and short: a few entries back suffice. */
@@ -302,18 +302,17 @@ struct cuindex *cuindex_build(Dwarf *dw)
 	return cx;
 }
 
+static int cmp_addr_curange(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct cu_range *)elem)->lo;
+	return (k > a) - (k < a);
+}
+
 bool cuindex_find(const struct cuindex *cx, uint64_t addr, Dwarf_Off *unit)
 {
 	if (!cx || cx->n == 0)
 		return false;
-	size_t lo = 0, hi = cx->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (cx->v[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(cx->v, cx->n, sizeof(*cx->v), &addr, cmp_addr_curange);
 	/* ranges of different units do not overlap; a few back covers any that do */
 	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++)
 		if (addr < cx->v[i - 1].hi) {

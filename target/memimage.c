@@ -1,5 +1,6 @@
 #include "target/memimage.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -95,6 +96,12 @@ void memimage_add_fallback(struct memimage *m, uint64_t start, uint64_t len, int
 /* The region containing addr: the last region starting at or below addr, searched among
  * regions sorted by start. Overlapping regions are rare (a stack copy and a lock word);
  * scanning back a little finds an earlier region that still covers addr. */
+static int cmp_addr_region(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct region *)elem)->start;
+	return (k > a) - (k < a);
+}
+
 static const struct region *find(struct region *v, size_t n, bool *sorted, uint64_t addr)
 {
 	if (!n)
@@ -103,15 +110,8 @@ static const struct region *find(struct region *v, size_t n, bool *sorted, uint6
 		qsort(v, n, sizeof(*v), region_cmp);
 		*sorted = true;
 	}
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* lo = first region starting above addr */
+	size_t lo = upper_bound(v, n, sizeof(*v), &addr, cmp_addr_region);
 	for (size_t i = lo, steps = 0; i > 0 && steps < 64; i--, steps++) {
 		const struct region *r = &v[i - 1];
 		if (addr - r->start < r->len)
@@ -243,14 +243,7 @@ uint64_t memimage_copied_to(struct memimage *m, uint64_t a, uint64_t end)
 		unsigned char b;
 		if (memimage_read(m, a, &b, 1) != 1)	/* also sorts the regions */
 			return a;
-		size_t lo = 0, hi = m->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (m->r[mid].start <= a)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		size_t lo = upper_bound(m->r, m->n, sizeof(*m->r), &a, cmp_addr_region);
 		uint64_t next = a;
 		for (size_t i = lo; i > 0 && lo - i < 64; i--) {
 			const struct region *r = &m->r[i - 1];

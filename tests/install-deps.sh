@@ -3,7 +3,7 @@
 # lacks. Quiet when everything is there already.
 set -e
 PKGS="gcc g++ make pkg-config libunwind-dev libdw-dev libelf-dev libprotobuf-c-dev
-protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libdeflate-dev libiberty-dev gdb elfutils binutils python3
+protobuf-c-compiler zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libdeflate-dev libiberty-dev libcapstone-dev gdb elfutils binutils python3
 dpkg-dev golang-go graphviz zstd xz-utils lz4 gzip clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do

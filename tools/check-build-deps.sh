@@ -7,7 +7,8 @@ command -v protoc-c >/dev/null 2>&1 || missing="$missing protobuf-c-compiler"
 command -v "$CC" >/dev/null 2>&1 || missing="$missing gcc"
 for pair in libunwind-ptrace.h:libunwind-dev elfutils/libdwfl.h:libdw-dev gelf.h:libelf-dev \
 	protobuf-c/protobuf-c.h:libprotobuf-c-dev zlib.h:zlib1g-dev zstd.h:libzstd-dev lzma.h:liblzma-dev \
-	lz4frame.h:liblz4-dev libdeflate.h:libdeflate-dev libiberty/demangle.h:libiberty-dev; do
+	lz4frame.h:liblz4-dev libdeflate.h:libdeflate-dev libiberty/demangle.h:libiberty-dev \
+	capstone/capstone.h:libcapstone-dev; do
 	h=${pair%%:*}
 	printf '#include <%s>\n' "$h" | "$CC" -E -x c - >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done

@@ -17,6 +17,6 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void arena_free(struct arena *a);
 
-/* A growable array whose storage lives on the heap until frozen into the arena. */
+/* n zeroed objects of type in the arena. */
 #define ARENA_NEW(a, type, n) ((type *)arena_alloc((a), sizeof(type) * (size_t)(n)))
 #endif

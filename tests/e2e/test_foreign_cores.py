@@ -2,6 +2,7 @@
 multithreaded program: without NT_FILE, with relative or cut NT_FILE names (the link map and
 AUXV must stand in), with a library moved away (walks stop there and say so, by the same
 rule in both unwinders). eu-stack and gdb are the oracles; every core is deleted after use."""
+import json
 import os
 import shutil
 import signal
@@ -268,3 +269,68 @@ def test_module_without_eh_frame_hdr():
 
 
 test_module_without_eh_frame_hdr.timeout = 120
+
+
+def link_map_entries(core):
+    """Addresses of the link_map entries in a corefile.Core, by the same chain chang reads."""
+    import struct
+    import corefile
+    aux = core.auxv()
+    phdr, phnum = aux[corefile.AT_PHDR], aux[5]  # AT_PHNUM
+    phs = [struct.unpack("<IIQQQQQQ", core.read_mem(phdr + 56 * i, 56)) for i in range(phnum)]
+    bias = phdr - [p for p in phs if p[0] == 6][0][3]  # PT_PHDR
+    dyn = bias + [p for p in phs if p[0] == 2][0][3]  # PT_DYNAMIC
+    i = 0
+    while True:
+        tag, val = struct.unpack("<qQ", core.read_mem(dyn + 16 * i, 16))
+        if tag == 21:  # DT_DEBUG
+            break
+        i += 1
+    lm = struct.unpack("<Q", core.read_mem(val + 8, 8))[0]
+    out = []
+    while lm:
+        out.append(lm)
+        lm = struct.unpack("<Q", core.read_mem(lm + 24, 8))[0]
+    return out
+
+
+def test_lying_link_map():
+    """A link map that loops, or whose entries point outside the core: the walk ends, says
+    why, and the stacks are still read."""
+    import struct
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz"))
+    from corefile import Core
+    exe = build("abba")
+    d = scratch("lying-linkmap")
+    made, skip = kernel_core_of(exe, 3)
+    if skip:
+        return skip
+    p, core = made
+    try:
+        nofile = os.path.join(d, "nofile.core")
+        rewrite(core, nofile, drop_file=True)
+        for how in ("loop", "outside"):
+            c = Core.read(nofile)
+            ents = link_map_entries(c)
+            check(len(ents) >= 4, "link map %r" % ents)
+            target = ents[1] if how == "loop" else 0x10
+            c.write_mem(ents[-1] + 24, struct.pack("<Q", target))
+            path = os.path.join(d, how + ".core")
+            c.write(path)
+            r = run_chang(["core", path, "--format=json"], timeout=30)
+            rep = json.loads(r.stdout)
+            w = " ".join(rep["warnings"])
+            want = "loops" if how == "loop" else "is not in the core"
+            check(want in w, "%s: warnings %r" % (how, rep["warnings"]))
+            check(rep["thread_count"] == 3 and any("transfer_ab" in functions(t) for t in rep["threads"]),
+                  "%s: stacks %r" % (how, [functions(t) for t in rep["threads"]]))
+            os.unlink(path)
+        os.unlink(nofile)
+    finally:
+        os.unlink(core)
+        p.cleanup()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+test_lying_link_map.timeout = 120

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 
-	struct report_options o;
+	struct cmd_options o;
 	memset(&o, 0, sizeof(o));
 	/* the input's length picks the unwinder, so that one input always takes one path */
 	o.unwinder = size & 1 ? UNWINDER_LIBDW : UNWINDER_LIBUNWIND;

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < s->nmodules; i++)
 		FUZZ_CHECK(s->modules[i].build_id_len >= 0 && s->modules[i].build_id_len <= 40);
 
-	struct report_options o;
+	struct cmd_options o;
 	memset(&o, 0, sizeof(o));
 	o.unwinder = size & 1 ? UNWINDER_LIBDW : UNWINDER_LIBUNWIND;
 	o.target.max_frames = UNWIND_MAX_FRAMES_DEFAULT;

@@ -12,7 +12,7 @@ static void defaults_are_the_code_s(void)
 {
 	for (size_t c = 0; c < 4; c++) {
 		unsigned bit = optable_cmd_bit(cmds[c]);
-		struct report_options o;
+		struct cmd_options o;
 		char *argv[] = { (char *)cmds[c], NULL };
 		struct err e = { 0 };
 		int pos;
@@ -61,7 +61,7 @@ static void every_entry_parses_where_it_belongs(void)
 			if (d->id == OPT_CORE_SIZE) {	/* only with --save-core */
 				argv[argc++] = (char *)"--save-core=x";
 			}
-			struct report_options o;
+			struct cmd_options o;
 			struct err e = { 0 };
 			int pos;
 			int r = options_parse(cmds[c], argc, argv, &o, &pos, &e);

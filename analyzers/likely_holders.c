@@ -1,0 +1,220 @@
+/* Two kinds of evidence that a thread holds a lock:
+ * - a word of its live stack (from its SP to the top of its stack mapping) or one of its
+ *   registers points at the lock: a lock guard (Rust's MutexGuard holds &Mutex), or a
+ *   spinlock pointer kept across the critical section;
+ * - the code of its current functions, from each one's entry up to where it now is, takes
+ *   the lock's address (x86-64 RIP-relative operands, decoded with Capstone): it went
+ *   through code that locks a static lock, and sits somewhere after it.
+ * Either can be stale (a guard already dropped, code that also unlocked), so a holder is
+ * named only when one thread has more evidence than every other, and always as likely. A
+ * thread waiting for the same lock is no holder. */
+#include "analyzers/likely_holders.h"
+#include "analyzers/describe.h"
+#include "target/target.h"
+#include "util/xalloc.h"
+#include <capstone/capstone.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LOCKS 64
+#define STACK_SCAN_MAX (256u << 10)
+#define FUNC_CODE_MAX (64u << 10)
+#define CODE_BUDGET (8u << 20)	/* bytes decoded per capture, at most */
+#define FRAMES_MAX 24
+
+struct hit {
+	int64_t stack_off;	/* offset from SP of a word pointing at the lock; -1 none */
+	const char *reg;	/* a register holding its address, or NULL */
+	const char *function;	/* a current function that takes its address, or NULL */
+	uint64_t code_at;
+};
+
+struct scan {
+	struct snapshot *s;
+	uint64_t locks[MAX_LOCKS];
+	int nlocks;
+	struct hit *hits;	/* [task * nlocks + lock] */
+	size_t code_left;
+	bool code_skipped;
+	csh cs;
+	bool have_cs;
+};
+
+static int lock_index(const struct scan *sc, uint64_t addr)
+{
+	for (int i = 0; i < sc->nlocks; i++)
+		if (sc->locks[i] == addr)
+			return i;
+	return -1;
+}
+
+static void scan_stack(struct scan *sc, size_t ti)
+{
+	struct task *t = &sc->s->tasks[ti];
+	if (!t->have_regs || !sc->s->target)
+		return;
+	uint64_t sp = t->regs.rsp;
+	const struct mapping *m = snapshot_mapping_at(sc->s, sp);
+	if (!m)
+		return;
+	uint64_t end = m->end - sp > STACK_SCAN_MAX ? sp + STACK_SCAN_MAX : m->end;
+	size_t len = (size_t)(end - sp) & ~(size_t)7;
+	uint64_t *buf = xmalloc(len ? len : 8);
+	size_t got = target_read(sc->s->target, sp, buf, len) / 8;
+	for (size_t k = 0; k < got; k++) {
+		int li = lock_index(sc, buf[k]);
+		if (li >= 0 && sc->hits[ti * (size_t)sc->nlocks + (size_t)li].stack_off < 0)
+			sc->hits[ti * (size_t)sc->nlocks + (size_t)li].stack_off = (int64_t)(k * 8);
+	}
+	free(buf);
+	const struct { const char *name; uint64_t v; } regs[] = {
+		{ "rbx", t->regs.rbx }, { "rbp", t->regs.rbp }, { "r12", t->regs.r12 },
+		{ "r13", t->regs.r13 }, { "r14", t->regs.r14 }, { "r15", t->regs.r15 },
+		{ "rdi", t->regs.rdi }, { "rsi", t->regs.rsi }, { "rdx", t->regs.rdx },
+		{ "rcx", t->regs.rcx }, { "r8", t->regs.r8 }, { "r9", t->regs.r9 },
+	};
+	for (size_t r = 0; r < sizeof(regs) / sizeof(*regs); r++) {
+		int li = lock_index(sc, regs[r].v);
+		if (li >= 0 && !sc->hits[ti * (size_t)sc->nlocks + (size_t)li].reg)
+			sc->hits[ti * (size_t)sc->nlocks + (size_t)li].reg = regs[r].name;
+	}
+}
+
+/* RIP-relative operands in [entry, end): the static addresses the code takes. */
+static void scan_code(struct scan *sc, size_t ti, const char *fn, uint64_t entry, uint64_t end)
+{
+	size_t len = (size_t)(end - entry);
+	if (len > sc->code_left) {
+		sc->code_skipped = true;
+		return;
+	}
+	sc->code_left -= len;
+	unsigned char *code = xmalloc(len);
+	size_t n = target_read(sc->s->target, entry, code, len);
+	const uint8_t *p = code;
+	uint64_t addr = entry;
+	cs_insn *insn = cs_malloc(sc->cs);
+	while (n > 0 && cs_disasm_iter(sc->cs, &p, &n, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		for (int k = 0; k < x->op_count; k++) {
+			if (x->operands[k].type != X86_OP_MEM || x->operands[k].mem.base != X86_REG_RIP)
+				continue;
+			uint64_t target = insn->address + insn->size + (uint64_t)x->operands[k].mem.disp;
+			int li = lock_index(sc, target);
+			struct hit *h = li >= 0 ? &sc->hits[ti * (size_t)sc->nlocks + (size_t)li] : NULL;
+			if (h && !h->function) {
+				h->function = fn;
+				h->code_at = insn->address;
+			}
+		}
+	}
+	cs_free(insn, 1);
+	free(code);
+}
+
+static void scan_frames(struct scan *sc, size_t ti)
+{
+	struct task *t = &sc->s->tasks[ti];
+	if (!t->syms || !sc->have_cs || !sc->s->target)
+		return;
+	for (int i = 0; i < t->npcs && i < FRAMES_MAX; i++) {
+		const struct pcsym *ps = t->syms[i];
+		if (!ps || !ps->nframes)
+			continue;
+		const struct sym_frame *phys = &ps->frames[ps->nframes - 1];
+		uint64_t entry = phys->func_entry, end = t->pcs[i];
+		if (!entry || end <= entry || end - entry > FUNC_CODE_MAX)
+			continue;
+		scan_code(sc, ti, phys->function ? phys->function : "?", entry, end);
+	}
+}
+
+static int score(const struct hit *h)
+{
+	return (h->stack_off >= 0 || h->reg) + (h->function != NULL);
+}
+
+static const char *evidence_text(struct snapshot *s, const struct hit *h, const char *lock)
+{
+	const char *st = NULL, *code = NULL;
+	if (h->stack_off >= 0)
+		st = arena_printf(&s->arena, "its stack holds a pointer to %s at sp+%#llx (a lock guard)", lock,
+				  (unsigned long long)h->stack_off);
+	else if (h->reg)
+		st = arena_printf(&s->arena, "its register %s points at %s", h->reg, lock);
+	if (h->function)
+		code = arena_printf(&s->arena, "%s, where it is now, took the address of %s before (code at %#llx)",
+				    h->function, lock, (unsigned long long)h->code_at);
+	if (st && code)
+		return arena_printf(&s->arena, "%s; %s", st, code);
+	return st ? st : code;
+}
+
+static void choose(struct scan *sc, struct task *t, int li)
+{
+	struct snapshot *s = sc->s;
+	struct wait *w = t->wait;
+	int best = 0, nbest = 0;
+	size_t bi = 0;
+	for (size_t u = 0; u < s->ntasks; u++) {
+		const struct task *o = &s->tasks[u];
+		if (o == t || (o->wait && o->wait->kind == w->kind && o->wait->address == w->address))
+			continue;
+		int sc_ = score(&sc->hits[u * (size_t)sc->nlocks + (size_t)li]);
+		if (sc_ > best) {
+			best = sc_;
+			nbest = 1;
+			bi = u;
+		} else if (sc_ == best && sc_ > 0) {
+			nbest++;
+		}
+	}
+	const char *lock = describe_wait_object(s, w, &s->arena);
+	if (best == 0)
+		return;
+	if (nbest > 1) {
+		w->evidence = arena_printf(&s->arena, "%d threads show the same evidence of holding %s: no likely "
+					   "holder", nbest, lock);
+		return;
+	}
+	w->likely_owner = s->tasks[bi].tid;
+	w->evidence = evidence_text(s, &sc->hits[bi * (size_t)sc->nlocks + (size_t)li], lock);
+}
+
+void infer_likely_holders(struct snapshot *s)
+{
+	struct scan sc = { .s = s, .code_left = CODE_BUDGET };
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const struct wait *w = s->tasks[i].wait;
+		if (w && w->holder_inferable && w->address && lock_index(&sc, w->address) < 0 &&
+		    sc.nlocks < MAX_LOCKS)
+			sc.locks[sc.nlocks++] = w->address;
+	}
+	if (!sc.nlocks)
+		return;
+	sc.hits = xcalloc(s->ntasks * (size_t)sc.nlocks, sizeof(*sc.hits));
+	for (size_t k = 0; k < s->ntasks * (size_t)sc.nlocks; k++)
+		sc.hits[k].stack_off = -1;
+	sc.have_cs = cs_open(CS_ARCH_X86, CS_MODE_64, &sc.cs) == CS_ERR_OK;
+	if (sc.have_cs)
+		cs_option(sc.cs, CS_OPT_DETAIL, CS_OPT_ON);
+	else
+		snapshot_warn(s, "the disassembler (Capstone) could not start: likely lock holders rest on "
+			      "stacks and registers only");
+	for (size_t i = 0; i < s->ntasks; i++) {
+		scan_stack(&sc, i);
+		scan_frames(&sc, i);
+	}
+	if (sc.code_skipped)
+		snapshot_warn(s, "likely lock holders: code of some threads' functions was not read (over %u MB "
+			      "in all); their evidence rests on stacks and registers", CODE_BUDGET >> 20);
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *t = &s->tasks[i];
+		int li = t->wait && t->wait->holder_inferable ? lock_index(&sc, t->wait->address) : -1;
+		if (li >= 0)
+			choose(&sc, t, li);
+	}
+	if (sc.have_cs)
+		cs_close(&sc.cs);
+	free(sc.hits);
+}
