@@ -2,6 +2,7 @@
 #include "analyzers/describe.h"
 #include "analyzers/restart.h"
 #include "analyzers/rust_locks.h"
+#include "analyzers/spinlock.h"
 #include "analyzers/syscalls.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
@@ -574,6 +575,8 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 	}
 	if (t->syscall_nr < 0 || !syscall_in_progress(t, nr)) {
 		/* No registers and no syscall: the task never stopped (D state), nothing is known. */
+		if (!base_state && spinlock_wait(s, t))
+			return;
 		t->state = base_state ? base_state : !t->have_regs ? "unknown" : "running";
 		return;
 	}

@@ -4,7 +4,10 @@
 #include "attach/sampler.h"
 #include "util/clock.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 /* Mass blocking and chains rest on no owner field. With --no-stop nothing does: each thread
@@ -30,12 +33,33 @@ static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
 	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
 }
 
+/* A thread spinning on a spinlock runs all the time: it is still spinning when it stayed out
+ * of the kernel, kept running, and the lock's word still says taken (read from the process
+ * now, without stopping it). */
+static bool still_spinning(const struct snapshot *s, const struct thread_sample *x,
+			   const struct thread_sample *y, const struct task *t)
+{
+	if (x->syscall_nr >= 0 || y->syscall_nr >= 0 || y->run_ns <= x->run_ns)
+		return false;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)s->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int32_t word = 1;
+	bool taken = fd >= 0 && pread(fd, &word, sizeof(word), (off_t)t->wait->address) == sizeof(word) &&
+		     word <= 0;
+	if (fd >= 0)
+		close(fd);
+	return taken;
+}
+
 /* The thread sat in the wait the snapshot decoded, the same call on the same first
  * argument in both samples, and neither ran nor was woken in between. */
 static bool held_still(const struct snapshot *s, const struct sample *a, const struct sample *b, pid_t tid)
 {
 	const struct thread_sample *x = sample_of(a, tid), *y = sample_of(b, tid);
 	const struct task *t = snapshot_find_task(s, tid);
+	if (x && y && t && t->wait && t->wait->kind == WAIT_SPINLOCK)
+		return still_spinning(s, x, y, t);
 	if (!x || !y || !t || !t->wait || x->syscall_nr < 0)
 		return false;
 	if (x->syscall_nr != y->syscall_nr || x->arg0 != y->arg0 || x->slices != y->slices ||

@@ -170,6 +170,44 @@ void *symbolizer_dwfl(struct symbolizer *sz)
 	return sz ? sz->dwfl : NULL;
 }
 
+const char *symbolizer_got_slot_name(struct symbolizer *sz, uint64_t slot)
+{
+	Dwfl_Module *m = sz && sz->dwfl ? dwfl_addrmodule(sz->dwfl, slot) : NULL;
+	GElf_Addr bias;
+	Elf *elf = m ? dwfl_module_getelf(m, &bias) : NULL;
+	if (!elf)
+		return NULL;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		Elf_Scn *symscn = elf_getscn(elf, sh.sh_link);
+		GElf_Shdr symsh;
+		Elf_Data *syms = symscn ? elf_getdata(symscn, NULL) : NULL;
+		if (!d || !syms || !gelf_getshdr(symscn, &symsh))
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			if (!gelf_getrela(d, (int)i, &r) || r.r_offset + bias != slot)
+				continue;
+			if (!gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym))
+				return NULL;
+			return elf_strptr(elf, symsh.sh_link, sym.st_name);
+		}
+	}
+	return NULL;
+}
+
+const char *symbolizer_function_at(struct symbolizer *sz, uint64_t addr)
+{
+	Dwfl_Module *m = sz && sz->dwfl ? dwfl_addrmodule(sz->dwfl, addr) : NULL;
+	return m ? dwfl_module_addrname(m, addr) : NULL;
+}
+
 void symbolizer_free(struct symbolizer *sz)
 {
 	if (!sz)
