@@ -35,6 +35,7 @@ void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 	inferred_findings(s, &l);
 	xproc_findings(s, &l);
 	mass_findings(s, o ? o->mass_threshold : 0, &l);
+	netwait_findings(s, &l);
 	go_findings(s, o ? o->mass_threshold : 0, &l);
 	findings_commit(s, &l);
 }

@@ -18,6 +18,8 @@ void findings_commit(struct snapshot *s, struct finding_list *l);
  * (task -> the thread holding what it waits on). Clears the idle mark of every thread
  * that others wait for: whatever it does, it is a suspect. */
 void waitgraph_findings(struct snapshot *s, struct finding_list *out);
+/* Several threads blocked on connections to one peer that does not answer. */
+void netwait_findings(struct snapshot *s, struct finding_list *out);
 /* Many threads on one object; threshold 0 means the default (>=10 and >=10%). */
 void mass_findings(struct snapshot *s, int threshold, struct finding_list *out);
 #endif

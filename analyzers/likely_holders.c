@@ -10,6 +10,7 @@
  * thread waiting for the same lock is no holder. */
 #include "analyzers/likely_holders.h"
 #include "analyzers/describe.h"
+#include "symbols/symbols.h"
 #include "target/target.h"
 #include "util/xalloc.h"
 #include <capstone/capstone.h>
@@ -27,6 +28,7 @@ struct hit {
 	const char *reg;	/* a register holding its address, or NULL */
 	const char *function;	/* a current function that takes its address, or NULL */
 	uint64_t code_at;
+	const char *lock_call;	/* the lock function called with it just after, or NULL */
 };
 
 struct scan {
@@ -80,6 +82,69 @@ static void scan_stack(struct scan *sc, size_t ti)
 	}
 }
 
+#define CALL_LOOKAHEAD 8
+
+/* The function a direct call lands in, through a PLT stub's GOT slot when it is one
+ * (`[endbr64;] [bnd] jmp *GOT(%rip)`), by its symbol name. */
+static const char *call_target_name(struct scan *sc, uint64_t target)
+{
+	const char *name = NULL;
+	bool stub_seen = false;
+	unsigned char stub[16];
+	size_t n = target_read(sc->s->target, target, stub, sizeof(stub));
+	const uint8_t *p = stub;
+	uint64_t addr = target;
+	cs_insn *insn = cs_malloc(sc->cs);
+	for (int k = 0; k < 2 && n > 0 && cs_disasm_iter(sc->cs, &p, &n, &addr, insn); k++) {
+		const cs_x86 *x = &insn->detail->x86;
+		if (insn->id == X86_INS_ENDBR64)
+			continue;
+		if (insn->id != X86_INS_JMP || x->op_count != 1 || x->operands[0].type != X86_OP_MEM ||
+		    x->operands[0].mem.base != X86_REG_RIP)
+			break;
+		uint64_t slot = insn->address + insn->size + (uint64_t)x->operands[0].mem.disp, fn;
+		stub_seen = true;
+		/* the slot's relocation names the function; a copied slot, where it landed */
+		name = symbolizer_got_slot_name(sc->s->symbolizer, slot);
+		if (!name && target_read_u64(sc->s->target, slot, &fn))
+			name = symbolizer_function_at(sc->s->symbolizer, fn);
+		break;
+	}
+	cs_free(insn, 1);
+	return stub_seen ? name : symbolizer_function_at(sc->s->symbolizer, target);
+}
+
+/* A lock function: pthread_mutex_lock, pthread_spin_lock, pthread_rwlock_wrlock, a Rust or
+ * C++ ...::lock, not unlock, init or destroy. */
+static bool lock_function(const char *name)
+{
+	char buf[128];
+	const char *fn = describe_plain_function(name, buf, sizeof(buf));
+	const char *l = strstr(fn, "lock");
+	return l && !strstr(fn, "unlock") && !strstr(fn, "init") && !strstr(fn, "destroy") &&
+	       !strstr(fn, "trylock") && !strstr(fn, "clock");
+}
+
+/* After the instruction taking a lock's address: is it handed to a lock function? */
+static const char *called_lock(struct scan *sc, const uint8_t *p, size_t n, uint64_t addr)
+{
+	cs_insn *insn = cs_malloc(sc->cs);
+	const char *found = NULL;
+	for (int k = 0; k < CALL_LOOKAHEAD && n > 0 && cs_disasm_iter(sc->cs, &p, &n, &addr, insn); k++) {
+		if (insn->id != X86_INS_CALL)
+			continue;
+		const cs_x86 *x = &insn->detail->x86;
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			const char *name = call_target_name(sc, (uint64_t)x->operands[0].imm);
+			if (name && lock_function(name))
+				found = name;
+		}
+		break;	/* the first call after it is the one it is for */
+	}
+	cs_free(insn, 1);
+	return found;
+}
+
 /* RIP-relative operands in [entry, end): the static addresses the code takes. */
 static void scan_code(struct scan *sc, size_t ti, const char *fn, uint64_t entry, uint64_t end)
 {
@@ -102,9 +167,14 @@ static void scan_code(struct scan *sc, size_t ti, const char *fn, uint64_t entry
 			uint64_t target = insn->address + insn->size + (uint64_t)x->operands[k].mem.disp;
 			int li = lock_index(sc, target);
 			struct hit *h = li >= 0 ? &sc->hits[ti * (size_t)sc->nlocks + (size_t)li] : NULL;
-			if (h && !h->function) {
-				h->function = fn;
-				h->code_at = insn->address;
+			if (h && (!h->function || !h->lock_call)) {
+				/* the code up to the PC only: a call after it is still to come */
+				const char *lc = called_lock(sc, p, n, addr);
+				if (!h->function || lc) {
+					h->function = fn;
+					h->code_at = insn->address;
+					h->lock_call = lc;
+				}
 			}
 		}
 	}
@@ -129,9 +199,11 @@ static void scan_frames(struct scan *sc, size_t ti)
 	}
 }
 
+/* A pointer on the stack or in a register, and code that took the address: one point each;
+ * code that handed it to a lock function: two. */
 static int score(const struct hit *h)
 {
-	return (h->stack_off >= 0 || h->reg) + (h->function != NULL);
+	return (h->stack_off >= 0 || h->reg) + (h->function != NULL) + (h->lock_call != NULL);
 }
 
 static const char *evidence_text(struct snapshot *s, const struct hit *h, const char *lock)
@@ -142,7 +214,10 @@ static const char *evidence_text(struct snapshot *s, const struct hit *h, const 
 				  (unsigned long long)h->stack_off);
 	else if (h->reg)
 		st = arena_printf(&s->arena, "its register %s points at %s", h->reg, lock);
-	if (h->function)
+	if (h->function && h->lock_call)
+		code = arena_printf(&s->arena, "%s, where it is now, called %s on %s before (code at %#llx)",
+				    h->function, h->lock_call, lock, (unsigned long long)h->code_at);
+	else if (h->function)
 		code = arena_printf(&s->arena, "%s, where it is now, took the address of %s before (code at %#llx)",
 				    h->function, lock, (unsigned long long)h->code_at);
 	if (st && code)

@@ -2,6 +2,7 @@
 #include "analyzers/describe.h"
 #include "analyzers/restart.h"
 #include "analyzers/rust_locks.h"
+#include "analyzers/spinlock.h"
 #include "analyzers/syscalls.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
@@ -79,10 +80,13 @@ static bool stdio_function(const char *fn)
 
 /* Code of the program itself, where the C library's wait functions have been left: the
  * lock type must be named before it (C++ wrappers inlined into it are library code). */
-static bool program_frame(const struct pcsym *ps, const char *fn)
+static bool program_frame(const struct pcsym *ps, const char *raw, const char *fn)
 {
+	/* A C library linked statically lives in the program's module: its internal names
+	 * (reserved: a leading underscore; futex_wait, lll_* inlined) are still library code. */
 	return ps->module && !describe_is_runtime_module(ps->module) && strncmp(fn, "std::", 5) != 0 &&
-	       strncmp(fn, "gthread", 7) != 0 && strncmp(fn, "gnu_cxx::", 9) != 0;
+	       strncmp(fn, "gthread", 7) != 0 && strncmp(fn, "gnu_cxx::", 9) != 0 && raw[0] != '_' &&
+	       !strstr(fn, "futex") && strncmp(fn, "lll_", 4) != 0;
 }
 
 /* The lock type, from the C library's frames between the syscall and the program's code
@@ -119,7 +123,7 @@ static enum lock_hint frame_hint(const struct task *t)
 			}
 			if (h != HINT_NONE)
 				return h;
-			if (program_frame(ps, fn))
+			if (program_frame(ps, ps->frames[k].function, fn))
 				return HINT_NONE;
 		}
 	}
@@ -574,6 +578,8 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 	}
 	if (t->syscall_nr < 0 || !syscall_in_progress(t, nr)) {
 		/* No registers and no syscall: the task never stopped (D state), nothing is known. */
+		if (!base_state && spinlock_wait(s, t))
+			return;
 		t->state = base_state ? base_state : !t->have_regs ? "unknown" : "running";
 		return;
 	}

@@ -71,13 +71,18 @@ void copy_futex_windows(pid_t pid, int memfd, struct memimage *m, const struct t
 		 * first argument that is no address (a clock id) lies in no mapping below. */
 		if ((tasks[i].syscall_nr == 202 || tasks[i].syscall_nr == 219) && tasks[i].syscall_args[0])
 			addrs[n++] = tasks[i].syscall_args[0];
+		/* A thread outside the kernel may be spinning in pthread_spin_lock, which keeps the
+		 * lock's address in its first argument register: the word tells whether it is
+		 * taken (only writable data can be a lock; checked below). */
+		else if (tasks[i].syscall_nr < 0 && tasks[i].have_regs && tasks[i].regs.rdi)
+			addrs[n++] = tasks[i].regs.rdi;
 	if (n > 1)
 		qsort(addrs, n, sizeof(*addrs), cmp_u64);
 	uint64_t covered_to = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ua = addrs[i];
 		const struct mapping *fm = mapping_find(maps, nmaps, ua);
-		if (!fm)
+		if (!fm || fm->perms[1] != 'w')
 			continue;
 		uint64_t lo = ua >= fm->start + COPY_FUTEX_BEFORE ? ua - COPY_FUTEX_BEFORE : fm->start;
 		uint64_t hi = ua + COPY_FUTEX_AFTER <= fm->end ? ua + COPY_FUTEX_AFTER : fm->end;

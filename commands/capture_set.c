@@ -127,3 +127,22 @@ int capture_write_all(struct captured *cs, size_t n, const struct cmd_options *o
 	free(order);
 	return r;
 }
+
+int capture_report(struct captured *cs, size_t n, const struct cmd_options *o, FILE *dflt, bool fallback,
+		   struct err *e)
+{
+	FILE *out = dflt;
+	struct outfile of = { .fd = -1 };
+	if (o->output && strcmp(o->output, "-") != 0 &&
+	    (outfile_open(&of, o->output, e) != 0 || !(out = outfile_stream(&of, e)))) {
+		outfile_abort(&of);
+		if (!fallback)
+			return -1;
+		fprintf(stderr, "chang: %s\n", e->msg);
+		out = dflt;
+	}
+	int r = capture_write_all(cs, n, o, out, e);
+	if (out != dflt)
+		r = r == 0 ? outfile_commit(&of, e) : (outfile_abort(&of), r);
+	return r;
+}

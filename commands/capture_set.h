@@ -24,4 +24,9 @@ void captured_free(struct captured *c);
  * o->save_dir also chang-PID.json and chang-PID-TIME.pb.gz there. */
 int capture_write_all(struct captured *cs, size_t n, const struct cmd_options *o, FILE *out,
 		      struct err *e);
+/* capture_write_all into -o (through util/outfile) or, without -o, into dflt. When the file
+ * cannot be opened: with fallback the reports go to dflt all the same (the error is printed
+ * first), else that is the error. */
+int capture_report(struct captured *cs, size_t n, const struct cmd_options *o, FILE *dflt, bool fallback,
+		   struct err *e);
 #endif

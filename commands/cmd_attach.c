@@ -6,7 +6,6 @@
 #include "commands/capture_set.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
-#include "util/outfile.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -62,19 +61,8 @@ static int attach_many(const struct cmd_options *o)
 			if (cs[i].snap && pipeline_write(cs[i].snap, &each, &e) != 0)
 				r = pipeline_fail(&e);
 	} else if (ok) {
-		FILE *out = stdout;
-		struct outfile of = { .fd = -1 };
-		if (o->output && strcmp(o->output, "-") != 0 &&
-		    (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e)))) {
-			outfile_abort(&of);
+		if (capture_report(cs, n, o, stdout, false, &e) != 0)
 			r = pipeline_fail(&e);
-		} else {
-			r = capture_write_all(cs, n, o, out, &e);
-			if (out != stdout)
-				r = r == 0 ? outfile_commit(&of, &e) : (outfile_abort(&of), r);
-			if (r != 0)
-				r = pipeline_fail(&e);
-		}
 	}
 	bool hang = false;
 	for (size_t i = 0; i < n; i++) {

@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include "attach/proctree.h"
 #include "commands/capture_set.h"
+#include "symbols/debuginfod.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 #include "util/clock.h"
-#include "util/outfile.h"
 #include "util/xalloc.h"
 
 #define EXIT_HANG 124		/* as timeout(1) */
@@ -42,7 +42,11 @@ static pid_t spawn(char **argv, const sigset_t *orig_mask, int *exec_errno)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return -1;
+	/* the command sees DEBUGINFOD_URLS, which chang keeps from libdwfl (symbols/debuginfod.h) */
+	debuginfod_env_for_child(true);
 	pid_t pid = fork();
+	if (pid != 0)
+		debuginfod_env_for_child(false);
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
@@ -85,24 +89,9 @@ static int capture_tree(pid_t child, const struct cmd_options *o, const char *wh
 		if (!cs[i].snap)
 			fprintf(stderr, "chang run: process %d: %s\n", (int)pids[i], errs[i].msg);
 	free(errs);
-	FILE *out = stderr;
+	/* The reports still reach stderr when the file cannot be written. */
 	struct err e = { 0 };
-	struct outfile of = { .fd = -1 };
-	if (o->output && strcmp(o->output, "-") != 0) {
-		/* The reports still reach stderr when the file cannot be written. */
-		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
-			fprintf(stderr, "chang: %s\n", e.msg);
-			outfile_abort(&of);
-			out = stderr;
-		}
-	}
-	int r = capture_write_all(cs, n, o, out, &e);
-	if (out != stderr) {
-		if (r == 0)
-			r = outfile_commit(&of, &e);
-		else
-			outfile_abort(&of);
-	}
+	int r = capture_report(cs, n, o, stderr, true, &e);
 	if (r != 0)
 		fprintf(stderr, "chang: %s\n", e.msg);
 	for (size_t i = 0; i < n; i++)

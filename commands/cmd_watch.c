@@ -12,7 +12,6 @@
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 #include "util/clock.h"
-#include "util/outfile.h"
 
 static void sleep_ms(uint64_t ms)
 {
@@ -47,22 +46,7 @@ static int report_now(pid_t pid, const struct cmd_options *o)
 	struct captured c = capture_one(pid, o, &e);
 	if (!c.snap)
 		return pipeline_fail(&e);
-	FILE *out = stdout;
-	struct outfile of = { .fd = -1 };
-	if (o->output && strcmp(o->output, "-") != 0) {
-		if (outfile_open(&of, o->output, &e) != 0 || !(out = outfile_stream(&of, &e))) {
-			outfile_abort(&of);
-			captured_free(&c);
-			return pipeline_fail(&e);
-		}
-	}
-	int r = capture_write_all(&c, 1, o, out, &e);
-	if (out != stdout) {
-		if (r == 0)
-			r = outfile_commit(&of, &e);
-		else
-			outfile_abort(&of);
-	}
+	int r = capture_report(&c, 1, o, stdout, false, &e);
 	captured_free(&c);
 	return r ? pipeline_fail(&e) : 0;
 }

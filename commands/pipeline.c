@@ -91,7 +91,7 @@ void pipeline_after_thaw(struct target *t, struct snapshot *s, const struct cmd_
 	char **files = NULL;
 	size_t n = live_target_mapped_files(s, &files);
 	char path[8192];
-	debugfile_search_path(&o->target, path, sizeof(path));
+	debugfile_search_path(&o->target, t->pid, path, sizeof(path));
 	debugfile_prefetch((const char *const *)files, n, path);
 	for (size_t i = 0; i < n; i++)
 		free(files[i]);

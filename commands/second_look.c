@@ -4,13 +4,21 @@
 #include "attach/sampler.h"
 #include "util/clock.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
-static bool unproven(const struct finding *f)
+/* Mass blocking and chains rest on no owner field. With --no-stop nothing does: each thread
+ * and each lock word was read at its own moment while the process ran, so a thread that
+ * took the lock between its syscall being read and the word being read looks like it waits
+ * for itself. Cross-process findings had their own second look (attach/xproc.c); inferred
+ * ones need this one. */
+static bool unproven(const struct snapshot *s, const struct finding *f)
 {
-	/* cross-process findings had their own second look (attach/xproc.c) */
-	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN || f->inferred) &&
+	return (s->not_atomic || f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN ||
+		f->inferred) &&
 	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
 }
 
@@ -25,12 +33,33 @@ static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
 	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
 }
 
+/* A thread spinning on a spinlock runs all the time: it is still spinning when it stayed out
+ * of the kernel, kept running, and the lock's word still says taken (read from the process
+ * now, without stopping it). */
+static bool still_spinning(const struct snapshot *s, const struct thread_sample *x,
+			   const struct thread_sample *y, const struct task *t)
+{
+	if (x->syscall_nr >= 0 || y->syscall_nr >= 0 || y->run_ns <= x->run_ns)
+		return false;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)s->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int32_t word = 1;
+	bool taken = fd >= 0 && pread(fd, &word, sizeof(word), (off_t)t->wait->address) == sizeof(word) &&
+		     word <= 0;
+	if (fd >= 0)
+		close(fd);
+	return taken;
+}
+
 /* The thread sat in the wait the snapshot decoded, the same call on the same first
  * argument in both samples, and neither ran nor was woken in between. */
 static bool held_still(const struct snapshot *s, const struct sample *a, const struct sample *b, pid_t tid)
 {
 	const struct thread_sample *x = sample_of(a, tid), *y = sample_of(b, tid);
 	const struct task *t = snapshot_find_task(s, tid);
+	if (x && y && t && t->wait && t->wait->kind == WAIT_SPINLOCK)
+		return still_spinning(s, x, y, t);
 	if (!x || !y || !t || !t->wait || x->syscall_nr < 0)
 		return false;
 	if (x->syscall_nr != y->syscall_nr || x->arg0 != y->arg0 || x->slices != y->slices ||
@@ -61,7 +90,7 @@ void second_look(struct snapshot *s, unsigned ms)
 		return;
 	size_t n = 0;
 	for (size_t i = 0; i < s->nfindings; i++)
-		n += unproven(&s->findings[i]);
+		n += unproven(s, &s->findings[i]);
 	if (n == 0)
 		return;
 	struct sample a, b;
@@ -85,7 +114,7 @@ void second_look_judge(struct snapshot *s, const struct sample *a, const struct 
 	size_t k = 0;
 	for (size_t i = 0; i < s->nfindings; i++) {
 		struct finding *f = &s->findings[i];
-		if (unproven(f)) {
+		if (unproven(s, f)) {
 			bool held = true;
 			for (int j = 0; j < f->ntids && held; j++)
 				held = held_still(s, a, b, f->tids[j]);

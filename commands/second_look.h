@@ -2,7 +2,8 @@
  * proves (mass blocking, a blocking chain) stands only if its threads are seen in the same
  * waits, with no CPU time and no wake-ups, over a short interval after the capture (the
  * /proc sampling chang watch does). A busy, healthy service passes through such states all
- * the time; a hang stays in them. */
+ * the time; a hang stays in them. With --no-stop, where threads and lock words were read at
+ * different moments, every finding needs the look. */
 #ifndef CHANG_SECOND_LOOK_H
 #define CHANG_SECOND_LOOK_H
 #include "model/snapshot.h"

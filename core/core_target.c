@@ -2,6 +2,7 @@
 #include "core/decompress.h"
 #include "core/elfcore.h"
 #include "core/linkmap.h"
+#include "go/go.h"
 #include "target/buildid.h"
 #include "util/xalloc.h"
 #include <elf.h>
@@ -609,6 +610,28 @@ static void explain_stream(struct err *e, const struct decompress_result *dr)
 		snprintf(e->msg + n, sizeof(e->msg) - n, " (%s)", dr->problem);
 }
 
+/* A Go program's goroutines are part of what a capture holds, as attach/ reads them inside
+ * its freeze: the executable is the module named like s->executable, and its runtime's
+ * structures are in the core. Failing that, s->go_error says why (the threads stay). */
+static void read_goroutines(struct target *t, struct snapshot *s)
+{
+	for (size_t i = 0; i < s->nmodules; i++) {
+		bool is_exe = s->executable && strcmp(s->modules[i].name, s->executable) == 0;
+		if (!is_exe)
+			continue;
+		int fd = target_module_fd(t, i);
+		if (fd < 0)
+			return;
+		if (go_is_go_binary(fd)) {
+			struct err ge = { 0 };
+			if (go_capture(t, s, fd, NULL, &ge) != 0)
+				snapshot_warn(s, "goroutines: %s", ge.msg);
+		}
+		close(fd);
+		return;
+	}
+}
+
 struct target *core_target_open(const char *exe, const char *core_path,
 				const struct target_options *o, struct snapshot *s, struct err *e)
 {
@@ -697,5 +720,6 @@ struct target *core_target_open(const char *exe, const char *core_path,
 		target_close(t);
 		return NULL;
 	}
+	read_goroutines(t, s);
 	return t;
 }

@@ -328,6 +328,10 @@ struct snapshot {
 	/* A target in a pid namespace below chang's (a container): its pid there (NSpid), and
 	 * each task's ns_tid. 0 when it shares chang's namespace or it is not known. */
 	pid_t ns_pid;
+	/* The debuginfod servers symbols/ may ask for missing files (DEBUGINFOD_URLS), NULL when
+	 * none (unset, --no-debuginfod, or no client library). */
+	const char *debuginfod_urls;
+	bool debuginfod_possible;	/* this chang could ask servers (a dynamic build, no --no-debuginfod) */
 	/* Every thread of that namespace (of every process in it), its TID there and chang's:
 	 * a lock word may name a thread of another process of the container. */
 	struct ns_tid_map { pid_t ns, host; } *ns_tids;

@@ -120,7 +120,13 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 		return;
 	}
 	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq, f->inferred ? " (inferred)" : "", f->summary);
-	if (f->confirmed_ms)
+	bool spins = false;
+	for (int i = 0; i < f->nlocks; i++)
+		spins |= f->locks[i].kind == WAIT_SPINLOCK;
+	if (f->confirmed_ms && spins)
+		fprintf(out, " Over a second look of %d ms the spinning threads kept spinning (out of the kernel, "
+			"on a CPU) and their locks stayed taken.", f->confirmed_ms);
+	else if (f->confirmed_ms)
 		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no wake-ups).",
 			f->confirmed_ms);
 	fprintf(out, "\n%s\n", RULE);

@@ -41,7 +41,9 @@ static void symbols_header(FILE *out, const struct snapshot *s)
 	if (sum.nmodules)
 		fprintf(out, "(to name them: install the -dbgsym package from the debian-debug archive, whose files "
 			"/usr/lib/debug holds and chang reads; or put the debug file, e.g. from `debuginfod-find "
-			"debuginfo BUILD-ID`, at DIR/.build-id/XX/REST.debug and give --debuginfo-path=DIR)\n");
+			"debuginfo BUILD-ID`, at DIR/.build-id/XX/REST.debug and give --debuginfo-path=DIR%s)\n",
+			s->debuginfod_urls || !s->debuginfod_possible ? "" : "; or have chang fetch them: DEBUGINFOD_URLS=https://debuginfod.debian.net "
+			"chang ...");
 	symsummary_free(&sum);
 }
 

@@ -43,11 +43,28 @@ static struct {
 	unsigned inflated, cached;	/* for --stats */
 } reg = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-void debugfile_search_path(const struct target_options *o, char *buf, size_t cap)
+/* A live target whose root is not chang's (a container's mount namespace, a chroot): its
+ * own /usr/lib/debug, through /proc/PID/root, or "" when its root is chang's. */
+static void container_debug_dir(pid_t pid, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	if (pid <= 0)
+		return;
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	struct stat a, b;
+	if (stat(root, &a) != 0 || stat("/", &b) != 0 || (a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+		return;
+	snprintf(buf, cap, "%s/usr/lib/debug:", root);
+}
+
+void debugfile_search_path(const struct target_options *o, pid_t live_pid, char *buf, size_t cap)
 {
 	const char *dip = o ? o->debuginfo_path : NULL, *root = o ? o->sysroot : NULL;
-	snprintf(buf, cap, "%s%s%s%s%s:.debug:/usr/lib/debug", dip ? dip : "", dip ? ":" : "",
-		 root ? root : "", root ? "/usr/lib/debug" : "", root ? ":" : "");
+	char container[96];
+	container_debug_dir(live_pid, container, sizeof(container));
+	snprintf(buf, cap, "%s%s%s%s%s%s.debug:/usr/lib/debug", dip ? dip : "", dip ? ":" : "",
+		 root ? root : "", root ? "/usr/lib/debug" : "", root ? ":" : "", container);
 	if (buf[0] == ':')	/* no leading empty component */
 		memmove(buf, buf + 1, strlen(buf));
 }

@@ -8,8 +8,10 @@
 #include "target/target.h"
 
 /* The directories searched for debug files, in elfutils' debuginfo_path syntax
- * (--debuginfo-path, the sysroot's /usr/lib/debug, .debug, /usr/lib/debug). */
-void debugfile_search_path(const struct target_options *o, char *buf, size_t cap);
+ * (--debuginfo-path, the sysroot's /usr/lib/debug, a live target's own /usr/lib/debug when
+ * its root is not chang's (a container: /proc/PID/root/usr/lib/debug), .debug,
+ * /usr/lib/debug). live_pid: the attached process, 0 for a core. */
+void debugfile_search_path(const struct target_options *o, pid_t live_pid, char *buf, size_t cap);
 
 /* Start inflating, on a background thread, the debug files that the build-ids of these
  * module files name under the search path. Returns at once. */

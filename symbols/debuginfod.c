@@ -48,6 +48,14 @@ void debuginfod_init(void)
 	di.timeout_s = v > 0 ? (unsigned)v : DEFAULT_TIMEOUT_S;
 }
 
+void debuginfod_env_for_child(bool on)
+{
+	if (on && di.urls)
+		setenv("DEBUGINFOD_URLS", di.urls, 1);
+	else
+		unsetenv("DEBUGINFOD_URLS");
+}
+
 void debuginfod_disable(void)
 {
 	di.disabled = true;
@@ -64,6 +72,11 @@ const char *debuginfod_urls(void)
 }
 
 #ifdef CHANG_STATIC
+bool debuginfod_usable(void)
+{
+	return false;
+}
+
 const char *debuginfod_support(void)
 {
 	return "debuginfod: not in this static build (libdebuginfod cannot be loaded by a static program)";
@@ -75,6 +88,11 @@ int debuginfod_fetch(enum debuginfod_kind kind, const unsigned char *id, int len
 	return -2;
 }
 #else
+bool debuginfod_usable(void)
+{
+	return !di.disabled;
+}
+
 const char *debuginfod_support(void)
 {
 	static char line[320];

@@ -17,6 +17,9 @@
 
 /* Take DEBUGINFOD_URLS out of the environment (see above). Call once, first thing. */
 void debuginfod_init(void);
+/* Put DEBUGINFOD_URLS back into the environment (on) or take it out again (off): around
+ * the fork of a command chang runs, which must see the environment it was given. */
+void debuginfod_env_for_child(bool on);
 /* --no-debuginfod: never fetch. */
 void debuginfod_disable(void);
 /* From now on fetches may happen (the target is thawed, or was never frozen). */
@@ -25,6 +28,8 @@ void debuginfod_allow(void);
 const char *debuginfod_support(void);
 /* The servers chang would ask, NULL when it would ask none. */
 const char *debuginfod_urls(void);
+/* Whether this chang could fetch (not the static build, not --no-debuginfod). */
+bool debuginfod_usable(void);
 
 enum debuginfod_kind { DEBUGINFOD_DEBUGINFO, DEBUGINFOD_EXECUTABLE };
 

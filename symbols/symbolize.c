@@ -130,7 +130,7 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 	sz->target = t;
 	sz->snap = s;
 	char dip[8192];
-	debugfile_search_path(t->opts, dip, sizeof(dip));
+	debugfile_search_path(t->opts, s->source == SOURCE_ATTACH ? s->pid : 0, dip, sizeof(dip));
 	sz->debuginfo_path = xstrdup(dip);
 	sz->callbacks.find_elf = find_elf;
 	sz->callbacks.find_debuginfo = find_debuginfo;
@@ -142,6 +142,9 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 		return NULL;
 	}
 	symbolizer_current = sz;
+	s->debuginfod_possible = debuginfod_usable();
+	const char *urls = s->debuginfod_possible ? debuginfod_urls() : NULL;
+	s->debuginfod_urls = urls ? arena_strdup(&s->arena, urls) : NULL;
 	fetch_missing_files(sz);
 	dwfl_report_begin(sz->dwfl);
 	for (size_t i = 0; i < s->nmodules; i++) {
@@ -165,6 +168,44 @@ struct symbolizer *symbolizer_new(struct target *t, struct err *e)
 void *symbolizer_dwfl(struct symbolizer *sz)
 {
 	return sz ? sz->dwfl : NULL;
+}
+
+const char *symbolizer_got_slot_name(struct symbolizer *sz, uint64_t slot)
+{
+	Dwfl_Module *m = sz && sz->dwfl ? dwfl_addrmodule(sz->dwfl, slot) : NULL;
+	GElf_Addr bias;
+	Elf *elf = m ? dwfl_module_getelf(m, &bias) : NULL;
+	if (!elf)
+		return NULL;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		Elf_Scn *symscn = elf_getscn(elf, sh.sh_link);
+		GElf_Shdr symsh;
+		Elf_Data *syms = symscn ? elf_getdata(symscn, NULL) : NULL;
+		if (!d || !syms || !gelf_getshdr(symscn, &symsh))
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			if (!gelf_getrela(d, (int)i, &r) || r.r_offset + bias != slot)
+				continue;
+			if (!gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym))
+				return NULL;
+			return elf_strptr(elf, symsh.sh_link, sym.st_name);
+		}
+	}
+	return NULL;
+}
+
+const char *symbolizer_function_at(struct symbolizer *sz, uint64_t addr)
+{
+	Dwfl_Module *m = sz && sz->dwfl ? dwfl_addrmodule(sz->dwfl, addr) : NULL;
+	return m ? dwfl_module_addrname(m, addr) : NULL;
 }
 
 void symbolizer_free(struct symbolizer *sz)

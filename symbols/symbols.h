@@ -14,6 +14,12 @@ void symbolize_snapshot(struct symbolizer *sz, struct snapshot *s);
 /* Name a data address for humans: "lock_a", "jobs.not_full", "forks[2]" (where DWARF
  * tells), else "symbol+0xOFF"; NULL when no symbol covers it (heap, stack). */
 const char *symbolizer_data_name(struct symbolizer *sz, uint64_t addr, struct arena *a);
+/* The ELF symbol (function) covering a code address, as the symbol table spells it
+ * ("__pthread_spin_lock"), or NULL; owned by the symbolizer. */
+const char *symbolizer_function_at(struct symbolizer *sz, uint64_t addr);
+/* The symbol a GOT slot's relocation names (a PLT stub's `jmp *slot`: the function it
+ * calls), read from the module's file, or NULL; owned by the symbolizer's ELF. */
+const char *symbolizer_got_slot_name(struct symbolizer *sz, uint64_t slot);
 /* The Dwfl, for the libdw unwinder (which must share the modules). */
 void *symbolizer_dwfl(struct symbolizer *sz);
 void symbolizer_free(struct symbolizer *sz);

@@ -71,3 +71,15 @@ def test_real_hang_confirmed_by_second_look():
         check("Unchanged over a second look of" in r.stdout, r.stdout[:2000])
         rep = chang_json(["attach", "--pid", str(p.pid), "--second-look=0"])
         check(all(f["confirmed_ms"] is None for f in rep["findings"]), "confirmed without a look")
+
+
+def test_no_stop_reads_no_false_self_deadlock():
+    """--no-stop reads threads and lock words at different moments: a turn-taker caught
+    waiting, then read as the mutex's owner once it got it, looks like a self-deadlock. The
+    second look sees it move on; without the look it shows up now and then."""
+    p = Program(build("contended"), threads=13)
+    with p:
+        p.wait_ready()
+        for i in range(8):
+            rep = chang_json(["attach", "--no-stop", "--pid", str(p.pid)])
+            check(rep["findings"] == [], "--no-stop look #%d: %r" % (i + 1, [f["summary"] for f in rep["findings"]]))

@@ -79,3 +79,67 @@ def test_attach_into_pid_namespace():
         check(len(st) == 3 and all(s not in "tT" for s in st.values()), "target left stopped: %r" % st)
     finally:
         p.cleanup()
+
+
+def test_container_root_debug_files():
+    """A container with a root of its own (chroot in a new mount and pid namespace, its C
+    library bind-mounted in): a stripped program whose debug file is only in the container's
+    /usr/lib/debug gets its names and lines through /proc/PID/root, and none once that file
+    is gone (the host has no copy: the test can fail)."""
+    libdir = "/usr/lib/x86_64-linux-gnu"
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("chroot"):
+        return "skip: a container root needs root, unshare and chroot"
+    if not os.path.isdir(libdir) or not os.path.isdir("/lib64"):
+        return "skip: no %s and /lib64 to bind into the container" % libdir
+    import subprocess
+    from harness import OUT, PROGRAMS
+    root = os.path.join(OUT, "ctr-%d" % time.monotonic_ns())
+    for d in ("lib64", libdir[1:], "app"):
+        os.makedirs(os.path.join(root, d))
+    os.symlink("usr/lib", os.path.join(root, "lib"))
+    full = os.path.join(root, "abba.full")
+    subprocess.run(["gcc", "-O2", "-g", "-pthread", "-D_GNU_SOURCE", "-I", PROGRAMS, "-o", full,
+                    os.path.join(PROGRAMS, "abba.c")], check=True)
+    exe = os.path.join(root, "app", "abba")
+    subprocess.run(["strip", "--strip-all", "-o", exe, full], check=True)
+    bid = [l.split()[-1] for l in subprocess.run(["readelf", "-n", exe], capture_output=True, text=True).stdout.splitlines()
+           if "Build ID" in l][0]
+    dbg = os.path.join(root, "usr/lib/debug/.build-id", bid[:2], bid[2:] + ".debug")
+    os.makedirs(os.path.dirname(dbg))
+    subprocess.run(["objcopy", "--only-keep-debug", full, dbg], check=True)
+    os.unlink(full)
+    script = ("mount --bind /lib64 {r}/lib64 && mount --bind {l} {r}{l} && exec chroot {r} /app/abba"
+              .format(r=root, l=libdir))
+    p = Program(shutil.which("unshare"), ["-m", "-p", "-f", "sh", "-c", script])
+    try:
+        p.wait_line("READY")
+        deadline = time.monotonic() + 10
+        target = None
+        while time.monotonic() < deadline and target is None:
+            for pid in (int(x) for x in os.listdir("/proc") if x.isdigit()):
+                try:
+                    if os.readlink("/proc/%d/exe" % pid) == exe:
+                        target = pid
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        check(target is not None, "the container's abba not found")
+        while time.monotonic() < deadline:
+            st = task_states(target)
+            if len(st) == 3 and all(s in "SD" for s in st.values()):
+                break
+            time.sleep(0.005)
+        rep = json.loads(run_chang(["attach", "--pid", str(target), "--format=json"]).stdout)
+        check(rep["ns_pid"] == 1, "ns_pid %r" % rep["ns_pid"])
+        ab = [t for t in rep["threads"] if "transfer_ab" in [f["function"] for f in t["frames"]]]
+        check(len(ab) == 1, "no names from the container's debug file: %r" %
+              [[f["function"] for f in t["frames"]] for t in rep["threads"]])
+        fr = [f for f in ab[0]["frames"] if f["function"] == "take_second"]
+        check(fr and fr[0]["file"].endswith("abba.c") and fr[0]["line"] == 14, "take_second %r" % fr)
+        os.unlink(dbg)
+        rep = json.loads(run_chang(["attach", "--pid", str(target), "--format=json"]).stdout)
+        check(not any("transfer_ab" in [f["function"] for f in t["frames"]] for t in rep["threads"]),
+              "names without the container's debug file?")
+    finally:
+        p.cleanup()
+        shutil.rmtree(root, ignore_errors=True)

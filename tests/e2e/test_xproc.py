@@ -233,3 +233,19 @@ def test_xproc_several_processes_one_capture():
         r = subprocess.run([chang_bin(), "attach", "--pid", str(p.pid), "--tree", "--save-core", os.path.join(OUT, "never-written.core")],
                            capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and "one process" in r.stderr, "save-core with --tree: %r" % r.stderr)
+
+
+def test_network_peer_not_answering():
+    """Six threads wait for answers from one upstream (the child) that never answers: one
+    finding naming the peer and its process; a server's own client connections (each a
+    different remote port) never make one."""
+    p, child = start("upstream")
+    with p:
+        wait_blocked([child])
+        rep = chang_json(["attach", "--pid", str(p.pid)])
+        net = [f for f in rep["findings"] if f["kind"] == "mass-blocking" and "same peer" in f["summary"]]
+        check(len(net) == 1 and net[0]["count"] == 6, "findings %r" % [f["summary"] for f in rep["findings"]])
+        check("process %d" % child in net[0]["summary"] and net[0]["confirmed_ms"], net[0])
+        # the upstream itself holds six connections from six different client ports
+        rep = chang_json(["attach", "--pid", str(child)])
+        check(not [f for f in rep["findings"] if "same peer" in f["summary"]], "upstream: %r" % rep["findings"])

@@ -9,6 +9,8 @@
  *                 it forked (attach to the child: READY prints the child second)
  *   other-user    pipe-waitpid, the child running as user nobody and the parent as daemon
  *                 (started as root): a chang running as daemon cannot read the child
+ *   upstream      six threads wait for answers from one upstream (the child) that accepts
+ *                 their connections and never answers
  *   pipeline      a producer and a consumer moving data through a pipe: healthy
  *   accept        a server idle in accept(): healthy
  * Prints "READY <parent pid> <child pid>" once the child exists and both are about to block;
@@ -256,6 +258,61 @@ static void fork_lock(void)
 	pause();
 }
 
+/* ---- upstream: many requests to one peer that never answers ---- */
+#define UPSTREAM_CLIENTS 6
+static struct sockaddr_in upstream_addr;
+static int upstream_listener;
+
+static void upstream_child(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < UPSTREAM_CLIENTS; i++)
+		if (accept(upstream_listener, NULL, NULL) < 0)
+			_exit(1);
+	pause();	/* holds every connection, answers none */
+}
+
+static int connected;
+static pthread_mutex_t connected_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t connected_cv = PTHREAD_COND_INITIALIZER;
+
+static void *request(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&upstream_addr, sizeof(upstream_addr)) != 0)
+		exit(1);
+	pthread_mutex_lock(&connected_mu);
+	connected++;
+	pthread_cond_broadcast(&connected_cv);
+	pthread_mutex_unlock(&connected_mu);
+	wait_for_reply(fd);
+	return NULL;
+}
+
+static void upstream(void)
+{
+	upstream_listener = socket(AF_INET, SOCK_STREAM, 0);
+	upstream_addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(upstream_addr);
+	if (upstream_listener < 0 || bind(upstream_listener, (struct sockaddr *)&upstream_addr, al) != 0 ||
+	    listen(upstream_listener, UPSTREAM_CLIENTS) != 0 ||
+	    getsockname(upstream_listener, (struct sockaddr *)&upstream_addr, &al) != 0)
+		exit(1);
+	pid_t c = spawn(upstream_child, NULL);
+	close(upstream_listener);
+	pthread_t t[UPSTREAM_CLIENTS];
+	for (int i = 0; i < UPSTREAM_CLIENTS; i++)
+		if (pthread_create(&t[i], NULL, request, NULL) != 0)
+			exit(1);
+	pthread_mutex_lock(&connected_mu);
+	while (connected < UPSTREAM_CLIENTS)
+		pthread_cond_wait(&connected_cv, &connected_mu);
+	pthread_mutex_unlock(&connected_mu);
+	announce(c);
+	pthread_join(t[0], NULL);
+}
+
 /* ---- healthy ---- */
 static void producer(void *arg)
 {
@@ -316,6 +373,8 @@ int main(int argc, char **argv)
 		tcp_mutual();
 	else if (strcmp(mode, "other-user") == 0)
 		other_user();
+	else if (strcmp(mode, "upstream") == 0)
+		upstream();
 	else if (strcmp(mode, "pshared") == 0)
 		pshared_cycle();
 	else if (strcmp(mode, "fork-lock") == 0)
