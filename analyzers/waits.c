@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum lock_hint {
@@ -444,19 +445,15 @@ static void decode_futex(struct ctx *c)
 				    "to, so its owner is not known", c->op, c->val);
 }
 
+static int cmp_fd(const void *key, const void *elem)
+{
+	int k = *(const int *)key, f = ((const struct fdinfo *)elem)->fd;
+	return (k > f) - (k < f);
+}
+
 static const struct fdinfo *find_fd(const struct snapshot *s, int fd)
 {
-	size_t lo = 0, hi = s->nfds;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->fds[mid].fd == fd)
-			return &s->fds[mid];
-		if (s->fds[mid].fd < fd)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->nfds ? bsearch(&fd, s->fds, s->nfds, sizeof(*s->fds), cmp_fd) : NULL;
 }
 
 static void set_fd(struct snapshot *s, struct wait *w, enum wait_kind kind, uint64_t arg)
