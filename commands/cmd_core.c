@@ -13,7 +13,6 @@
 #include "commands/pipeline.h"
 #include "core/core_target.h"
 #include "core/decompress.h"
-#include "go/go.h"
 #include "util/sigdefer.h"
 #include <unistd.h>
 
@@ -218,22 +217,6 @@ int cmd_core(int argc, char **argv)
 	if (!t) {
 		snapshot_free(s);
 		return pipeline_fail(&e);
-	}
-	/* The executable is the module mapped at the lowest address named like s->executable;
-	 * for a Go program, its goroutines come from the runtime's structures in the core. */
-	for (size_t i = 0; i < s->nmodules; i++) {
-		int fd = target_module_fd(t, i);
-		if (fd < 0)
-			continue;
-		bool is_exe = s->executable && strcmp(s->modules[i].name, s->executable) == 0;
-		if (is_exe && go_is_go_binary(fd)) {
-			struct err ge = { 0 };
-			if (go_capture(t, s, fd, NULL, &ge) != 0)
-				snapshot_warn(s, "goroutines: %s", ge.msg);
-		}
-		close(fd);
-		if (is_exe)
-			break;
 	}
 	r = pipeline_run(s, &o);
 	target_close(t);

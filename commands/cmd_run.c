@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "attach/proctree.h"
 #include "commands/capture_set.h"
+#include "symbols/debuginfod.h"
 #include "commands/commands.h"
 #include "commands/pipeline.h"
 #include "util/clock.h"
@@ -41,7 +42,11 @@ static pid_t spawn(char **argv, const sigset_t *orig_mask, int *exec_errno)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return -1;
+	/* the command sees DEBUGINFOD_URLS, which chang keeps from libdwfl (symbols/debuginfod.h) */
+	debuginfod_env_for_child(true);
 	pid_t pid = fork();
+	if (pid != 0)
+		debuginfod_env_for_child(false);
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {

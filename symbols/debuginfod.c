@@ -48,6 +48,14 @@ void debuginfod_init(void)
 	di.timeout_s = v > 0 ? (unsigned)v : DEFAULT_TIMEOUT_S;
 }
 
+void debuginfod_env_for_child(bool on)
+{
+	if (on && di.urls)
+		setenv("DEBUGINFOD_URLS", di.urls, 1);
+	else
+		unsetenv("DEBUGINFOD_URLS");
+}
+
 void debuginfod_disable(void)
 {
 	di.disabled = true;

@@ -17,6 +17,9 @@
 
 /* Take DEBUGINFOD_URLS out of the environment (see above). Call once, first thing. */
 void debuginfod_init(void);
+/* Put DEBUGINFOD_URLS back into the environment (on) or take it out again (off): around
+ * the fork of a command chang runs, which must see the environment it was given. */
+void debuginfod_env_for_child(bool on);
 /* --no-debuginfod: never fetch. */
 void debuginfod_disable(void);
 /* From now on fetches may happen (the target is thawed, or was never frozen). */

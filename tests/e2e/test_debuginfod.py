@@ -235,3 +235,12 @@ def test_debuginfod_core_without_executable():
 
 test_debuginfod_live.timeout = 120
 test_debuginfod_core_without_executable.timeout = 120
+
+
+def test_run_passes_debuginfod_urls_to_its_command():
+    """chang keeps DEBUGINFOD_URLS from libdwfl by taking it out of its own environment; the
+    command `chang run` starts still gets it."""
+    from harness import run_chang
+    env = dict(os.environ, DEBUGINFOD_URLS="http://debuginfod.invalid:8002")
+    r = run_chang(["run", "--", "sh", "-c", 'echo "URLS=$DEBUGINFOD_URLS"'], env=env)
+    check("URLS=http://debuginfod.invalid:8002\n" in r.stdout, "the command saw %r" % r.stdout)

@@ -590,3 +590,64 @@ def test_go_newer_release_checked():
 
 
 test_go_newer_release_checked.timeout = 180
+
+
+def binary_wait_reasons(binary):
+    """runtime.waitReasonStrings as the binary holds it: string headers in its data, the
+    strings in its read-only data, both read from the file through the section table."""
+    import struct
+    syms = subprocess.run(["nm", "-S", binary], capture_output=True, text=True).stdout
+    m = re.search(r"^([0-9a-f]+) ([0-9a-f]+) [dD] runtime\.waitReasonStrings$", syms, re.M)
+    check(m, "%s: no runtime.waitReasonStrings symbol" % binary)
+    addr, size = int(m.group(1), 16), int(m.group(2), 16)
+    secs = []
+    for line in subprocess.run(["readelf", "-SW", binary], capture_output=True, text=True).stdout.split("\n"):
+        f = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+        if f and f.group(2) != "NOBITS":
+            secs.append((int(f.group(3), 16), int(f.group(4), 16), int(f.group(5), 16)))
+    with open(binary, "rb") as fh:
+        data = fh.read()
+
+    def read(a, n):
+        for va, off, sz in secs:
+            if va and va <= a and a + n <= va + sz:
+                return data[off + a - va:off + a - va + n]
+        raise TestFailure("%s: %#x not in the file" % (binary, a))
+    out = []
+    for i in range(size // 16):
+        p, n = struct.unpack("<QQ", read(addr + 16 * i, 16))
+        out.append(read(p, n).decode() if n else "")
+    return out
+
+
+def chang_wait_reason_tables():
+    """go/waitreasons.c's tables: minor version -> strings."""
+    with open(os.path.join(os.path.dirname(PROGRAMS), "..", "go", "waitreasons.c")) as f:
+        text = f.read()
+    tables = {}
+    for minor, body in re.findall(r"reasons_1_(\d+)\[\] = \{(.*?)\n\};", text, re.S):
+        tables[int(minor)] = re.findall(r'^\t"([^"]*)",', body, re.M)
+    return tables
+
+
+def test_go_wait_reason_tables():
+    """Stripped binaries have no runtime.waitReasonStrings symbol: when chang cannot find the
+    array in the data either, it uses its own table of that release. Each table must be what
+    the release's own binaries hold."""
+    tables = chang_wait_reason_tables()
+    check(len(tables) >= 7, "tables %r" % sorted(tables))
+    versions = [("1.19", shutil.which("go"))] + [(v, go_for(v)) for v in NEWER_GO]
+    done = []
+    for v, go in versions:
+        if not go:
+            continue
+        got = binary_wait_reasons(build("mixed", go, "" if v == "1.19" else ".go" + v))
+        want = tables.get(int(v.split(".")[1]))
+        check(want == got, "Go %s: chang's table %r, the binary's %r" % (v, want, got))
+        done.append(v)
+    missing = [v for v, go in versions if not go]
+    if missing:
+        return "skip: only %s checked; Go %s not installed" % (", ".join(done), ", ".join(missing))
+
+
+test_go_wait_reason_tables.timeout = 300

@@ -1,4 +1,4 @@
-/* A Go executable as go_capture reads it: libelf on the file (sections, .symtab, the PIE
+/* A Go executable as go_prepare and go_capture read it: libelf on the file (sections, .symtab, the PIE
  * bias), .go.buildinfo, the pclntab, moduledata, the runtime's type descriptors and the
  * globals behind allgs, then the goroutine analyzers and the Go report formats. The input
  * is the executable, and the target's memory is the executable's PT_LOAD segments as the
