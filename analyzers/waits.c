@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum lock_hint {
@@ -80,10 +81,13 @@ static bool stdio_function(const char *fn)
 
 /* Code of the program itself, where the C library's wait functions have been left: the
  * lock type must be named before it (C++ wrappers inlined into it are library code). */
-static bool program_frame(const struct pcsym *ps, const char *fn)
+static bool program_frame(const struct pcsym *ps, const char *raw, const char *fn)
 {
+	/* A C library linked statically lives in the program's module: its internal names
+	 * (reserved: a leading underscore; futex_wait, lll_* inlined) are still library code. */
 	return ps->module && !describe_is_runtime_module(ps->module) && strncmp(fn, "std::", 5) != 0 &&
-	       strncmp(fn, "gthread", 7) != 0 && strncmp(fn, "gnu_cxx::", 9) != 0;
+	       strncmp(fn, "gthread", 7) != 0 && strncmp(fn, "gnu_cxx::", 9) != 0 && raw[0] != '_' &&
+	       !strstr(fn, "futex") && strncmp(fn, "lll_", 4) != 0;
 }
 
 /* The lock type, from the C library's frames between the syscall and the program's code
@@ -120,7 +124,7 @@ static enum lock_hint frame_hint(const struct task *t)
 			}
 			if (h != HINT_NONE)
 				return h;
-			if (program_frame(ps, fn))
+			if (program_frame(ps, ps->frames[k].function, fn))
 				return HINT_NONE;
 		}
 	}
@@ -441,19 +445,15 @@ static void decode_futex(struct ctx *c)
 				    "to, so its owner is not known", c->op, c->val);
 }
 
+static int cmp_fd(const void *key, const void *elem)
+{
+	int k = *(const int *)key, f = ((const struct fdinfo *)elem)->fd;
+	return (k > f) - (k < f);
+}
+
 static const struct fdinfo *find_fd(const struct snapshot *s, int fd)
 {
-	size_t lo = 0, hi = s->nfds;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->fds[mid].fd == fd)
-			return &s->fds[mid];
-		if (s->fds[mid].fd < fd)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->nfds ? bsearch(&fd, s->fds, s->nfds, sizeof(*s->fds), cmp_fd) : NULL;
 }
 
 static void set_fd(struct snapshot *s, struct wait *w, enum wait_kind kind, uint64_t arg)

@@ -106,19 +106,6 @@ static int cmp_task(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
-/* A syscall was interrupted by our stop when orig_rax holds its number; the kernel restarts
- * it on detach, so the task was (and will again be) blocked in it. */
-static void syscall_from_regs(struct task *task)
-{
-	long nr = (long)task->regs.orig_rax;
-	task->syscall_nr = nr >= 0 ? nr : -1;
-	task->syscall_args[0] = task->regs.rdi;
-	task->syscall_args[1] = task->regs.rsi;
-	task->syscall_args[2] = task->regs.rdx;
-	task->syscall_args[3] = task->regs.r10;
-	task->syscall_args[4] = task->regs.r8;
-	task->syscall_args[5] = task->regs.r9;
-}
 
 size_t live_target_mapped_files(const struct snapshot *s, char ***out)
 {
@@ -333,7 +320,7 @@ static void live_capture_copy(struct live_capture *c)
 				copy_task_stack(mm, c->memfd, &t->mem, tk, s->maps, s->nmaps);
 		} else if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
 			tk->have_regs = true;
-			syscall_from_regs(tk);
+			task_syscall_from_regs(tk);
 			copy_task_stack(mm, c->memfd, &t->mem, tk, s->maps, s->nmaps);
 		} else if (ft->stop == TS_TIMEOUT) {
 			snapshot_warn(s, "thread %d did not stop within %u ms (uninterruptible sleep or "

@@ -5,6 +5,7 @@
 #include "go/go.h"
 #include "target/buildid.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
@@ -211,26 +212,18 @@ static int tid_index_cmp(const void *x, const void *y)
 	return a->i < b->i ? -1 : a->i > b->i;
 }
 
-/* The thread's own name when the core carries chang's note of them, else the process's. */
-static const char *thread_name(const struct elfcore_name *v, size_t nv, pid_t tid, const char *process)
-{
-	size_t lo = 0, hi = nv;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].tid == tid)
-			return v[mid].name[0] ? v[mid].name : process;
-		if (v[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return process;
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	const struct elfcore_name *x = a, *y = b;
 	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* The thread's own name when the core carries chang's note of them, else the process's. */
+static const char *thread_name(const struct elfcore_name *v, size_t nv, pid_t tid, const char *process)
+{
+	struct elfcore_name key = { .tid = tid };
+	const struct elfcore_name *n = nv ? bsearch(&key, v, nv, sizeof(*v), name_cmp) : NULL;
+	return n && n->name[0] ? n->name : process;
 }
 
 /* One task per NT_PRSTATUS, sorted by tid; a tid recorded twice keeps its first record.
@@ -256,21 +249,15 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 			continue;
 		}
 		const struct elfcore_thread *th = &n->threads[ix[j].i];
-		struct task *t = &s->tasks[k++];
-		t->kind = TASK_THREAD;
-		t->tid = th->tid;
-		t->name = thread_name(names, n->nnames, th->tid, name);
-		t->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname, dumps_core(n->threads[0].cursig)) : '?';
-		t->have_regs = true;
-		t->regs = th->regs;
-		t->syscall_nr = (long)th->regs.orig_rax >= 0 ? (long)th->regs.orig_rax : -1;
-		t->syscall_args[0] = th->regs.rdi;
-		t->syscall_args[1] = th->regs.rsi;
-		t->syscall_args[2] = th->regs.rdx;
-		t->syscall_args[3] = th->regs.r10;
-		t->syscall_args[4] = th->regs.r8;
-		t->syscall_args[5] = th->regs.r9;
-		t->group = 0;
+		struct task *task = &s->tasks[k++];
+		task->kind = TASK_THREAD;
+		task->tid = th->tid;
+		task->name = thread_name(names, n->nnames, th->tid, name);
+		task->kstate = n->have_psinfo && th->tid == n->pid ? kstate_of(n->sname, dumps_core(n->threads[0].cursig)) : '?';
+		task->have_regs = true;
+		task->regs = th->regs;
+		task_syscall_from_regs(task);
+		task->group = 0;
 	}
 	s->ntasks = k;
 	free(ix);
@@ -358,6 +345,12 @@ static size_t build_maps(struct snapshot *s, const struct elfcore *c)
 	return dropped;
 }
 
+static int cmp_addr_map_start(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct mapping *)elem)->start;
+	return (k > a) - (k < a);
+}
+
 /* gdb leaves out the segments it did not dump (text, read-only data), so for those mappings
  * the core has no permissions to give; the mapped file's own program headers have them. */
 static void infer_perms(struct core_target *ct, struct snapshot *s)
@@ -368,14 +361,7 @@ static void infer_perms(struct core_target *ct, struct snapshot *s)
 			continue;
 		Elf64_Phdr ph[64];
 		int nph = -1;
-		size_t lo = 0, hi = s->nmaps;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (s->maps[mid].start < md->start)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		size_t lo = lower_bound(s->maps, s->nmaps, sizeof(*s->maps), &md->start, cmp_addr_map_start);
 		for (size_t i = lo; i < s->nmaps && s->maps[i].start < md->end; i++) {
 			struct mapping *m = &s->maps[i];
 			if (!m->path || strcmp(m->path, md->name) != 0 || elfcore_find_load(&ct->core, m->start))
@@ -437,17 +423,16 @@ static bool path_opens(const char *root, const char *path, struct arena *a)
 	return true;
 }
 
+static int cmp_addr_file_end(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct elfcore_file *)elem)->end;
+	return (k > a) - (k < a);
+}
+
 static const struct elfcore_file *file_overlapping(const struct elfcore_file *v, size_t n, uint64_t start,
 						   uint64_t end)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {	/* the first that ends after start */
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(v, n, sizeof(*v), &start, cmp_addr_file_end);	/* the first that ends after start */
 	return lo < n && v[lo].start < end ? &v[lo] : NULL;
 }
 
@@ -687,7 +672,8 @@ struct target *core_target_open(const char *exe, const char *core_path,
 	const char *execfn = read_execfn(t, &s->arena);
 	use_linkmap(ct, s, execfn, core_path);
 	ct->main_path = find_main_path(n, execfn, exe);
-	s->executable = ct->main_path ? ct->main_path : execfn;
+	/* "[exe]": the link map found it but nothing names it */
+	s->executable = ct->main_path && ct->main_path[0] != '[' ? ct->main_path : execfn;
 	if (!s->executable && n->have_psinfo && n->fname[0])
 		s->executable = arena_strdup(&s->arena, n->fname);
 	if (n->have_psinfo && n->psargs[0])

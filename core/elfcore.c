@@ -1,5 +1,6 @@
 #include "core/elfcore.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <elf.h>
 #include <errno.h>
 #include <stddef.h>
@@ -554,16 +555,15 @@ void elfcore_free(struct elfcore *c)
 	elfcore_notes_free(&c->notes);
 }
 
+static int cmp_addr_load(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct elfcore_load *)elem)->vaddr;
+	return (k > a) - (k < a);
+}
+
 const struct elfcore_load *elfcore_find_load(const struct elfcore *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nloads;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->loads[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(c->loads, c->nloads, sizeof(*c->loads), &addr, cmp_addr_load);
 	if (lo > 0 && addr - c->loads[lo - 1].vaddr < c->loads[lo - 1].memsz)
 		return &c->loads[lo - 1];
 	return NULL;

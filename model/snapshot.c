@@ -239,3 +239,15 @@ const struct xprocess *snapshot_foreign_thread(const struct snapshot *s, pid_t t
 	}
 	return NULL;
 }
+
+void task_syscall_from_regs(struct task *t)
+{
+	long nr = (long)t->regs.orig_rax;
+	t->syscall_nr = nr >= 0 ? nr : -1;
+	t->syscall_args[0] = t->regs.rdi;
+	t->syscall_args[1] = t->regs.rsi;
+	t->syscall_args[2] = t->regs.rdx;
+	t->syscall_args[3] = t->regs.r10;
+	t->syscall_args[4] = t->regs.r8;
+	t->syscall_args[5] = t->regs.r9;
+}

@@ -407,6 +407,10 @@ struct snapshot *snapshot_new(enum source_kind source);
 void snapshot_free(struct snapshot *s);
 void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
+/* The system call a stopped task (or a core's thread) sits in, from its registers: orig_rax
+ * holds its number when one was interrupted (the kernel restarts it on detach, so the task
+ * was and will again be blocked in it), -1 otherwise; the arguments from rdi ... r9. */
+void task_syscall_from_regs(struct task *t);
 /* A TID read from the target's memory (a lock's owner word, a thread descriptor's tid) is one
  * of the target's own pid namespace: the TID chang knows that thread by (the snapshot's,
  * the host's), or tid itself when the target shares chang's namespace or no thread of

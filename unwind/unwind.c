@@ -24,38 +24,38 @@ const char *unwind_name(enum unwinder which)
 	return which < UNWINDER_COUNT ? backends[which]->name : "?";
 }
 
-bool unwind_accept_frame(struct task *t, uint64_t pc, uint64_t sp, uint64_t prev_sp, int max_frames)
+bool unwind_accept_frame(struct task *task, uint64_t pc, uint64_t sp, uint64_t prev_sp, int max_frames)
 {
-	if (t->npcs >= max_frames) {
-		t->truncated = true;
+	if (task->npcs >= max_frames) {
+		task->truncated = true;
 		return false;
 	}
 	if (pc == 0)
 		return false;	/* the outermost frame (clone/_start) ends with a zero return address */
 	/* Callers live at higher addresses: a frame whose SP goes down means a corrupt
 	 * stack or bad CFI, and following it could loop forever. */
-	if (t->npcs > 0 && sp < prev_sp) {
-		t->unwind_error = "stack pointer went backwards (corrupt stack?)";
+	if (task->npcs > 0 && sp < prev_sp) {
+		task->unwind_error = "stack pointer went backwards (corrupt stack?)";
 		return false;
 	}
-	if (t->npcs > 0 && sp == prev_sp && pc == t->pcs[t->npcs - 1]) {
-		t->unwind_error = "unwinding made no progress";
+	if (task->npcs > 0 && sp == prev_sp && pc == task->pcs[task->npcs - 1]) {
+		task->unwind_error = "unwinding made no progress";
 		return false;
 	}
 	return true;
 }
 
-void unwind_push(struct task *t, uint64_t pc, int *cap, struct arena *a)
+void unwind_push(struct task *task, uint64_t pc, int *cap, struct arena *a)
 {
-	if (t->npcs >= *cap) {
+	if (task->npcs >= *cap) {
 		int nc = *cap ? *cap * 2 : 32;
 		uint64_t *n = ARENA_NEW(a, uint64_t, nc);
-		if (t->npcs)
-			memcpy(n, t->pcs, sizeof(uint64_t) * (size_t)t->npcs);
-		t->pcs = n;
+		if (task->npcs)
+			memcpy(n, task->pcs, sizeof(uint64_t) * (size_t)task->npcs);
+		task->pcs = n;
 		*cap = nc;
 	}
-	t->pcs[t->npcs++] = pc;
+	task->pcs[task->npcs++] = pc;
 }
 
 const char *unwind_missing_module_error(struct snapshot *s, size_t i, uint64_t pc)

@@ -32,10 +32,10 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
 	struct dw_ctx *c = arg;
 	while (c->next < c->s->ntasks) {
-		struct task *t = &c->s->tasks[c->next++];
-		if (t->have_regs) {
-			*thread_argp = t;
-			return t->tid;
+		struct task *task = &c->s->tasks[c->next++];
+		if (task->have_regs) {
+			*thread_argp = task;
+			return task->tid;
 		}
 	}
 	return 0;
@@ -44,10 +44,10 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 {
 	struct dw_ctx *c = arg;
-	struct task *t = snapshot_find_task(c->s, tid);
-	if (!t || !t->have_regs)
+	struct task *task = snapshot_find_task(c->s, tid);
+	if (!task || !task->have_regs)
 		return false;
-	*thread_argp = t;
+	*thread_argp = task;
 	return true;
 }
 
@@ -63,8 +63,8 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
-	const struct task *t = thread_arg;
-	const struct user_regs_struct *r = &t->regs;
+	const struct task *task = thread_arg;
+	const struct user_regs_struct *r = &task->regs;
 	/* DWARF register numbers for x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 */
 	Dwarf_Word regs[17] = { r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
 				r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip };
@@ -108,42 +108,42 @@ static const char no_cfi[] = "none in .eh_frame or .debug_frame";
 static int frame_cb(Dwfl_Frame *frame, void *arg)
 {
 	struct dw_ctx *c = arg;
-	struct task *t = c->cur;
+	struct task *task = c->cur;
 	Dwarf_Addr pc;
 	bool act;
 	if (!dwfl_frame_pc(frame, &pc, &act))
 		return DWARF_CB_ABORT;
-	if (t->npcs > 0 && !c->last_has_cfi) {
+	if (task->npcs > 0 && !c->last_has_cfi) {
 		/* libdwfl stepped by the frame pointer: not out of a missing file, and only to code */
-		const char *why = unwind_missing_module_error(c->s, (size_t)t->npcs - 1, c->last_pc);
+		const char *why = unwind_missing_module_error(c->s, (size_t)task->npcs - 1, c->last_pc);
 		if (!why && pc)
-			why = unwind_check_caller(c->s, (size_t)t->npcs - 1, c->last_pc, pc, true);
+			why = unwind_check_caller(c->s, (size_t)task->npcs - 1, c->last_pc, pc, true);
 		if (why) {
 			/* a frame-pointer chain ends where it stops leading to code: only a chain
 			 * that never started is a walk cut short */
-			if (c->last_by_fp && !unwind_missing_module_error(c->s, (size_t)t->npcs - 1, c->last_pc))
+			if (c->last_by_fp && !unwind_missing_module_error(c->s, (size_t)task->npcs - 1, c->last_pc))
 				c->ended = true;
 			else
-				t->unwind_error = why;
+				task->unwind_error = why;
 			return DWARF_CB_ABORT;
 		}
 	}
-	bool by_fp = t->npcs > 0 && !c->last_has_cfi;
-	if (t->npcs > 0 && !by_fp && pc) {
-		const char *why = unwind_check_caller(c->s, (size_t)t->npcs - 1, c->last_pc, pc, false);
+	bool by_fp = task->npcs > 0 && !c->last_has_cfi;
+	if (task->npcs > 0 && !by_fp && pc) {
+		const char *why = unwind_check_caller(c->s, (size_t)task->npcs - 1, c->last_pc, pc, false);
 		if (why) {
-			t->unwind_error = why;
+			task->unwind_error = why;
 			return DWARF_CB_ABORT;
 		}
 	}
 	Dwarf_Word sp = 0;
 	if (dwfl_frame_reg(frame, 7, &sp) != 0)
 		sp = c->prev_sp;	/* unknown: do not fail the monotonic check on it */
-	if (!unwind_accept_frame(t, pc, sp, c->prev_sp, c->max_frames)) {
-		c->ended = !t->unwind_error && !t->truncated;
+	if (!unwind_accept_frame(task, pc, sp, c->prev_sp, c->max_frames)) {
+		c->ended = !task->unwind_error && !task->truncated;
 		return DWARF_CB_ABORT;
 	}
-	unwind_push(t, pc, &c->cap, &c->s->arena);
+	unwind_push(task, pc, &c->cap, &c->s->arena);
 	c->prev_sp = sp;
 	c->last_pc = pc;
 	Dwarf_Addr look = act ? pc : pc - 1;
@@ -187,31 +187,31 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 	progress_begin("unwinding threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		progress_step(i);
-		struct task *t = &s->tasks[i];
-		if (!t->have_regs || t->npcs)
+		struct task *task = &s->tasks[i];
+		if (!task->have_regs || task->npcs)
 			continue;
-		c.cur = t;
+		c.cur = task;
 		c.cap = 0;
 		c.prev_sp = 0;
 		c.ended = false;
 		c.last_by_fp = false;
-		int r = dwfl_getthread_frames(dwfl, t->tid, frame_cb, &c);
+		int r = dwfl_getthread_frames(dwfl, task->tid, frame_cb, &c);
 		/* a frame without CFI whose rbp is 0 is the end of a frame-pointer chain (Go's
 		 * mstart, glibc's clone and _start clear it), and so is a frame reached by the
 		 * frame pointer that leads nowhere (Go's stripped binaries have no CFI at all) */
-		if (r != 0 && t->npcs && !c.last_has_cfi && (c.last_rbp == 0 || c.last_by_fp))
+		if (r != 0 && task->npcs && !c.last_has_cfi && (c.last_rbp == 0 || c.last_by_fp))
 			c.ended = true;
-		if (r != 0 && !c.ended && !t->unwind_error && !t->truncated) {
+		if (r != 0 && !c.ended && !task->unwind_error && !task->truncated) {
 			/* libdwfl's own stop: say where, and why when chang knows better */
-			const char *why = t->npcs && !c.last_has_cfi
-				? unwind_missing_module_error(s, (size_t)t->npcs - 1, c.last_pc) : NULL;
-			if (!why && t->npcs && !c.last_has_cfi)
+			const char *why = task->npcs && !c.last_has_cfi
+				? unwind_missing_module_error(s, (size_t)task->npcs - 1, c.last_pc) : NULL;
+			if (!why && task->npcs && !c.last_has_cfi)
 				why = arena_printf(&s->arena, "frame #%d (0x%llx) has no CFI (%s) and no frame "
-						   "pointer to follow", t->npcs - 1, (unsigned long long)c.last_pc, no_cfi);
-			if (!why && t->npcs == 0)
+						   "pointer to follow", task->npcs - 1, (unsigned long long)c.last_pc, no_cfi);
+			if (!why && task->npcs == 0)
 				why = arena_printf(&s->arena, "libdw could not start the walk: %s", dwfl_errmsg(-1));
-			t->unwind_error = why ? why : arena_printf(&s->arena, "libdw stopped after frame #%d: %s",
-								  t->npcs - 1, dwfl_errmsg(-1));
+			task->unwind_error = why ? why : arena_printf(&s->arena, "libdw stopped after frame #%d: %s",
+								  task->npcs - 1, dwfl_errmsg(-1));
 		}
 	}
 	progress_end();

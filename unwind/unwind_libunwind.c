@@ -337,14 +337,14 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 	progress_begin("unwinding threads", s->ntasks);
 	for (size_t i = 0; i < s->ntasks; i++) {
 		progress_step(i);
-		struct task *t = &s->tasks[i];
-		if (!t->have_regs || t->npcs)
+		struct task *task = &s->tasks[i];
+		if (!task->have_regs || task->npcs)
 			continue;	/* no registers, or already walked (by go/, say) */
-		c.regs = t->regs;
+		c.regs = task->regs;
 		unw_cursor_t cur;
 		int cap = 0;
 		if (unw_init_remote(&cur, as, &c) < 0) {
-			t->unwind_error = "libunwind could not start the walk";
+			task->unwind_error = "libunwind could not start the walk";
 			continue;
 		}
 		uint64_t prev_sp = 0;
@@ -353,36 +353,36 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 			unw_word_t pc = 0, sp = 0;
 			unw_get_reg(&cur, UNW_REG_IP, &pc);
 			unw_get_reg(&cur, UNW_REG_SP, &sp);
-			if (t->npcs > 0 && !by_fp && pc) {
-				const char *why = unwind_check_caller(s, (size_t)t->npcs - 1, t->pcs[t->npcs - 1], pc, false);
+			if (task->npcs > 0 && !by_fp && pc) {
+				const char *why = unwind_check_caller(s, (size_t)task->npcs - 1, task->pcs[task->npcs - 1], pc, false);
 				if (why) {
-					t->unwind_error = why;
+					task->unwind_error = why;
 					break;
 				}
 			}
-			if (!unwind_accept_frame(t, pc, sp, prev_sp, w->max_frames))
+			if (!unwind_accept_frame(task, pc, sp, prev_sp, w->max_frames))
 				break;
-			unwind_push(t, pc, &cap, &s->arena);
+			unwind_push(task, pc, &cap, &s->arena);
 			prev_sp = sp;
 			/* Without an entry in the module's .eh_frame_hdr, unw_step would guess by its
 			 * own heuristics; chang's rule, the same as the libdw unwinder's, is taken
 			 * instead (unwind/backend.h). */
-			size_t k = (size_t)t->npcs - 1;
+			size_t k = (size_t)task->npcs - 1;
 			if (!have_fde(&c, as, unwind_lookup_pc(k, pc))) {
 				const char *why = NULL;
 				if (fp_step(&c, &cur, as, k, pc, sp, by_fp, &why) == 0) {
 					by_fp = true;
 					continue;
 				}
-				t->unwind_error = why;
+				task->unwind_error = why;
 				break;
 			}
 			by_fp = false;
 			int r = unw_step(&cur);
 			if (r <= 0) {
-				if (r < 0 && !t->unwind_error)
-					t->unwind_error = arena_printf(&s->arena, "libunwind stopped after frame #%d: %s",
-								       t->npcs - 1, unw_strerror(r));
+				if (r < 0 && !task->unwind_error)
+					task->unwind_error = arena_printf(&s->arena, "libunwind stopped after frame #%d: %s",
+								       task->npcs - 1, unw_strerror(r));
 				break;
 			}
 		}

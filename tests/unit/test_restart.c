@@ -197,6 +197,9 @@ static void lock_rules(void)
 	struct task *named = lock_waiter(s, 110, 0x600000, (const char *const[]){ "futex_wait", "__lll_lock_wait",
 			"lll_mutex_lock_optimized", "___pthread_mutex_lock", "|", "take", NULL });
 	struct task *bare = lock_waiter(s, 111, 0x600000, NULL);
+	/* glibc linked statically: its frames are in the program's module */
+	struct task *stat = lock_waiter(s, 117, 0x600000, (const char *const[]){ "|", "futex_wait",
+			"__lll_lock_wait", "lll_mutex_lock_optimized", "___pthread_mutex_lock", "take", NULL });
 	struct task *go = lock_waiter(s, 112, 0x600000, (const char *const[]){ "|", "runtime.futex",
 			"runtime.futexsleep", "runtime.lock2", NULL });
 	/* a program's own lock: a pthread name further up the stack is not the waiting frame */
@@ -214,6 +217,7 @@ static void lock_rules(void)
 	analyze_snapshot(s, NULL);
 
 	CHECK(named->wait->kind == WAIT_MUTEX && named->wait->owner_tid == 100 && named->wait->owner_known);
+	CHECK(stat->wait->kind == WAIT_MUTEX && stat->wait->owner_tid == 100);
 	CHECK(bare->wait->kind == WAIT_FUTEX && bare->wait->owner_tid == 0 && !bare->wait->owner_known &&
 	      strstr(bare->wait->detail, "owner is not known"));
 	CHECK(go->wait->kind == WAIT_FUTEX && go->wait->owner_tid == 0);
