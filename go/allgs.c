@@ -214,6 +214,28 @@ static const char *status_text(struct goreader *r, const struct graw *g)
 	return g->status < sizeof(gstatus_names) / sizeof(*gstatus_names) ? gstatus_names[g->status] : "???";
 }
 
+/* Each physical frame's argument words, read now (the stack is the target's), at the PC Go
+ * evaluates their liveness at: from Go 1.21 (runtime.(*unwinder)) that of the frame's
+ * innermost inlined call, its first entry here; before, the frame's own (outermost) PC. */
+static void frame_args(struct goreader *r, const struct task *t, struct goroutine_info *gi, const uint64_t *argps)
+{
+	if (t->npcs <= 0)
+		return;
+	gi->args = ARENA_NEW(&r->s->arena, const char *, t->npcs);
+	int first = 0;
+	for (int k = 0; k < t->npcs; k++) {
+		const struct pcsym *ps = t->syms[k];
+		if (!ps || !ps->nframes)
+			continue;
+		if (k == 0 || !t->syms[k - 1] || !t->syms[k - 1]->nframes || !t->syms[k - 1]->frames[0].inlined ||
+		    t->syms[k - 1]->frames[0].func_entry != ps->frames[0].func_entry)
+			first = k;
+		if (ps->frames[0].inlined)
+			continue;
+		gi->args[k] = go_args_text(r, t->syms[r->unwinder ? first : k]->lookup_pc, argps[k]);
+	}
+}
+
 int go_read_goroutines(struct goreader *r, struct err *e)
 {
 	struct snapshot *s = r->s;
@@ -275,6 +297,8 @@ int go_read_goroutines(struct goreader *r, struct err *e)
 	struct task *tasks = ARENA_NEW(&s->arena, struct task, ng ? ng : 1);
 	struct goroutine_info *infos = ARENA_NEW(&s->arena, struct goroutine_info, ng ? ng : 1);
 	uint64_t *pcbuf = xmalloc(sizeof(uint64_t) * (size_t)(r->max_depth > 0 ? r->max_depth : 1));
+	uint64_t *argps = xmalloc(sizeof(uint64_t) * (size_t)(r->max_depth > 0 ? r->max_depth : 1));
+	r->unwind_argps = argps;
 	size_t memocap = 1024;
 	while (memocap < ng * 2)
 		memocap *= 2;
@@ -316,7 +340,10 @@ int go_read_goroutines(struct goreader *r, struct err *e)
 		t->syms = ARENA_NEW(&s->arena, const struct pcsym *, ur.n ? ur.n : 1);
 		for (int k = 0; k < ur.n; k++)
 			t->syms[k] = go_symbolize(r, pcbuf[k]);
+		frame_args(r, t, gi, argps);
 	}
+	r->unwind_argps = NULL;
+	free(argps);
 	free(memo);
 	free(pcbuf);
 	free(gs);

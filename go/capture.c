@@ -112,6 +112,7 @@ static void reader_free(struct goreader *r)
 	go_cache_free(r);
 	go_pccache_free(r);
 	go_symcache_free(r);
+	go_argscache_free(r);
 }
 
 /* The stages that read only what the executable's file holds (for a non-PIE binary, its
@@ -134,6 +135,7 @@ static int stage_functions(struct goreader *r, struct err *e)
 {
 	bool has_unwinder = false, has_corostart = false;
 	scan_functions(r, &has_unwinder, &has_corostart);
+	r->unwinder = has_unwinder;
 	if (!r->major) {
 		/* no build info: the pclntab and the runtime's own functions date it */
 		r->major = 1;

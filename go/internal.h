@@ -131,6 +131,12 @@ struct goreader {
 
 	struct go_cache *cache;	/* mem.c: prefetched ranges and blocks */
 
+	/* when set, go_unwind also stores beside each PC its physical frame's argument pointer
+	 * (the frame's fp: where a call's spilled register arguments and stack arguments are) */
+	uint64_t *unwind_argps;
+	struct args_cache *argsc;	/* args.c: per PC, what its arguments' printing needs */
+	bool unwinder;		/* runtime.(*unwinder) exists: Go 1.21's traceback rewrite */
+
 	struct pc_cache *pcc;
 	struct sym_cache *symc;
 	uint64_t now_ns;	/* the target's nanotime() at capture, 0 when unknown */
@@ -205,6 +211,12 @@ struct go_unwind_result {
 void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, bool trap, bool syscall, uint64_t *pcs, int max,
 	       struct go_unwind_result *res);
 void go_pccache_free(struct goreader *r);
+
+/* args.c: the argument words of the function at pc (a symbolic PC, as Go's symPC) whose
+ * frame's argument pointer is argp, as Go's debug=2 prints them; "" when the function has
+ * no argument info, NULL when they cannot be read. */
+const char *go_args_text(struct goreader *r, uint64_t pc, uint64_t argp);
+void go_argscache_free(struct goreader *r);
 
 /* symbolize.c: the pcsym of a recorded PC, as runtime.CallersFrames resolves it. */
 const struct pcsym *go_symbolize(struct goreader *r, uint64_t pc);

@@ -174,8 +174,11 @@ void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, bool trap, bool sys
 		int k;
 		for (k = 0; k < e->nlog && res->n < max; k++) {
 			const struct logical *lg = &e->log[k];
-			if (!(lg->funcid == r->fid.wrapper && elide_wrapper_calling(r, callee)))
+			if (!(lg->funcid == r->fid.wrapper && elide_wrapper_calling(r, callee))) {
+				if (r->unwind_argps)
+					r->unwind_argps[res->n] = fp;
 				pcs[res->n++] = lg->rpc;
+			}
 			callee = lg->funcid;
 		}
 		if (k < e->nlog) {

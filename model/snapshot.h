@@ -173,6 +173,9 @@ struct goroutine_info {
 	 * blocks in and did not unlock (a guess from the code; sync.Mutex records no owner). */
 	const struct go_object **likely_holds;
 	int nlikely_holds;
+	/* Per pcs[k] of a physical (not inlined) frame: its argument words as Go's debug=2
+	 * prints them ("0xc000010000, {0x1, 0x2}, 0x3?"); NULL when unknown or inlined. */
+	const char **args;
 };
 
 struct task {

@@ -16,7 +16,8 @@ static bool go_shows(const char *name, bool first)
 	return name[8] >= 'A' && name[8] <= 'Z';
 }
 
-/* One goroutine as runtime.Stack(buf, true) prints it, "(...)" standing for the arguments. */
+/* One goroutine as runtime.Stack(buf, true) prints it; "(...)" for the arguments of an
+ * inlined frame, as Go, or of a frame whose arguments could not be read. */
 static void go_goroutine(FILE *out, const struct task *t)
 {
 	const struct goroutine_info *gi = t->go;
@@ -41,7 +42,8 @@ static void go_goroutine(FILE *out, const struct task *t)
 		if (!go_shows(fr->function, shown == 0 && k == 0))
 			continue;
 		shown++;
-		fprintf(out, "%s(...)\n\t%s:%d", fr->function, fr->file ? fr->file : "?", fr->line);
+		const char *args = !fr->inlined && gi && gi->args && gi->args[k] ? gi->args[k] : "...";
+		fprintf(out, "%s(%s)\n\t%s:%d", fr->function, args, fr->file ? fr->file : "?", fr->line);
 		/* Go prints the physical frame's own PC: that of its innermost inlined call, the
 		 * PCs after it being the inline marks Go records for the outer calls */
 		int j = k;
