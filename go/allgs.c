@@ -143,17 +143,9 @@ static int cmp_gidx(const void *a, const void *b)
 
 struct task *go_task_by_g(const struct goreader *r, uint64_t g)
 {
-	size_t lo = 0, hi = r->ngidx;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r->gidx[mid].g == g)
-			return r->gidx[mid].t;
-		if (r->gidx[mid].g < g)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	struct go_gidx key = { .g = g };
+	const struct go_gidx *x = r->ngidx ? bsearch(&key, r->gidx, r->ngidx, sizeof(*r->gidx), cmp_gidx) : NULL;
+	return x ? x->t : NULL;
 }
 
 /* Goroutines inherit their parent's labels pointer: decode each map once. */

@@ -3,6 +3,7 @@
  * recorded in .go.buildinfo. */
 #include "go/internal.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
@@ -194,17 +195,16 @@ uint64_t go_symbol(const struct goreader *r, const char *name, uint64_t *size)
 	return 0;
 }
 
+static int cmp_addr_sym(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct go_sym *)elem)->addr;
+	return (k > a) - (k < a);
+}
+
 const char *go_data_name(struct goreader *r, uint64_t addr)
 {
 	const struct go_elf *el = &r->elf;
-	size_t lo = 0, hi = el->nobjs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (el->objs[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(el->objs, el->nobjs, sizeof(*el->objs), &addr, cmp_addr_sym);
 	/* the nearest symbols at or below addr: a sized one that covers it, else a zero-sized
 	 * marker at it (runtime.bss shares its address with the first variable of .bss) */
 	const char *marker = NULL;

@@ -87,16 +87,16 @@ static void plain_waits(struct goreader *r)
 		{ "sync.WaitGroup.Wait", WAIT_JOIN },
 	};
 	for (size_t i = 0; i < r->ngs; i++) {
-		struct task *t = &r->gs[i];
-		if (t->wait)
+		struct task *task = &r->gs[i];
+		if (task->wait)
 			continue;
 		for (size_t k = 0; k < sizeof(map) / sizeof(*map); k++) {
-			if (strcmp(t->go->status, map[k].status) != 0)
+			if (strcmp(task->go->status, map[k].status) != 0)
 				continue;
 			struct wait *w = ARENA_NEW(&r->s->arena, struct wait, 1);
 			w->kind = map[k].kind;
 			w->fd = -1;
-			t->wait = w;
+			task->wait = w;
 			break;
 		}
 	}

@@ -6,6 +6,7 @@
  * The copies are private to go/ and freed when capture ends: nothing after it needs them. */
 #include "go/internal.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <stdlib.h>
 #include <string.h>
 #include <elf.h>
@@ -72,16 +73,15 @@ static struct go_cache *cache(struct goreader *r)
 	return r->cache;
 }
 
+static int cmp_addr_chunk(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, a = ((const struct chunk *)elem)->lo;
+	return (k > a) - (k < a);
+}
+
 static const struct chunk *chunk_at(const struct go_cache *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->c[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = upper_bound(c->c, c->n, sizeof(*c->c), &addr, cmp_addr_chunk);
 	return lo && addr < c->c[lo - 1].hi ? &c->c[lo - 1] : NULL;
 }
 

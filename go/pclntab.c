@@ -4,6 +4,7 @@
  * already relocated; every offset inside it is checked against the copy's length. */
 #include "go/internal.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,12 @@ bool go_func_by_index(struct goreader *r, uint64_t i, struct go_func *f)
 	return decode_func(r, go_le32(ft + i * 8 + 4), f);
 }
 
+static int cmp_off_functab(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, e = go_le32(elem);
+	return (k > e) - (k < e);
+}
+
 bool go_findfunc(struct goreader *r, uint64_t pc, struct go_func *f)
 {
 	if (pc < r->text_start)
@@ -114,15 +121,8 @@ bool go_findfunc(struct goreader *r, uint64_t pc, struct go_func *f)
 	const unsigned char *ft = r->pcln + r->functab_off;
 	if (off >= go_le32(ft + r->nfunc * 8))
 		return false;
-	/* the last entry whose entryoff <= off */
-	uint64_t lo = 0, hi = r->nfunc;
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (go_le32(ft + mid * 8) <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* the last entry whose entryoff <= off: functab is (entryoff, funcoff) pairs of le32 */
+	uint64_t lo = upper_bound(ft, r->nfunc, 8, &off, cmp_off_functab);
 	if (lo == 0)
 		return false;
 	return decode_func(r, go_le32(ft + (lo - 1) * 8 + 4), f);

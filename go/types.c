@@ -5,6 +5,7 @@
  * (g.goid is at 152 in 1.19 and 160 in 1.23), so none is written down here. */
 #include "go/internal.h"
 #include "util/xalloc.h"
+#include "util/bsearch.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,15 +89,9 @@ static void build_index(struct goreader *r)
 
 static uint64_t lookup_index(const struct goreader *r, int32_t nameoff, unsigned kind)
 {
-	size_t lo = 0, hi = r->ntix;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct go_typeidx *x = &r->tix[mid];
-		if (x->nameoff < nameoff || (x->nameoff == nameoff && x->kind < kind))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* the first of (nameoff, kind): the lowest address, as cmp_tix sorts them */
+	struct go_typeidx key = { .nameoff = nameoff, .kind = (uint8_t)kind, .off = 0 };
+	size_t lo = lower_bound(r->tix, r->ntix, sizeof(*r->tix), &key, cmp_tix);
 	if (lo < r->ntix && r->tix[lo].nameoff == nameoff && r->tix[lo].kind == kind)
 		return r->types + r->tix[lo].off;
 	return 0;
