@@ -45,7 +45,7 @@ MAIN_OBJ  := $(BUILD)/chang.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: deb static docs all deps check check-unit check-e2e check-asan demo bench fuzz install clean
+.PHONY: deb static docs all deps check check-extended check-unit check-e2e check-asan demo bench fuzz install clean
 all: $(BIN)
 
 # Checked once per build directory: a machine without the -dev packages is told which ones
@@ -97,6 +97,12 @@ deb: $(BIN)
 static:
 	@$(MAKE) --no-print-directory STATIC=1 all
 	@ls -l build/static/chang | awk '{ print "  static: " $$NF ", " $$5 " bytes" }'
+
+# The slow end-to-end tests (every Go toolchain beyond the oldest and newest, each compiling
+# its standard library first), which make check counts as skips.
+check-extended: deps
+	@$(MAKE) --no-print-directory all
+	@python3 tests/run.py --extended --no-asan
 
 check-unit: unit-bins
 	@python3 tests/run.py --only unit

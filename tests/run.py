@@ -19,6 +19,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import harness  # noqa: E402
 
 passed = failed = skipped = 0
+# The extended suite (--extended): the slow tests marked fn.extended = True, which make check
+# counts as skips and make check-extended runs (its own bounded step of .ci/run).
+EXTENDED = False
 
 
 def report(ok, name, detail="", secs=0.0):
@@ -114,6 +117,11 @@ def run_e2e(label, chang, pattern):
             if pattern and pattern not in full:
                 continue
             fn = getattr(mod, name)
+            if getattr(fn, "extended", False) != EXTENDED:
+                if not EXTENDED:
+                    skipped += 1
+                    print("SKIP %-60s %s" % (full, "skip: in the extended suite (make check-extended)"), flush=True)
+                continue
             limit = getattr(fn, "timeout", 120)
             t0 = time.monotonic()
             signal.alarm(limit)
@@ -146,7 +154,12 @@ def main():
     ap.add_argument("--only", choices=["unit", "fuzz", "e2e"])
     ap.add_argument("-k", dest="pattern", default="")
     ap.add_argument("--no-asan", action="store_true")
+    ap.add_argument("--extended", action="store_true", help="run only the extended suite's tests")
     a = ap.parse_args()
+    global EXTENDED
+    EXTENDED = a.extended
+    if a.extended:
+        a.only = "e2e"
     os.makedirs(harness.OUT, exist_ok=True)
     # chang's cache of inflated debug files: a fresh one per run, out of the user's home, so
     # that the first tests fill it and the later ones read it

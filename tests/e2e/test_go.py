@@ -224,6 +224,9 @@ def one_scenario(version):
             attach_and_compare(build("mixed", go, ".go" + version, variant))
     test.__doc__ = "Go %s: one scenario, live, compared with its own profile." % version
     test.timeout = 300
+    # each toolchain compiles its standard library into a cold cache first (1-2 min on two
+    # CPUs): the extended suite (make check-extended, its own step of .ci/run) runs these
+    test.extended = True
     return test
 
 
