@@ -1,4 +1,5 @@
 #include "analyzers/rust_locks.h"
+#include "analyzers/describe.h"
 #include "symbols/symbols.h"
 #include "target/target.h"
 #include <string.h>
@@ -19,6 +20,10 @@ static const struct {
 	{ "::Once::call", R_ONCE },
 };
 
+/* Before the futex Once (Rust 1.63), std's Once queued its waiters and parked them in
+ * Once::call_inner, which also runs the initialiser (inlined): a waiter and an initialiser
+ * that parks look the same, so neither is claimed (a bare futex). */
+
 #define RUST_FRAMES 8
 
 /* The name without the angle brackets v0 symbols put around a type's impl. */
@@ -36,14 +41,25 @@ static enum rust_op rust_op_of(const struct task *t)
 	if (!t->syms)
 		return R_NONE;
 	char buf[256];
+	bool parked = false;	/* in std::thread::park: waits for an unpark, not on a lock word */
 	for (int i = 0; i < t->npcs && i < RUST_FRAMES; i++) {
 		const struct pcsym *ps = t->syms[i];
 		for (int k = 0; ps && k < ps->nframes; k++) {
 			const char *fn = ps->frames[k].function;
-			if (!fn)
+			if (!fn || describe_is_runtime_module(ps->module))
 				continue;
 			plain(fn, buf, sizeof(buf));
-			if (strncmp(buf, "std::", 5) != 0 || !strstr(buf, "futex"))
+			/* only std's own frames between the syscall and the program: a program
+			 * frame further up (a Once's initialiser that itself waits) is not this
+			 * wait's */
+			if (strncmp(buf, "std::", 5) != 0 && strncmp(buf, "core::", 6) != 0)
+				return R_NONE;
+			if (strstr(buf, "::park")) {
+				parked = true;
+				continue;
+			}
+			/* a Once's initialiser that parks: its Once::call is further up, not the wait */
+			if (parked || !strstr(buf, "futex"))
 				continue;
 			for (size_t r = 0; r < sizeof(rust_waits) / sizeof(*rust_waits); r++)
 				if (strstr(buf, rust_waits[r].tail))

@@ -19,6 +19,14 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Optional: Debian's rustc (1.63 on bookworm), for the Rust std lock tests (tests/e2e/test_rust.py,
+# which also use a newer rustup toolchain when there is one). Best effort: skipped if missing.
+if ! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): rustc"
+	$SUDO apt-get install -y -qq --no-install-recommends rustc >/dev/null 2>&1 ||
+		echo "rustc not installed; the Rust tests will be skipped"
+fi
+
 # Optional: Debian's stripped memcached (no -dbgsym), a real program without symbols for the
 # stripped-frames tests; they start it on 127.0.0.1 themselves. Best effort: skipped if missing.
 if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok installed"; then

@@ -130,6 +130,22 @@ def condvar_unsignalled(which):
     return run_both(which, "condvar", checker, blocked=2)
 
 
+def once_running(which):
+    if which == "debian":
+        return ("skip: Rust 1.63's Once parks waiters and runs its initialiser in one function "
+                "(call_inner): chang tells them apart only for the futex Once of later Rusts")
+    def checker(rep, source):
+        no_mangled_names(rep)
+        r = [t for t in rep["threads"] if t["wait"] and t["wait"]["kind"] == "once"]
+        check(len(r) == 1 and r[0]["wait"]["symbol"] == "rs_locks::CONFIG_ONCE"
+              and r[0]["wait"]["owner_tid"] is None and "Once" in r[0]["wait"]["detail"],
+              "the reader waits on the Once: %r" % [(t["name"], t["wait"]) for t in rep["threads"]])
+        if source == "attach":
+            check(r[0]["name"] == "reader", r[0]["name"])
+        check(rep["findings"] == [], "no finding: %r" % rep["findings"])
+    return run_both(which, "once", checker, blocked=3)
+
+
 def healthy(which):
     binary, version = rust_build(which)
     if not binary:
@@ -145,7 +161,8 @@ def healthy(which):
 
 for _which in ("debian", "newest"):
     for _name, _fn in (("mutex_cycle", mutex_cycle), ("rwlock_cycle", rwlock_cycle),
-                       ("condvar_unsignalled", condvar_unsignalled), ("healthy_contention", healthy)):
+                       ("condvar_unsignalled", condvar_unsignalled), ("once_being_run", once_running),
+                       ("healthy_contention", healthy)):
         def _make(fn=_fn, which=_which):
             def t():
                 return fn(which)

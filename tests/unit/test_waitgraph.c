@@ -345,8 +345,38 @@ static void test_empty(void)
 	snapshot_free(s);
 }
 
+/* Locks that record no owner (Rust's, spinlocks): a cycle through likely holders is an
+ * inferred deadlock, after the proven one, each inferred edge with its evidence; a likely
+ * holder is never an owner, and a chain of likely holders without a cycle is no deadlock. */
+static void test_inferred_cycle_ranked_after_proven(void)
+{
+	struct spec sp[] = {
+		{ 10, WAIT_MUTEX, 0x1000, 0, 0, NULL, false }, { 11, WAIT_MUTEX, 0x2000, 0, 0, NULL, false },	/* inferred AB-BA */
+		{ 20, WAIT_MUTEX, 0x3000, 21, 0, NULL, false }, { 21, WAIT_MUTEX, 0x4000, 20, 0, NULL, false },	/* proven AB-BA */
+		{ 30, WAIT_SPINLOCK, 0x5000, 0, 0, NULL, false }, { 31, WAIT_NONE, 0, 0, 0, NULL, false },	/* holder runs */
+	};
+	struct snapshot *s = make(sp, 6);
+	s->tasks[0].wait->likely_owner = 11;
+	s->tasks[0].wait->evidence = "its stack holds a pointer to it";
+	s->tasks[1].wait->likely_owner = 10;
+	s->tasks[1].wait->evidence = "its code called a lock function on it";
+	s->tasks[4].wait->likely_owner = 31;
+	analyze_findings(s, NULL);
+	CHECKF(count_kind(s, FINDING_DEADLOCK) == 2, "deadlocks: %d", count_kind(s, FINDING_DEADLOCK));
+	const struct finding *p = nth(s, FINDING_DEADLOCK, 1), *q = nth(s, FINDING_DEADLOCK, 2);
+	CHECK(p && !p->inferred && tids_are(p, (pid_t[]){ 20, 21 }, 2));
+	CHECK(q && q->inferred && tids_are(q, (pid_t[]){ 10, 11 }, 2) && q->nlocks == 2);
+	CHECK(q && strncmp(q->summary, "inferred deadlock", 17) == 0);
+	for (int i = 0; q && i < q->nlocks; i++)
+		CHECKF(q->locks[i].owner_inferred && q->locks[i].evidence &&
+		       q->locks[i].owner_tid == q->tids[(i + 1) % 2], "lock %d", i);
+	CHECK(s->tasks[0].wait->owner_tid == 0 && !s->tasks[0].wait->owner_known);
+	snapshot_free(s);
+}
+
 static void unit_tests(void)
 {
+	test_inferred_cycle_ranked_after_proven();
 	test_two_cycles_with_tail();
 	test_no_cycle_chain();
 	test_self_deadlock();

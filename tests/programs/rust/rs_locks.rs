@@ -4,12 +4,13 @@
 //   rwlock   "ab" write-locks BOOKS then wants to write JOURNAL; "ba" write-locks JOURNAL then
 //            wants to read BOOKS
 //   condvar  "waiter" waits on READY_CV, which nobody notifies
+//   once     "init" runs CONFIG_ONCE's initialiser, which blocks; "reader" waits on CONFIG_ONCE
 //   healthy  "ab" and "ba" take LEDGER then AUDIT in the same order, forever: contention
 //            that moves
 // Prints "READY <pid>" once the threads are where they block (or, healthy, once both run).
 use std::io::Write;
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Barrier, Condvar, Mutex, Once, RwLock};
 use std::thread;
 
 static LEDGER: Mutex<u64> = Mutex::new(0);
@@ -18,6 +19,7 @@ static BOOKS: RwLock<u64> = RwLock::new(0);
 static JOURNAL: RwLock<u64> = RwLock::new(0);
 static READY_FLAG: Mutex<bool> = Mutex::new(false);
 static READY_CV: Condvar = Condvar::new();
+static CONFIG_ONCE: Once = Once::new();
 
 #[inline(never)]
 fn transfer(first: &'static Mutex<u64>, second: &'static Mutex<u64>, both: Arc<Barrier>, ready: mpsc::Sender<()>) {
@@ -79,6 +81,23 @@ fn main() {
         }
         "condvar" => {
             spawn("waiter", move || wait_ready(t1));
+            1
+        }
+        "once" => {
+            let (started_tx, started_rx) = mpsc::channel::<()>();
+            spawn("init", move || {
+                CONFIG_ONCE.call_once(|| {
+                    started_tx.send(()).unwrap();
+                    loop {
+                        thread::park();
+                    }
+                })
+            });
+            started_rx.recv().unwrap();
+            spawn("reader", move || {
+                t1.send(()).unwrap();
+                CONFIG_ONCE.call_once(|| {});
+            });
             1
         }
         "healthy" => {
