@@ -36,7 +36,7 @@ LDFLAGS   += -static
 LDLIBS    += -lbz2
 endif
 
-LIB_DIRS  := util model target attach core go unwind symbols analyzers report commands
+LIB_DIRS  := util model image attach core go unwind symbols analyzers report commands
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 PROTO     := report/profile.proto
 PROTO_C   := $(if $(wildcard $(PROTO)),$(BUILD)/gen/report/profile.pb-c.c)

@@ -11,7 +11,7 @@
 #include "analyzers/likely_holders.h"
 #include "analyzers/describe.h"
 #include "symbols/symbols.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/xalloc.h"
 #include <capstone/capstone.h>
 #include <stdlib.h>

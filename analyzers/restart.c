@@ -2,7 +2,7 @@
 #include "analyzers/describe.h"
 #include "analyzers/syscalls.h"
 #include "analyzers/waits.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <string.h>
 
 /* The calls whose interrupted wait the kernel resumes as restart_syscall (signal(7) and each

@@ -1,7 +1,7 @@
 #include "analyzers/rust_locks.h"
 #include "analyzers/describe.h"
 #include "symbols/symbols.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <string.h>
 
 /* std's internal paths move between releases (std::sys::unix::locks::futex::Mutex in 1.63,

@@ -5,7 +5,7 @@
  * the unwinder gives after the signal frame. */
 #include "analyzers/signals.h"
 #include "analyzers/describe.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #include "analyzers/spinlock.h"
 #include "analyzers/describe.h"
 #include "symbols/symbols.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <string.h>
 
 #define SPIN_LOCK_FN "pthread_spin_lock"

@@ -5,7 +5,7 @@
 #include "analyzers/spinlock.h"
 #include "analyzers/syscalls.h"
 #include "symbols/symbols.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "model/snapshot.h"
-#include "target/memimage.h"
+#include "image/memimage.h"
 
 /* Largest stack copied per thread: deeper stacks are cut (the walk reports truncation). */
 #define COPY_STACK_MAX (512 * 1024)

@@ -3,7 +3,7 @@
 #ifndef CHANG_LIVE_TARGET_H
 #define CHANG_LIVE_TARGET_H
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/err.h"
 
 /* Freeze, copy, thaw: returns with the process running again and the copy in the target. */

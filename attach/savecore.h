@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/err.h"
 
 struct core_save;

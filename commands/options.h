@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "report/report.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "unwind/unwind.h"
 #include "util/err.h"
 

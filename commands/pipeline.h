@@ -4,7 +4,7 @@
 #define CHANG_PIPELINE_H
 #include "commands/options.h"
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 
 /* Capture a live process (freeze, copy, thaw), then read what needs no freeze while the
  * debug files its modules will need are inflated in the background (symbols/debugfile.h). */

@@ -3,7 +3,7 @@
 #include "core/elfcore.h"
 #include "core/linkmap.h"
 #include "go/go.h"
-#include "target/buildid.h"
+#include "image/buildid.h"
 #include "util/xalloc.h"
 #include "util/bsearch.h"
 #include <elf.h>

@@ -4,7 +4,7 @@
 #ifndef CHANG_CORE_TARGET_H
 #define CHANG_CORE_TARGET_H
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/err.h"
 
 /* Open core_path and fill s from it: pid, executable, cmdline, capture time (the core's

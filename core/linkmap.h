@@ -10,7 +10,7 @@
 #define CHANG_LINKMAP_H
 #include <elf.h>
 #include "core/elfcore.h"
-#include "target/target.h"
+#include "image/target.h"
 
 struct linkmap {
 	/* One entry per file-backed PT_LOAD of each module found, as NT_FILE would give it

@@ -3,7 +3,7 @@
 #define CHANG_GO_H
 #include <stdbool.h>
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/err.h"
 
 /* Cheap test on an open executable: does it carry Go's build info / pclntab? */

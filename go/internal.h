@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/err.h"
 
 /* A field no layout has: optional fields (g.parentGoid before 1.21) read as absent. */

@@ -1,5 +1,5 @@
 #include "symbols/debugcache.h"
-#include "target/buildid.h"
+#include "image/buildid.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 #include "symbols/debugfile.h"
 #include "symbols/debugcache.h"
 #include "symbols/inflate.h"
-#include "target/buildid.h"
+#include "image/buildid.h"
 #include "util/xalloc.h"
 #include <fcntl.h>
 #include <pthread.h>

@@ -5,7 +5,7 @@
 #ifndef CHANG_DEBUGFILE_H
 #define CHANG_DEBUGFILE_H
 #include <stddef.h>
-#include "target/target.h"
+#include "image/target.h"
 
 /* The directories searched for debug files, in elfutils' debuginfo_path syntax
  * (--debuginfo-path, the sysroot's /usr/lib/debug, a live target's own /usr/lib/debug when

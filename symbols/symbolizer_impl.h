@@ -3,7 +3,7 @@
 #define CHANG_SYMBOLIZER_IMPL_H
 #include <elfutils/libdwfl.h>
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "symbols/funcsyms.h"
 #include "symbols/symindex.h"
 

@@ -3,7 +3,7 @@
 #ifndef CHANG_SYMBOLS_H
 #define CHANG_SYMBOLS_H
 #include "model/snapshot.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/err.h"
 
 struct symbolizer;

@@ -1,5 +1,5 @@
 #include "unwind/backend.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * process it would have to ptrace itself. */
 #include "unwind/backend.h"
 #include "symbols/symbols.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/progress.h"
 #include <elf.h>
 #include <elfutils/libdw.h>

@@ -2,7 +2,7 @@
  * and coredump accessors use) over the module's .eh_frame_hdr, with every byte and
  * register served from the frozen target. */
 #include "unwind/backend.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "util/progress.h"
 #include "util/xalloc.h"
 #include <elf.h>

@@ -7,7 +7,7 @@ import re
 
 from harness import ROOT, check
 
-FOLDERS = ["util", "model", "target", "attach", "core", "go", "unwind", "symbols", "analyzers", "report",
+FOLDERS = ["util", "model", "image", "attach", "core", "go", "unwind", "symbols", "analyzers", "report",
            "commands"]
 
 

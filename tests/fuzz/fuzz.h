@@ -4,7 +4,7 @@
 #ifndef CHANG_FUZZ_H
 #define CHANG_FUZZ_H
 #include "core/decompress.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <elf.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * (a core's dumped header page) on the input placed at a load address, and libelf's reader
  * (buildid_from_fd) on the input as a file. */
 #include "fuzz.h"
-#include "target/buildid.h"
-#include "target/target.h"
+#include "image/buildid.h"
+#include "image/target.h"
 #include "util/xalloc.h"
 
 #define LOAD 0x555555554000ull

@@ -6,7 +6,7 @@
 #include "analyzers/analyze.h"
 #include "analyzers/waits.h"
 #include "attach/fds.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "tests/unit/unit.h"
 #include "util/xalloc.h"
 #include <errno.h>

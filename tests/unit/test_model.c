@@ -2,7 +2,7 @@
 #include "unit.h"
 #include "attach/procfs.h"
 #include "model/snapshot.h"
-#include "target/memimage.h"
+#include "image/memimage.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>

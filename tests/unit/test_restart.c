@@ -5,7 +5,7 @@
 #include "analyzers/analyze.h"
 #include "analyzers/restart.h"
 #include "analyzers/waits.h"
-#include "target/target.h"
+#include "image/target.h"
 #include "tests/unit/synthetic.h"
 #include "tests/unit/unit.h"
 #include "util/xalloc.h"

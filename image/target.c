@@ -1,5 +1,5 @@
-#include "target/target.h"
-#include "target/buildid.h"
+#include "image/target.h"
+#include "image/buildid.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>

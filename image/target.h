@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "model/snapshot.h"
-#include "target/memimage.h"
+#include "image/memimage.h"
 #include "util/err.h"
 
 struct target_options {

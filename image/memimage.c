@@ -1,4 +1,4 @@
-#include "target/memimage.h"
+#include "image/memimage.h"
 #include "util/xalloc.h"
 #include "util/bsearch.h"
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-#include "target/buildid.h"
+#include "image/buildid.h"
 #include "util/hex.h"
-#include "target/target.h"
+#include "image/target.h"
 #include <elf.h>
 #include <gelf.h>
 #include <libelf.h>
