@@ -1,6 +1,6 @@
 #include "analyzers/restart.h"
 #include "analyzers/describe.h"
-#include "analyzers/syscalls.h"
+#include "model/syscalls.h"
 #include "analyzers/waits.h"
 #include "image/target.h"
 #include <string.h>

@@ -3,7 +3,7 @@
 #include "analyzers/restart.h"
 #include "analyzers/rust_locks.h"
 #include "analyzers/spinlock.h"
-#include "analyzers/syscalls.h"
+#include "model/syscalls.h"
 #include "symbols/symbols.h"
 #include "image/target.h"
 #include <ctype.h>

@@ -3,6 +3,7 @@
 #include "attach/procfs.h"
 #include "attach/procscan.h"
 #include "attach/sockpeer.h"
+#include "model/syscalls.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -35,39 +36,6 @@ static bool is_write(long nr)
 {
 	return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev || nr == SYS_sendto ||
 	       nr == SYS_sendmsg;
-}
-
-static const char *call_name(long nr)
-{
-	switch (nr) {
-	case SYS_read: return "read";
-	case SYS_pread64: return "pread64";
-	case SYS_readv: return "readv";
-	case SYS_preadv: return "preadv";
-	case SYS_recvfrom: return "recvfrom";
-	case SYS_recvmsg: return "recvmsg";
-	case SYS_write: return "write";
-	case SYS_pwrite64: return "pwrite64";
-	case SYS_writev: return "writev";
-	case SYS_pwritev: return "pwritev";
-	case SYS_sendto: return "sendto";
-	case SYS_sendmsg: return "sendmsg";
-	case SYS_wait4: return "wait4";
-	case SYS_waitid: return "waitid";
-	case SYS_flock: return "flock";
-	case SYS_fcntl: return "fcntl";
-	case SYS_futex: return "futex";
-	case SYS_poll: return "poll";
-	case SYS_ppoll: return "ppoll";
-	case SYS_epoll_wait: return "epoll_wait";
-	case SYS_accept: return "accept";
-	case SYS_accept4: return "accept4";
-	case SYS_nanosleep: return "nanosleep";
-	case SYS_clock_nanosleep: return "clock_nanosleep";
-	case SYS_pause: return "pause";
-	case SYS_restart_syscall: return "restart_syscall";
-	default: return NULL;
-	}
 }
 
 static struct xprocess *find_proc(struct follow *f, pid_t pid)
@@ -220,7 +188,7 @@ static void futex_edges(struct follow *f, pid_t pid, pid_t tid, const uint64_t a
 static void thread_edges(struct follow *f, pid_t pid, pid_t tid, long nr, const uint64_t a[6], char *doing,
 			 size_t cap)
 {
-	const char *name = call_name(nr);
+	const char *name = syscall_name(nr);
 	if (name)
 		snprintf(doing, cap, "%s()", name);
 	else

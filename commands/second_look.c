@@ -1,6 +1,6 @@
 #include "commands/second_look.h"
 #include "analyzers/restart.h"
-#include "analyzers/syscalls.h"
+#include "model/syscalls.h"
 #include "attach/sampler.h"
 #include "util/clock.h"
 #include <errno.h>

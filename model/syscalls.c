@@ -1,4 +1,4 @@
-#include "analyzers/syscalls.h"
+#include "model/syscalls.h"
 #include <stddef.h>
 
 /* From the kernel's asm/unistd_64.h, which is ABI: numbers are never reused. */
