@@ -198,26 +198,32 @@ def test_output_unwritable_directory_in_place():
     who = nobody()
     if os.geteuid() != 0 or not who or not shutil.which("setpriv"):
         return "skip: needs root, a user nobody and setpriv"
-    d = scratch("unwritable")
-    core, exe = the_core(), build("abba")
-    # chang runs as nobody and may read the core and the program
+    # Everything nobody must reach is copied into a directory of its own under the system's
+    # temporary directory: the clone itself may sit below a directory only root can enter.
+    import tempfile
+    top = tempfile.mkdtemp(prefix="chang-outputs-")
+    os.chmod(top, 0o755)
+    d = os.path.join(top, "unwritable")
+    os.makedirs(d)
+    os.chmod(d, 0o755)	# owned by root: nobody cannot create names in it
+    core, exe, chang = (shutil.copy(p, top) for p in (the_core(), build("abba"), chang_bin()))
     os.chmod(core, 0o644)
-    os.chmod(exe, 0o755)
-    for x in (os.path.dirname(core), OUT, os.path.join(OUT, "outputs"), os.path.join(OUT, "bin")):
-        os.chmod(x, os.stat(x).st_mode | 0o005)
+    for x in (exe, chang):
+        os.chmod(x, 0o755)
     path = os.path.join(d, "report")
     with open(path, "w") as f:
         f.write("old\n")
     os.chown(path, who.pw_uid, who.pw_gid)	# nobody may write the file, not the directory
     ino = os.stat(path).st_ino
     as_nobody = ["setpriv", "--reuid=%d" % who.pw_uid, "--regid=%d" % who.pw_gid, "--clear-groups"]
-    r = subprocess.run(as_nobody + [chang_bin(), "core", exe, core, "-o", path], capture_output=True, text=True,
+    r = subprocess.run(as_nobody + [chang, "core", exe, core, "-o", path], capture_output=True, text=True,
                        timeout=60, env=dict(os.environ, CHANG_CACHE_DIR=""))
     check(r.returncode == 0, "as nobody: %d %r" % (r.returncode, r.stderr))
     check(os.stat(path).st_ino == ino and b"deadlock" in open(path, "rb").read(), "not written in place")
     # a new name in that directory cannot be made: the error names the path and the cause
-    r = subprocess.run(as_nobody + [chang_bin(), "core", exe, core, "-o", os.path.join(d, "new")],
+    r = subprocess.run(as_nobody + [chang, "core", exe, core, "-o", os.path.join(d, "new")],
                        capture_output=True, text=True, timeout=60, env=dict(os.environ, CHANG_CACHE_DIR=""))
+    shutil.rmtree(top, ignore_errors=True)
     check(r.returncode == 1 and os.path.join(d, "new") in r.stderr and "Permission denied" in r.stderr,
           "new name in an unwritable dir: %d %r" % (r.returncode, r.stderr))
 
