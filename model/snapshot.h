@@ -199,6 +199,9 @@ struct task {
 	/* Filled by unwind/. */
 	uint64_t *pcs;		/* pcs[0] is the current PC, then return addresses */
 	int npcs;
+	/* Per pcs[i]: found by scanning the stack for return addresses (unwind/scan.c), not
+	 * by CFI; NULL when every frame came from CFI (or the frame pointer). */
+	const bool *scanned;
 	bool truncated;		/* the walk hit --max-frames */
 	const char *unwind_error;	/* why the walk stopped early, or NULL */
 	/* Filled by symbols/: one entry per pcs[i]; frame offsets are lookup_pc - func_entry. */

@@ -22,8 +22,9 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 	struct arena a = { 0 };
 	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		const char *mark = t->scanned && t->scanned[i] ? " [scanned]" : "";
 		if (!ps || ps->nframes == 0) {
-			fprintf(out, "%sat %s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a));
+			fprintf(out, "%sat %s%s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a), mark);
 			shown++;
 			continue;
 		}
@@ -37,7 +38,7 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 			} else if (where) {
 				fprintf(out, " (%s)", where);
 			}
-			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+			fprintf(out, "%s%s\n", f->inlined ? " [inlined]" : "", mark);
 		}
 	}
 	arena_free(&a);
