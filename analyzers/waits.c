@@ -1,5 +1,6 @@
 #include "analyzers/waits.h"
 #include "analyzers/describe.h"
+#include "analyzers/musl_waits.h"
 #include "analyzers/restart.h"
 #include "analyzers/rust_locks.h"
 #include "analyzers/spinlock.h"
@@ -425,6 +426,8 @@ static void decode_futex(struct ctx *c)
 	 * (a normal mutex's lock word holds EBUSY, not a state; its owner is nowhere). */
 	bool glibc = c->s->libc == LIBC_GLIBC;
 	if (glibc && (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c))))
+		return;
+	if (c->s->libc == LIBC_MUSL && musl_wait(c->s, t, c->w))
 		return;
 	if (h == HINT_NONE && rust_lock_wait(c->s, t, c->w, c->uaddr, c->val))
 		return;

@@ -115,6 +115,9 @@ struct wait {
 	const char *symbol;	/* "lock_a", "forks[2]", "jobs+0x40", or NULL (heap) */
 	pid_t owner_tid;	/* holder, 0 when none or unknown */
 	bool owner_known;	/* the object records an owner (mutex, rwlock writer, join) */
+	/* The lock records that its owner exited holding it, and no longer which thread that
+	 * was (musl clears the TID of a dead owner's mutex and sets its owner-died bit). */
+	bool owner_died;
 	int fd;			/* -1 when not an fd wait */
 	const char *fd_target;	/* "pipe:[123]", "socket 127.0.0.1:80 -> ...", a path; NULL if unknown */
 	int fd_file;		/* fd waits: the lowest fd open on the same file (kcmp), which tells

@@ -172,9 +172,12 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
 	case FINDING_ABANDONED_LOCK:
-		if (f->nlocks)
+		if (f->nlocks && f->locks[0].owner_tid)
 			fprintf(out, "  lock: %s, last owner thread %d (gone)\n",
 				lock_words(s, &f->locks[0], a), (int)f->locks[0].owner_tid);
+		else if (f->nlocks)
+			fprintf(out, "  lock: %s, last owner gone (the lock no longer records which thread)\n",
+				lock_words(s, &f->locks[0], a));
 		print_tids(out, "blocked", f->tids, f->ntids);
 		if (f->ntids)
 			print_thread_stack(out, s, f->tids[0], a);

@@ -89,6 +89,8 @@ static void wait_json(struct jsonw *w, const struct wait *wt)
 		jw_int(w, wt->owner_tid);
 	else
 		jw_null(w);
+	jw_key(w, "owner_died");	/* the lock says its owner exited holding it, not who */
+	jw_bool(w, wt->owner_died);
 	/* locks that record no owner: a likely holder is inferred, never an owner */
 	jw_key(w, "likely_owner_tid");
 	if (wt->likely_owner)
