@@ -27,6 +27,14 @@ if ! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q "install ok instal
 		echo "rustc not installed; the Rust tests will be skipped"
 fi
 
+# Optional: Debian's musl-tools (musl-gcc, musl 1.2.3, and /lib/ld-musl-x86_64.so.1), for the
+# musl targets' tests (tests/e2e/test_musl.py). Best effort: skipped, counted, if missing.
+if ! dpkg-query -W -f='${Status}' musl-tools 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): musl-tools"
+	$SUDO apt-get install -y -qq --no-install-recommends musl-tools musl-dev musl >/dev/null 2>&1 ||
+		echo "musl-tools not installed; the musl tests will be skipped"
+fi
+
 # Optional: Debian's stripped memcached (no -dbgsym), a real program without symbols for the
 # stripped-frames tests; they start it on 127.0.0.1 themselves. Best effort: skipped if missing.
 if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok installed"; then

@@ -14,6 +14,7 @@
 #define SCAN_WORDS 4096		/* words read above the last good frame, per thread */
 #define FOLLOW_INSNS 96		/* instructions decoded from a call's target to find its way on */
 #define FOLLOW_PLACES 16	/* branch targets followed */
+#define UNNAMED_FUNC_MAX 0x4000	/* how far a PC may lie from the entry of a function no symbol names */
 
 struct scanner {
 	struct snapshot *s;
@@ -146,9 +147,47 @@ static bool leads_to(struct scanner *sc, uint64_t t, uint64_t entry)
 	return false;
 }
 
+/* For a callee whose entry no symbol gives (a libc's internal function): whether t could be
+ * its entry, below its PC and not far, and not inside a function that symbols place
+ * elsewhere (a stale return address after a call to prctl is no caller of __timedwait_cp). */
+static bool could_be_entry(struct scanner *sc, uint64_t t, uint64_t callee_pc)
+{
+	if (t > callee_pc || callee_pc - t > UNNAMED_FUNC_MAX || !is_code(sc->s, t))
+		return false;
+	uint64_t e = entry_of(sc, t);
+	if (!e)
+		return true;
+	Dwfl_Module *mod = dwfl_addrmodule(sc->dwfl, t);
+	GElf_Off off;
+	GElf_Sym sym;
+	return mod && dwfl_module_addrinfo(mod, t, &off, &sym, NULL, NULL, NULL) && callee_pc < e + sym.st_size;
+}
+
+/* The same without the entry: t, or where the jmp it starts with (a PLT stub, a wrapper
+ * such as musl's __syscall_cp) leads, could be the callee's entry. */
+static bool reaches_unnamed(struct scanner *sc, uint64_t t, uint64_t callee_pc)
+{
+	for (int hop = 0; hop < 3 && t; hop++) {
+		if (could_be_entry(sc, t, callee_pc))
+			return true;
+		cs_insn *insn = decode(sc, t);
+		if (insn && insn->id == X86_INS_ENDBR64) {
+			uint64_t next = t + insn->size;
+			cs_free(insn, 1);
+			insn = decode(sc, next);
+		}
+		if (!insn)
+			return false;
+		uint64_t to = insn->id == X86_INS_JMP ? branch_target(sc, insn) : 0;
+		cs_free(insn, 1);
+		t = to;
+	}
+	return false;
+}
+
 /* Whether ret is a return address: the bytes before it decode as a call, in a module's
  * code, whose target (when direct) is code that leads to callee_entry (when known). */
-static bool returns_to(struct scanner *sc, uint64_t ret, uint64_t callee_entry)
+static bool returns_to(struct scanner *sc, uint64_t ret, uint64_t callee_entry, uint64_t callee_pc)
 {
 	if (ret < 8 || !is_code(sc->s, ret - 1))
 		return false;
@@ -175,7 +214,7 @@ static bool returns_to(struct scanner *sc, uint64_t ret, uint64_t callee_entry)
 			return true;	/* through a register: nothing to check it against */
 		if (!is_code(sc->s, to))
 			return false;
-		return !callee_entry || leads_to(sc, to, callee_entry);
+		return callee_entry ? leads_to(sc, to, callee_entry) : reaches_unnamed(sc, to, callee_pc);
 	}
 	return false;
 }
@@ -208,8 +247,8 @@ void unwind_scan_task(struct snapshot *s, struct symbolizer *sz, struct task *t,
 		uint64_t v;
 		if (target_read_for_unwind(s->target, a, &v, 8) != 8)
 			break;
-		uint64_t callee = entry_of(&sc, unwind_lookup_pc((size_t)(t->npcs - 1), prev));
-		if (!returns_to(&sc, v, callee))
+		uint64_t look = unwind_lookup_pc((size_t)(t->npcs - 1), prev);
+		if (!returns_to(&sc, v, entry_of(&sc, look), look))
 			continue;
 		if (t->npcs >= max_frames) {
 			t->truncated = true;
