@@ -319,6 +319,20 @@ static bool try_barrier(struct ctx *c)
 	return true;
 }
 
+/* glibc's struct pthread.tid offset on the target's architecture. */
+static uint64_t pthread_tid_off(const struct snapshot *s)
+{
+	return s->arch && s->arch->id == ARCH_AARCH64 ? GLIBC_PTHREAD_TID_AARCH64 : GLIBC_PTHREAD_TID;
+}
+
+/* A thread's struct pthread from its registers: x86_64's fs_base points at it. aarch64's
+ * thread pointer (TPIDR_EL0) is in no general register, and the descriptor lies
+ * sizeof(struct pthread) below it, which changes with glibc's version: 0, not known. */
+static uint64_t task_pthread(const struct task *t)
+{
+	return t->have_regs && t->regs.arch->id == ARCH_X86_64 ? t->regs.x.fs_base : 0;
+}
+
 /* pthread_join sleeps on the joined thread's tid field, which the kernel clears and wakes
  * (a shared futex) when that thread exits: the value waited for is the TID itself. */
 static bool try_join(struct ctx *c)
@@ -331,7 +345,7 @@ static bool try_join(struct ctx *c)
 		return false;
 	struct task *joined = snapshot_find_task(c->s, tid);
 	c->w->kind = WAIT_JOIN;
-	c->w->address = c->uaddr - GLIBC_PTHREAD_TID;
+	c->w->address = c->uaddr - pthread_tid_off(c->s);
 	set_owner(c, joined ? (pid_t)c->val : 0);
 	if (!joined)
 		c->w->detail = arena_printf(&c->s->arena, "joins thread %u, which is not in the process",
@@ -346,7 +360,8 @@ static bool try_join_by_thread(struct ctx *c)
 {
 	for (size_t i = 0; i < c->s->ntasks; i++) {
 		const struct task *o = &c->s->tasks[i];
-		if (o->have_regs && o->regs.fs_base && o->regs.fs_base + GLIBC_PTHREAD_TID == c->uaddr &&
+		uint64_t pd = task_pthread(o);
+		if (pd && pd + pthread_tid_off(c->s) == c->uaddr &&
 		    snapshot_tid_from_target(c->s, (pid_t)c->val) == o->tid)
 			return try_join(c);
 	}
@@ -358,12 +373,12 @@ static bool try_join_by_thread(struct ctx *c)
 static struct task *task_with_pthread(struct snapshot *s, uint64_t p, bool read_tid)
 {
 	for (size_t i = 0; i < s->ntasks; i++)
-		if (s->tasks[i].have_regs && s->tasks[i].regs.fs_base == p)
+		if (task_pthread(&s->tasks[i]) == p)
 			return &s->tasks[i];
 	uint32_t tid;
 	if (!read_tid)
 		return NULL;
-	if (rd32(s, p + GLIBC_PTHREAD_TID, &tid) && tid && tid <= TID_MAX)
+	if (rd32(s, p + pthread_tid_off(s), &tid) && tid && tid <= TID_MAX)
 		return snapshot_find_task(s, snapshot_tid_from_target(s, (pid_t)tid));
 	return NULL;
 }
@@ -489,9 +504,16 @@ static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool 
  * on its way back to user code. Without registers, /proc's syscall file means inside. */
 static bool syscall_in_progress(const struct task *t, long nr)
 {
-	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr || nr != SYS_NR_FUTEX)
+	if (!t->have_regs || nr != SYS_NR_FUTEX)
 		return true;
-	long rax = (long)t->regs.rax;
+	const struct arch *a = t->regs.arch;
+	if (a->sysnr >= 0 && (long)t->regs.w[a->sysnr] != t->syscall_nr)
+		return true;
+	/* aarch64: a call the kernel rewound to its svc is still to be made; x0 is its result
+	 * only once it has returned */
+	if (a->sysnr < 0 && !t->syscall_returned)
+		return true;
+	long rax = (long)t->regs.w[a->ret];
 	return rax != 0 && rax != -EAGAIN && rax != -ETIMEDOUT;
 }
 
