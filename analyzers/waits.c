@@ -355,14 +355,25 @@ static bool try_join(struct ctx *c)
 
 /* Without names, a join is still told by the registers: the word is the tid field of a
  * thread's own descriptor (its fs_base + the field's offset), which the kernel clears and
- * wakes when that thread exits, and the value slept on is that thread's TID. */
+ * wakes when that thread exits, and the value slept on is that thread's TID. Where the
+ * registers do not give the descriptor (aarch64), by where it is: glibc puts a thread's
+ * struct pthread at the top of the thread's own stack block, so a word above the thread's
+ * SP in the mapping of its stack, holding its TID, is that field. */
 static bool try_join_by_thread(struct ctx *c)
 {
 	for (size_t i = 0; i < c->s->ntasks; i++) {
 		const struct task *o = &c->s->tasks[i];
+		if (snapshot_tid_from_target(c->s, (pid_t)c->val) != o->tid || !o->have_regs)
+			continue;
 		uint64_t pd = task_pthread(o);
-		if (pd && pd + pthread_tid_off(c->s) == c->uaddr &&
-		    snapshot_tid_from_target(c->s, (pid_t)c->val) == o->tid)
+		if (pd && pd + pthread_tid_off(c->s) == c->uaddr)
+			return try_join(c);
+		if (pd || o->regs.arch->id == ARCH_X86_64)
+			continue;
+		uint64_t sp = regs_sp(&o->regs);
+		const struct mapping *m = snapshot_mapping_at(c->s, sp);
+		if (m && c->uaddr > sp && c->uaddr >= m->start + pthread_tid_off(c->s) && c->uaddr < m->end &&
+		    o != c->t)
 			return try_join(c);
 	}
 	return false;
@@ -425,6 +436,29 @@ static bool try_hint(struct ctx *c, enum lock_hint h)
 	}
 }
 
+/* An aarch64 futex call that had returned when the core was written (into the signal that
+ * made it): x0, the word's address, now holds the call's result. The names still say the
+ * type; a join still names its thread, by the TID the call waited on (x2). */
+static void lost_futex_address(struct ctx *c, enum lock_hint h)
+{
+	static const enum wait_kind hint_kind[] = {
+		[HINT_NONE] = WAIT_FUTEX, [HINT_MUTEX] = WAIT_MUTEX, [HINT_CONDVAR] = WAIT_CONDVAR,
+		[HINT_RWLOCK] = WAIT_RWLOCK, [HINT_SEMAPHORE] = WAIT_SEMAPHORE, [HINT_BARRIER] = WAIT_BARRIER,
+		[HINT_JOIN] = WAIT_JOIN, [HINT_LLL] = WAIT_MUTEX, [HINT_STDIO] = WAIT_MUTEX,
+	};
+	set_object(c, h < sizeof(hint_kind) / sizeof(*hint_kind) ? hint_kind[h] : WAIT_FUTEX, 0);
+	const char *lost = "the call had returned when the core was written (into the signal that made it), and "
+			   "x0, the futex word's address, holds its result";
+	pid_t tid = snapshot_tid_from_target(c->s, (pid_t)c->val);
+	if (h == HINT_JOIN && c->val && tid != c->t->tid && snapshot_find_task(c->s, tid)) {
+		set_owner(c, (pid_t)c->val);
+		c->w->detail = arena_printf(&c->s->arena, "%s; the thread joined is the one whose TID it waited "
+					    "on (x2)", lost);
+		return;
+	}
+	c->w->detail = arena_printf(&c->s->arena, "%s, so its owner is not known", lost);
+}
+
 /* A lock word is read as a glibc type only when the waiting frame is glibc's function for
  * that type: the same futex shapes are Go's runtime locks, Rust's std locks, or any
  * program's own, and none of them records an owner. */
@@ -436,6 +470,10 @@ static void decode_futex(struct ctx *c)
 	c->cmd = c->op & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
 	c->val = (uint32_t)t->syscall_args[2];
 	enum lock_hint h = frame_hint(t);
+	if (t->syscall_returned) {
+		lost_futex_address(c, h);
+		return;
+	}
 	if (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c)))
 		return;
 	if (h == HINT_NONE && rust_lock_wait(c->s, t, c->w, c->uaddr, c->val))
@@ -652,6 +690,15 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 		set_fd(s, w, WAIT_CONNECT, a[0]);
 		break;
 	case SYS_NR_POLL: case SYS_NR_PPOLL: {
+		/* no fds and no timeout: only a signal ends it. glibc's pause() is this ppoll
+		 * where there is no pause call (aarch64 and every generic-table architecture) */
+		bool forever = nr == SYS_NR_PPOLL ? a[2] == 0 : (int32_t)a[2] < 0;
+		if (a[1] == 0 && forever) {
+			w->kind = WAIT_SIGNAL;
+			w->detail = arena_printf(&s->arena, "%s on no fds without a timeout: only a signal ends it",
+						 nr == SYS_NR_PPOLL ? "ppoll" : "poll");
+			break;
+		}
 		w->kind = WAIT_POLL;
 		w->idle = true;
 		int32_t pfd[2];

@@ -274,7 +274,8 @@ static void infer_syscalls(struct target *t, struct snapshot *s)
 		return;
 	/* The kernel writes NT_FILE, NT_SIGINFO and one NT_PRFPREG a thread into every core, and
 	 * rewinds a thread interrupted in a call to its svc. qemu-user writes none of those notes
-	 * and dumps the other threads as they are, inside their calls, PC past the svc. */
+	 * and dumps the other threads as they are, inside their calls, PC past the svc; the thread
+	 * that took the signal, whose note comes first, has returned from its call (x0 = -EINTR). */
 	const struct elfcore_notes *n = &((struct core_target *)t)->core.notes;
 	bool qemu = !n->have_files && !n->have_siginfo && !n->nfpregs;
 	if (qemu)
@@ -286,7 +287,7 @@ static void infer_syscalls(struct target *t, struct snapshot *s)
 		uint64_t pc = regs_pc(&task->regs);
 		unsigned char code[8];
 		bool got = pc >= 4 && target_read(t, pc - 4, code, sizeof(code)) == sizeof(code);
-		task_syscall_from_code(task, got ? code : NULL, qemu);
+		task_syscall_from_code(task, got ? code : NULL, qemu && task->tid != n->threads[0].tid);
 	}
 }
 

@@ -268,7 +268,9 @@ void task_syscall_from_code(struct task *t, const unsigned char *code, bool in_c
 		return;
 	for (int i = 0; i < 6; i++)
 		t->syscall_args[i] = t->regs.w[a->args[i]];
-	if (!at_pc && !in_call_past_svc) {
+	/* -4095..-1 in x0 is an error the call returned, never an argument it was given */
+	int64_t x0 = (int64_t)t->regs.a.x[0];
+	if (!at_pc && (!in_call_past_svc || (x0 < 0 && x0 >= -4095))) {
 		t->syscall_returned = true;
 		t->syscall_args[0] = 0;
 	}

@@ -433,7 +433,7 @@ void task_syscall_from_regs(struct task *t);
  * for a restart: x8 is its number and x0..x5 its arguments. One at PC-4 is a call that had
  * returned: x0 is its result and its first argument is lost; unless in_call_past_svc (a
  * core by qemu-user, which dumps a thread inside a call as it is: PC past the svc, the
- * arguments still in x0..x5). Anything else: no call. */
+ * arguments still in x0..x5) and x0 is no error code. Anything else: no call. */
 void task_syscall_from_code(struct task *t, const unsigned char *code, bool in_call_past_svc);
 /* A TID read from the target's memory (a lock's owner word, a thread descriptor's tid) is one
  * of the target's own pid namespace: the TID chang knows that thread by (the snapshot's,

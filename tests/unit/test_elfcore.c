@@ -508,6 +508,11 @@ static void test_aarch64_notes(void)
 	/* the same under qemu-user: still inside the call */
 	task_syscall_from_code(&t, returned, true);
 	CHECK(t.syscall_nr == SYS_NR_FUTEX && !t.syscall_returned && t.syscall_args[0] == 0x1000);
+	/* ... unless x0 holds an error code: then it had returned */
+	t.regs.a.x[0] = (uint64_t)-4;	/* -EINTR */
+	task_syscall_from_code(&t, returned, true);
+	CHECK(t.syscall_nr == SYS_NR_FUTEX && t.syscall_returned && t.syscall_args[0] == 0);
+	t.regs.a.x[0] = 0x1000;
 	/* no svc near: no call, whatever x8 holds */
 	static const unsigned char nops[8] = { 0x1f, 0x20, 0x03, 0xd5, 0x1f, 0x20, 0x03, 0xd5 };
 	task_syscall_from_code(&t, nops, false);
