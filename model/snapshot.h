@@ -286,7 +286,6 @@ struct xthread {
 	const char *doing;	/* "write() on pipe:[123]", "wait4(-1)", "running", ... */
 	long syscall_nr;	/* the call it sleeps in, -1 if none */
 	uint64_t arg0;
-	uint64_t cpu_ticks;	/* utime + stime when first read */
 };
 
 struct xprocess {
