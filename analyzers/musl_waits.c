@@ -16,6 +16,7 @@
 #include "analyzers/waits.h"
 #include "symbols/symbols.h"
 #include "image/target.h"
+#include "util/arch.h"
 #include <string.h>
 
 #define MUSL_FRAMES 10
@@ -257,7 +258,8 @@ static bool decode_join(struct mctx *c)
 	/* the joined thread's descriptor is its thread pointer (fs_base) */
 	const struct task *joined = NULL;
 	for (size_t i = 0; i < c->s->ntasks; i++)
-		if (c->s->tasks[i].have_regs && c->s->tasks[i].regs.fs_base == th)
+		if (c->s->tasks[i].have_regs && c->s->tasks[i].regs.arch->id == ARCH_X86_64 &&
+		    c->s->tasks[i].regs.x.fs_base == th)
 			joined = &c->s->tasks[i];
 	pid_t host = snapshot_tid_from_target(c->s, (pid_t)tid);
 	if (!joined)

@@ -1,4 +1,5 @@
-/* musl's waits (1.2.x, as Debian's musl 1.2.3 and Alpine build it), decoded only when the
+/* musl's waits (1.2.x, as Debian's musl 1.2.3 and Alpine build it; the offsets below are
+ * x86_64's, and only x86_64 targets are decoded), decoded only when the
  * target's C library is musl and the waiting function is musl's function for the type: its
  * objects are laid out otherwise than glibc's, and most record no owner. */
 #ifndef CHANG_MUSL_WAITS_H

@@ -463,6 +463,11 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 	jw_str(w, CHANG_VERSION);
 	jw_key(w, "source");
 	jw_str(w, s->source == SOURCE_ATTACH ? "attach" : "core");
+	jw_key(w, "arch");
+	if (s->arch)
+		jw_str(w, s->arch->name);
+	else
+		jw_null(w);
 	jw_key(w, "pid");
 	jw_int(w, s->pid);
 	jw_key(w, "ns_pid");
@@ -585,12 +590,12 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 		wait_json(w, t->wait);
 		jw_key(w, "pc");
 		if (t->have_regs)
-			jw_hex(w, t->regs.rip);
+			jw_hex(w, regs_pc(&t->regs));
 		else
 			jw_null(w);
 		jw_key(w, "sp");
 		if (t->have_regs)
-			jw_hex(w, t->regs.rsp);
+			jw_hex(w, regs_sp(&t->regs));
 		else
 			jw_null(w);
 		jw_key(w, "syscall_nr");

@@ -9,6 +9,7 @@
 #include "image/target.h"
 #include "tests/unit/synthetic.h"
 #include "tests/unit/unit.h"
+#include "util/arch.h"
 #include "util/xalloc.h"
 
 #define BASE 0x600000ull
@@ -43,9 +44,10 @@ static struct task *add_task(struct snapshot *s, pid_t tid, uint64_t uaddr, unsi
 	t->syscall_args[1] = op;
 	t->syscall_args[2] = val;
 	t->have_regs = true;
-	t->regs.orig_rax = (unsigned long long)t->syscall_nr;
-	t->regs.rax = (unsigned long long)-512;	/* -ERESTARTSYS: still in the call */
-	t->regs.fs_base = STACK + (uint64_t)tid * 0x10000;
+	t->regs.arch = &arch_x86_64;
+	t->regs.x.orig_rax = (unsigned long long)t->syscall_nr;
+	t->regs.x.rax = (unsigned long long)-512;	/* -ERESTARTSYS: still in the call */
+	t->regs.x.fs_base = STACK + (uint64_t)tid * 0x10000;
 	return t;
 }
 
@@ -166,8 +168,8 @@ static void others(void)
 	uint32_t desc[16] = { 0 };
 	desc[MUSL_PTHREAD_TID / 4] = 101;
 	desc[MUSL_PTHREAD_DETACH_STATE / 4] = 2;
-	put(s, joined->regs.fs_base, desc, sizeof(desc));
-	struct task *jw = add_task(s, 124, joined->regs.fs_base + MUSL_PTHREAD_DETACH_STATE, 0, 2);
+	put(s, joined->regs.x.fs_base, desc, sizeof(desc));
+	struct task *jw = add_task(s, 124, joined->regs.x.fs_base + MUSL_PTHREAD_DETACH_STATE, 0, 2);
 	frames(s, jw, (const char *const[]){ "__syscall_cp_c", "__timedwait_cp", "__pthread_timedjoin_np", "|",
 		"main", NULL });
 	/* a condvar waiter's record on its stack: prev, next, state 0, barrier 2 */
