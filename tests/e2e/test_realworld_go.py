@@ -72,7 +72,7 @@ def start_prometheus():
     base = "http://127.0.0.1:%d" % free_port()
     p = start_service("prometheus", PROMETHEUS, ["--config.file=" + cfg, "--storage.tsdb.path=" + os.path.join(cwd, "data"),
                                                  "--web.listen-address=" + base[7:]], cwd, base + "/-/ready", "Ready")
-    return p, base + "/debug/pprof/goroutine?debug=1", base + "/-/healthy"
+    return p, base + "/debug/pprof/goroutine?debug=1", base
 
 
 def start_etcd():
@@ -204,4 +204,71 @@ def test_caddy_goroutines_match_its_own():
 
 for _t in (test_prometheus_goroutines_match_its_own, test_etcd_goroutines_match_its_own,
            test_caddy_goroutines_match_its_own):
+    _t.timeout = 400
+
+
+def load_loop(requests, stop, errors, counts):
+    """A bounded loopback load: one request after another until told to stop."""
+    try:
+        n = 0
+        while not stop.is_set():
+            url, data = requests[n % len(requests)]
+            fetch(url, data=data)
+            n += 1
+        counts.append(n)
+    except Exception as e:  # reported by the test
+        errors.append(e)
+
+
+def load_requests(what, base):
+    if what == "etcd":
+        # etcd's v3 JSON gateway: puts and ranges of small keys (base64)
+        return [(base + "/v3/kv/put", b'{"key": "Y2hhbmc=", "value": "aGVsbG8="}'),
+                (base + "/v3/kv/range", b'{"key": "Y2hhbmc="}')]
+    if what == "prometheus":
+        return [(base + "/api/v1/query?query=up", None), (base + "/metrics", None)]
+    return [(base + "/", None)]
+
+
+def no_false_findings_under_load(what, exe, start, captures, clients=4):
+    if not os.path.exists(exe):
+        return "skip: Debian's %s is not installed (tests/install-deps.sh, optional)" % what
+    p, _, base = start()
+    with p:
+        stop, errors, counts = threading.Event(), [], []
+        reqs = load_requests(what, base)
+        load = [threading.Thread(target=load_loop, args=(reqs, stop, errors, counts)) for _ in range(clients)]
+        for t in load:
+            t.start()
+        found = []
+        try:
+            for i in range(captures):
+                rep = json.loads(run_chang(["attach", "--pid", str(p.pid), "--format=json"], timeout=120).stdout)
+                check(rep["go_error"] is None, "%s: %r" % (what, rep["go_error"]))
+                found += ["capture %d: %s" % (i + 1, f["summary"]) for f in rep["findings"]]
+        finally:
+            stop.set()
+            for t in load:
+                t.join(60)
+        check(not errors, "%s: the load failed: %r" % (what, errors[:3]))
+        check(sum(counts) >= captures, "%s: only %d requests answered under load" % (what, sum(counts)))
+        check(not found, "%s under load, healthy: %d false findings in %d captures:\n%s"
+              % (what, len(found), captures, "\n".join(found)[:4000]))
+        p.untouched()
+
+
+def test_prometheus_under_load_no_findings():
+    return no_false_findings_under_load("prometheus", PROMETHEUS, start_prometheus, 20)
+
+
+def test_etcd_under_load_no_findings():
+    return no_false_findings_under_load("etcd", ETCD, start_etcd, 20)
+
+
+def test_caddy_under_load_no_findings():
+    return no_false_findings_under_load("caddy", CADDY, start_caddy, 20)
+
+
+for _t in (test_prometheus_under_load_no_findings, test_etcd_under_load_no_findings,
+           test_caddy_under_load_no_findings):
     _t.timeout = 400
