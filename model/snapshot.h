@@ -372,6 +372,11 @@ struct snapshot {
 	struct fdinfo *fds;	/* live only; sorted by fd */
 	size_t nfds;
 
+	/* A live Go target's registrations with its epoll instances, read before the freeze
+	 * (attach/epollregs.h): go/ finds from them which goroutine waits on which fd. */
+	struct epoll_reg { int epfd, fd; uint64_t data; } *epoll_regs;
+	size_t nepoll_regs;
+
 	/* Waits across processes (live only): every process the target's waits lead to. */
 	struct xprocess *xprocs;
 	size_t nxprocs;

@@ -272,3 +272,95 @@ def test_caddy_under_load_no_findings():
 for _t in (test_prometheus_under_load_no_findings, test_etcd_under_load_no_findings,
            test_caddy_under_load_no_findings):
     _t.timeout = 400
+
+
+class SilentUpstream:
+    """A local listener that accepts connections and never answers them."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.lock = threading.Condition()
+        self.thread = threading.Thread(target=self.accept, daemon=True)
+        self.thread.start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(c)
+                self.lock.notify_all()
+
+    def wait_for(self, n, timeout=30):
+        with self.lock:
+            check(self.lock.wait_for(lambda: len(self.conns) >= n, timeout), "only %d of %d requests reached the "
+                  "upstream" % (len(self.conns), n))
+
+    def close(self):
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                c.close()
+        self.thread.join(10)
+
+
+def stuck_request(url, results):
+    try:
+        fetch(url, timeout=120)
+        results.append("answered")
+    except Exception as e:
+        results.append(type(e).__name__)
+
+
+def test_caddy_stuck_upstream_is_a_network_hang():
+    if not os.path.exists(CADDY):
+        return "skip: Debian's caddy is not installed (tests/install-deps.sh, optional)"
+    up = SilentUpstream()
+    nreq = 20
+    clients, results = [], []
+    try:
+        p, _, base = start_caddy(upstream="127.0.0.1:%d" % up.port)
+        with p:
+            for i in range(nreq):
+                t = threading.Thread(target=stuck_request, args=(base + "/stuck%d" % i, results))
+                t.start()
+                clients.append(t)
+            # the requests' own signal: each proxied connection reached the upstream; then
+            # caddy's side has written the request and waits for an answer
+            up.wait_for(nreq)
+            peer = "127.0.0.1:%d" % up.port
+            deadline = time.monotonic() + 30
+            while True:
+                rep = json.loads(run_chang(["attach", "--pid", str(p.pid), "--format=json"], timeout=120).stdout)
+                mine = [f for f in rep["findings"] if peer in f["summary"]]
+                if mine or time.monotonic() > deadline:
+                    break
+            check(len(mine) == 1, "no network-hang finding naming %s: %r" % (peer, [f["summary"] for f in rep["findings"]]))
+            f = mine[0]
+            check(f["kind"] == "mass-blocking" and not f["maybe_normal"] and f["count"] == nreq and len(f["goids"]) == nreq,
+                  "finding %r" % {k: f[k] for k in ("kind", "maybe_normal", "count", "summary")})
+            check("%d goroutines are blocked on tcp connections to the same peer %s" % (nreq, peer) in f["summary"]
+                  and "not responding" in f["summary"], f["summary"])
+            check(f["object"]["kind"] == "read" and f["object"]["fd_target"].endswith("-> %s ESTABLISHED" % peer),
+                  "object %r" % f["object"])
+            # every waiter is a goroutine reading one socket to the upstream
+            byid = {g["goid"]: g for g in rep["goroutines"]}
+            fds = {byid[g]["wait"]["fd"] for g in f["goids"]}
+            check(len(fds) == nreq, "the waiters' fds: %r" % sorted(fds))
+            text = run_chang(["attach", "--pid", str(p.pid)], timeout=120).stdout
+            check(("mass-blocking#1: %d goroutines are blocked on tcp connections to the same peer %s" % (nreq, peer))
+                  in text, text[:3000])
+            p.untouched()
+    finally:
+        up.close()
+        for t in clients:
+            t.join(60)
+
+
+test_caddy_stuck_upstream_is_a_network_hang.timeout = 300
