@@ -23,7 +23,10 @@ bool spinlock_wait(struct snapshot *s, struct task *t)
 		return false;
 	uint64_t lock = t->regs.rdi;
 	uint32_t word;
-	if ((lock & 3) || !target_read_u32(s->target, lock, &word) || (int32_t)word > 0)
+	/* glibc's word is 1 when free; musl's (src/thread/pthread_spin_lock.c, a_cas(s, 0,
+	 * EBUSY)) 0 when free, EBUSY when taken. Neither is read on a library not known. */
+	if ((lock & 3) || !target_read_u32(s->target, lock, &word) || s->libc == LIBC_UNKNOWN ||
+	    (s->libc == LIBC_GLIBC ? (int32_t)word > 0 : word == 0))
 		return false;	/* free by now: the thread is about to take it */
 	struct wait *w = ARENA_NEW(&s->arena, struct wait, 1);
 	w->kind = WAIT_SPINLOCK;
@@ -32,7 +35,8 @@ bool spinlock_wait(struct snapshot *s, struct task *t)
 	w->symbol = s->symbolizer ? symbolizer_data_name(s->symbolizer, lock, &s->arena) : NULL;
 	w->holder_inferable = true;
 	w->detail = arena_printf(&s->arena, "spinning in pthread_spin_lock (the lock's address is in %%rdi; its "
-				 "word is %d: taken); glibc's spinlock records no owner", (int32_t)word);
+				 "word is %d: taken); %s's spinlock records no owner", (int32_t)word,
+				 libc_kind_name(s->libc));
 	t->wait = w;
 	t->state = wait_kind_name(WAIT_SPINLOCK);
 	return true;

@@ -421,7 +421,10 @@ static void decode_futex(struct ctx *c)
 	c->cmd = c->op & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
 	c->val = (uint32_t)t->syscall_args[2];
 	enum lock_hint h = frame_hint(t);
-	if (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c)))
+	/* glibc's layouts are read only on glibc: musl keeps other words at the same places
+	 * (a normal mutex's lock word holds EBUSY, not a state; its owner is nowhere). */
+	bool glibc = c->s->libc == LIBC_GLIBC;
+	if (glibc && (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c))))
 		return;
 	if (h == HINT_NONE && rust_lock_wait(c->s, t, c->w, c->uaddr, c->val))
 		return;
@@ -432,10 +435,18 @@ static void decode_futex(struct ctx *c)
 		[HINT_SEMAPHORE] = WAIT_SEMAPHORE, [HINT_BARRIER] = WAIT_BARRIER, [HINT_JOIN] = WAIT_JOIN,
 		[HINT_LLL] = WAIT_MUTEX, [HINT_STDIO] = WAIT_MUTEX,
 	};
-	if (h != HINT_NONE) {
+	if (h != HINT_NONE && glibc) {
 		set_object(c, hint_kind[h], c->uaddr);
 		c->w->detail = arena_printf(&c->s->arena, "its futex word at %#llx does not match "
 					    "glibc's layout, so its owner is not known",
+					    (unsigned long long)c->uaddr);
+		return;
+	}
+	if (h != HINT_NONE && c->s->libc == LIBC_UNKNOWN) {
+		set_object(c, hint_kind[h], c->uaddr);
+		c->w->detail = arena_printf(&c->s->arena, "the C library is not known (%s), so its futex "
+					    "word at %#llx is not read and its owner is not known",
+					    c->s->libc_evidence ? c->s->libc_evidence : "not looked for",
 					    (unsigned long long)c->uaddr);
 		return;
 	}

@@ -17,6 +17,11 @@ static const char *const wait_names[WAIT__COUNT] = {
 	[WAIT_ONCE] = "once", [WAIT_SPINLOCK] = "spinlock",
 };
 
+const char *libc_kind_name(enum libc_kind k)
+{
+	return k == LIBC_GLIBC ? "glibc" : k == LIBC_MUSL ? "musl" : "unknown";
+}
+
 const char *wait_kind_name(enum wait_kind k)
 {
 	return (unsigned)k < WAIT__COUNT && wait_names[k] ? wait_names[k] : "unknown";

@@ -15,6 +15,11 @@ struct symbolizer;
 
 enum source_kind { SOURCE_ATTACH, SOURCE_CORE };
 
+/* The C library the target runs on (symbols/libc_id.h tells it): lock words are read
+ * only with that library's rules. */
+enum libc_kind { LIBC_UNKNOWN = 0, LIBC_GLIBC, LIBC_MUSL };
+const char *libc_kind_name(enum libc_kind k);
+
 /* One line of /proc/PID/maps or one NT_FILE entry (plus anonymous mappings for lives). */
 struct mapping {
 	uint64_t start, end, offset;
@@ -286,7 +291,6 @@ struct xthread {
 	const char *doing;	/* "write() on pipe:[123]", "wait4(-1)", "running", ... */
 	long syscall_nr;	/* the call it sleeps in, -1 if none */
 	uint64_t arg0;
-	uint64_t cpu_ticks;	/* utime + stime when first read */
 };
 
 struct xprocess {
@@ -347,6 +351,8 @@ struct snapshot {
 	struct ns_tid_map { pid_t ns, host; } *ns_tids;
 	size_t nns_tids;
 	const char *executable;	/* path as the target knows it */
+	enum libc_kind libc;	/* its C library */
+	const char *libc_evidence;	/* what told it ("interpreter /lib/ld-musl-x86_64.so.1"), or why unknown */
 	const char *cmdline;
 	uint64_t capture_time_ns;	/* CLOCK_REALTIME at freeze (attach) or core mtime */
 	uint64_t pause_ns;	/* freeze to last detach; 0 for cores */

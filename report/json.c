@@ -469,6 +469,10 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 	jw_str(w, s->executable);
 	jw_key(w, "cmdline");
 	jw_str(w, s->cmdline);
+	jw_key(w, "libc");
+	jw_str(w, libc_kind_name(s->libc));
+	jw_key(w, "libc_evidence");
+	jw_str(w, s->libc_evidence);
 	char tbuf[64];
 	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
 	jw_key(w, "capture_time");

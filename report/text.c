@@ -58,6 +58,8 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 			"TIDs in lock words are mapped to the ones shown", (int)s->ns_pid);
 	if (s->cmdline && *s->cmdline)
 		fprintf(out, "\ncommand: %s", s->cmdline);
+	if (s->libc_evidence)
+		fprintf(out, "\nC library: %s (%s)", libc_kind_name(s->libc), s->libc_evidence);
 	fprintf(out, "\n%zu thread%s, %zu group%s", s->ntasks, s->ntasks == 1 ? "" : "s", s->ngroups,
 		s->ngroups == 1 ? "" : "s");
 	if (s->source == SOURCE_ATTACH)

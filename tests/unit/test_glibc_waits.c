@@ -224,6 +224,7 @@ static struct snapshot *capture(void)
 	struct target *t = xcalloc(1, sizeof(*t));
 	s->target = t;
 	s->pid = getpid();
+	s->libc = LIBC_GLIBC;	/* these tests run on glibc */
 	s->tasks = ARENA_NEW(&s->arena, struct task, NWHO);
 	for (int w = 0; w < NWHO; w++) {
 		struct task *k = &s->tasks[s->ntasks++];

@@ -96,6 +96,7 @@ static struct snapshot *new_snap(void)
 	struct snapshot *s = snapshot_new(SOURCE_ATTACH);
 	s->tasks = ARENA_NEW(&s->arena, struct task, 32);
 	s->target = xcalloc(1, sizeof(*s->target));
+	s->libc = LIBC_GLIBC;
 	return s;
 }
 
@@ -245,8 +246,29 @@ static void stdio_tid_field(void)
 	free_snap(s);
 }
 
+/* glibc's rules are read only on glibc: the same words and names on a musl target or one
+ * whose C library is not known give no owner (musl's normal mutex holds EBUSY, 16, where
+ * glibc keeps its state). */
+static void glibc_rules_only(void)
+{
+	for (int k = 0; k < 2; k++) {
+		struct snapshot *s = new_snap();
+		s->libc = k ? LIBC_MUSL : LIBC_UNKNOWN;
+		put_words(s, 0);
+		add_task(s, 100, 34, 0, 0, 0);
+		struct task *named = lock_waiter(s, 110, 0x600000, (const char *const[]){ "futex_wait",
+				"__lll_lock_wait", "___pthread_mutex_lock", "|", "take", NULL });
+		analyze_snapshot(s, NULL);
+		CHECKF(named->wait->owner_tid == 0 && !named->wait->owner_known && named->wait->kind != WAIT_BARRIER,
+		       "libc %s: %s owner %d", libc_kind_name(s->libc), wait_kind_name(named->wait->kind),
+		       (int)named->wait->owner_tid);
+		free_snap(s);
+	}
+}
+
 static void unit_tests(void)
 {
+	glibc_rules_only();
 	code_rules();
 	frame_rules();
 	code_in_target();
