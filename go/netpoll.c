@@ -23,7 +23,7 @@ static uint64_t untag(uint64_t v)
 	return (uint64_t)((int64_t)v >> TAG_BITS << 3);
 }
 
-static void park(struct goreader *r, uint64_t gaddr, enum wait_kind kind, int fd)
+static void park(struct goreader *r, uint64_t slot, uint64_t gaddr, enum wait_kind kind, int fd)
 {
 	struct task *t = gaddr > 0xfff ? go_task_by_g(r, gaddr) : NULL;
 	if (!t || !t->go || !t->go->status || strcmp(t->go->status, "IO wait") != 0 || t->wait)
@@ -34,6 +34,8 @@ static void park(struct goreader *r, uint64_t gaddr, enum wait_kind kind, int fd
 	w->fd_file = fd;
 	w->detail = "the runtime's netpoller";
 	t->wait = w;
+	/* while it waits there, the slot holds its g (a second look re-reads it) */
+	go_watch_add(r, t, slot, 8, ~0ull);
 }
 
 void go_netpoll_waits(struct goreader *r)
@@ -57,8 +59,8 @@ void go_netpoll_waits(struct goreader *r)
 				continue;
 			if (L->tagged && (go_le64(b + L->fdseq) & ((1u << TAG_BITS) - 1)) != (g->data & ((1u << TAG_BITS) - 1)))
 				continue;
-			park(r, go_le64(b + L->rg), WAIT_READ, g->fd);
-			park(r, go_le64(b + L->wg), WAIT_WRITE, g->fd);
+			park(r, pd + L->rg, go_le64(b + L->rg), WAIT_READ, g->fd);
+			park(r, pd + L->wg, go_le64(b + L->wg), WAIT_WRITE, g->fd);
 			break;
 		}
 	}
