@@ -13,7 +13,8 @@
 
 bool spinlock_wait(struct snapshot *s, struct task *t)
 {
-	if (!t->have_regs || !t->npcs || !t->syms || !t->syms[0] || !t->syms[0]->nframes || !s->target)
+	/* the code above is x86_64's: elsewhere the lock's address is not known to stay put */
+	if (!t->have_regs || t->regs.arch->id != ARCH_X86_64 || !t->npcs || !t->syms || !t->syms[0] || !t->syms[0]->nframes || !s->target)
 		return false;
 	const struct pcsym *ps = t->syms[0];
 	const char *fn = ps->frames[ps->nframes - 1].function;
@@ -21,7 +22,7 @@ bool spinlock_wait(struct snapshot *s, struct task *t)
 	if (!fn || !describe_is_runtime_module(ps->module) ||
 	    strcmp(describe_plain_function(fn, buf, sizeof(buf)), SPIN_LOCK_FN) != 0)
 		return false;
-	uint64_t lock = t->regs.rdi;
+	uint64_t lock = t->regs.x.rdi;
 	uint32_t word;
 	/* glibc's word is 1 when free; musl's (src/thread/pthread_spin_lock.c, a_cas(s, 0,
 	 * EBUSY)) 0 when free, EBUSY when taken. Neither is read on a library not known. */

@@ -22,8 +22,9 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 	struct arena a = { 0 };
 	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		const char *mark = t->scanned && t->scanned[i] ? " [scanned]" : "";
 		if (!ps || ps->nframes == 0) {
-			fprintf(out, "%sat %s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a));
+			fprintf(out, "%sat %s%s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a), mark);
 			shown++;
 			continue;
 		}
@@ -37,7 +38,7 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 			} else if (where) {
 				fprintf(out, " (%s)", where);
 			}
-			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+			fprintf(out, "%s%s\n", f->inlined ? " [inlined]" : "", mark);
 		}
 	}
 	arena_free(&a);
@@ -176,9 +177,12 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
 	case FINDING_ABANDONED_LOCK:
-		if (f->nlocks)
+		if (f->nlocks && f->locks[0].owner_tid)
 			fprintf(out, "  lock: %s, last owner thread %d (gone)\n",
 				lock_words(s, &f->locks[0], a), (int)f->locks[0].owner_tid);
+		else if (f->nlocks)
+			fprintf(out, "  lock: %s, last owner gone (the lock no longer records which thread)\n",
+				lock_words(s, &f->locks[0], a));
 		print_tids(out, "blocked", f->tids, f->ntids);
 		if (f->ntids)
 			print_thread_stack(out, s, f->tids[0], a);

@@ -66,9 +66,10 @@ static struct task *add_task(struct snapshot *s, pid_t tid, long nr, uint64_t a0
 	t->syscall_args[1] = a1;
 	t->syscall_args[2] = a2;
 	t->have_regs = true;
-	t->regs.orig_rax = (unsigned long long)nr;
-	t->regs.rax = (unsigned long long)-516;	/* -ERESTART_RESTARTBLOCK */
-	t->regs.fs_base = 0x7f0000000000ull + (uint64_t)tid * 0x1000;
+	t->regs.arch = &arch_x86_64;
+	t->regs.x.orig_rax = (unsigned long long)nr;
+	t->regs.x.rax = (unsigned long long)-516;	/* -ERESTART_RESTARTBLOCK */
+	t->regs.x.fs_base = 0x7f0000000000ull + (uint64_t)tid * 0x1000;
 	return t;
 }
 
@@ -156,7 +157,7 @@ static void code_in_target(void)
 	size_t n = unhex("90909090909090909090909090909090488b7c2408448b5424108b542414b8ca0000000f05", code);
 	memimage_add_buf(&s->target->mem, 0x400000, code, n);
 	struct task *t = add_task(s, 20, 219, 0xc000050000, 0x80, 0);
-	t->regs.rip = 0x400000 + n;
+	t->regs.x.rip = 0x400000 + n;
 	frames(s, t, (const char *const[]){ "|", "runtime.futex", "runtime.lock2", NULL });
 	enum restart_evidence how;
 	CHECK(restart_original_nr(s, t, &how) == 202 && how == RESTART_FROM_CODE);
