@@ -537,6 +537,12 @@ static void set_fd(struct snapshot *s, struct wait *w, enum wait_kind kind, uint
 	w->fd_target = f->detail ? arena_printf(&s->arena, "%s %s", f->target, f->detail) : f->target;
 }
 
+void wait_describe_fd(struct snapshot *s, struct wait *w)
+{
+	if (w->fd >= 0 && !w->fd_target)
+		set_fd(s, w, w->kind, (uint64_t)w->fd);
+}
+
 static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool absolute)
 {
 	uint64_t ts[2];

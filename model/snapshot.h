@@ -156,6 +156,14 @@ struct go_object {
 	int sema_waiters;
 };
 
+/* A word of the target that stays as it was while a goroutine stays in its wait, and its
+ * value at the capture (masked): a live second look re-reads it without stopping the
+ * process. */
+struct watch_word {
+	uint64_t addr, value, mask;
+	unsigned size;		/* 1, 4 or 8 bytes, little-endian */
+};
+
 struct go_label {
 	const char *key, *value;
 };
@@ -181,6 +189,12 @@ struct goroutine_info {
 	 * blocks in and did not unlock (a guess from the code; sync.Mutex records no owner). */
 	const struct go_object **likely_holds;
 	int nlikely_holds;
+	/* What must stay unchanged while it stays in this wait: its g's status (less the GC's
+	 * scan bit), wait reason, saved SP and PC and sudog list, the state words of its
+	 * object, its fd's pollDesc slot (go/watch.c). NULL for goroutines no finding can be
+	 * about (no object, no fd). */
+	struct watch_word *watch;
+	int nwatch;
 	/* Per pcs[k] of a physical (not inlined) frame: its argument words as Go's debug=2
 	 * prints them ("0xc000010000, {0x1, 0x2}, 0x3?"); NULL when unknown or inlined. */
 	const char **args;
@@ -391,6 +405,11 @@ struct snapshot {
 
 	struct fdinfo *fds;	/* live only; sorted by fd */
 	size_t nfds;
+
+	/* A live Go target's registrations with its epoll instances, read before the freeze
+	 * (attach/epollregs.h): go/ finds from them which goroutine waits on which fd. */
+	struct epoll_reg { int epfd, fd; uint64_t data; } *epoll_regs;
+	size_t nepoll_regs;
 
 	/* Waits across processes (live only): every process the target's waits lead to. */
 	struct xprocess *xprocs;
