@@ -48,7 +48,10 @@ def build_aarch64(name, static=False):
 def qemu_core(binary, args=()):
     """Run binary under qemu-aarch64 until READY and every thread sleeps, SIGABRT it, and
     return (Program, the guest core qemu wrote)."""
-    p = Program(QEMU, args=["-L", SYSROOT, binary] + list(args), core_limit=True)
+    # LD_LIBRARY_PATH=/lib (which qemu -L maps into the sysroot): with Debian's arm64
+    # multiarch libc6 installed, the guest's loader would take libc from the host's
+    # /etc/ld.so.cache (/lib/aarch64-linux-gnu, another build than the cross loader's) and hang
+    p = Program(QEMU, args=["-L", SYSROOT, "-E", "LD_LIBRARY_PATH=/lib", binary] + list(args), core_limit=True)
     try:
         p.wait_ready(timeout=60)
         os.kill(p.pid, signal.SIGABRT)
@@ -274,7 +277,7 @@ def group_shapes(text):
         if left_out(g):
             continue
         lines = g.split("\n")
-        fns = tuple(l.split()[2] for l in lines if l.startswith("#\t0x"))
+        fns = tuple(l.split()[2].rsplit("+", 1)[0] for l in lines if l.startswith("#\t0x"))
         out.append((lines[0].split(" @ ")[0], fns))
     return sorted(out)
 
