@@ -306,6 +306,11 @@ class SilentUpstream:
                   "upstream" % (len(self.conns), n))
 
     def close(self):
+        # shutdown wakes the accept() blocked in the thread; close alone does not
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
         with self.lock:
             for c in self.conns:
