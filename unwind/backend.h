@@ -65,6 +65,10 @@ bool unwind_fp_step(struct snapshot *s, uint64_t rbp, uint64_t sp, uint64_t *pc,
  * but by a scan of the stack (unwind/scan.c). Whether frame i (pc) is such a frame. */
 bool unwind_want_scan(struct snapshot *s, size_t i, uint64_t pc);
 /* Continue t's stack above its last frame (whose SP is sp) with the return addresses a
- * scan of the stack finds, each marked in t->scanned; sets or clears t->unwind_error. */
-void unwind_scan_task(struct snapshot *s, struct symbolizer *sz, struct task *t, uint64_t sp, int max_frames);
+ * scan of the stack finds, each marked in t->scanned; sets or clears t->unwind_error. One
+ * scanner serves every thread of the snapshot (it keeps its answers). */
+struct unwind_scanner;
+struct unwind_scanner *unwind_scanner_new(struct snapshot *s, struct symbolizer *sz);
+void unwind_scan_task(struct unwind_scanner *sc, struct task *t, uint64_t sp, int max_frames);
+void unwind_scanner_free(struct unwind_scanner *sc);
 #endif

@@ -9,6 +9,8 @@
 #include "image/target.h"
 #include <capstone/capstone.h>
 #include <elfutils/libdwfl.h>
+#include "util/xalloc.h"
+#include <stdlib.h>
 #include <string.h>
 
 #define SCAN_WORDS 4096		/* words read above the last good frame, per thread */
@@ -16,14 +18,61 @@
 #define FOLLOW_PLACES 16	/* branch targets followed */
 #define UNNAMED_FUNC_MAX 0x4000	/* how far a PC may lie from the entry of a function no symbol names */
 
-struct scanner {
+/* One for every thread of a capture: a thousand threads share a few stacks, and each answer
+ * (a function's entry, whether a word returns to a callee) costs a symbol-table scan or a
+ * few decoded instructions, so answers are kept, keyed by the addresses they are about. */
+struct unwind_scanner {
 	struct snapshot *s;
 	struct symbolizer *sz;
 	Dwfl *dwfl;
 	csh cs;
+	bool have_cs;
 	struct slot_fn { uint64_t slot, to; } slots[32];	/* slot_function's answers */
 	int nslots;
+	struct memo { uint64_t a, b; uint64_t v; bool used; } *memo;
+	size_t memo_cap, memo_n;
 };
+#define scanner unwind_scanner
+
+#define MEMO_ENTRY 1	/* b of entry_of's answers (an address is never 1 or 2) */
+#define MEMO_OUTERMOST 2
+
+static struct memo *memo_slot(struct scanner *sc, uint64_t a, uint64_t b)
+{
+	size_t i = (size_t)(((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL)) >> 17) & (sc->memo_cap - 1);
+	while (sc->memo[i].used && (sc->memo[i].a != a || sc->memo[i].b != b))
+		i = (i + 1) & (sc->memo_cap - 1);
+	return &sc->memo[i];
+}
+
+static bool memo_get(struct scanner *sc, uint64_t a, uint64_t b, uint64_t *v)
+{
+	if (!sc->memo_cap)
+		return false;
+	struct memo *m = memo_slot(sc, a, b);
+	if (m->used)
+		*v = m->v;
+	return m->used;
+}
+
+static uint64_t memo_put(struct scanner *sc, uint64_t a, uint64_t b, uint64_t v)
+{
+	if ((sc->memo_n + 1) * 2 > sc->memo_cap) {
+		struct memo *old = sc->memo;
+		size_t ocap = sc->memo_cap;
+		sc->memo_cap = ocap ? ocap * 2 : 1024;
+		sc->memo = xcalloc(sc->memo_cap, sizeof(*sc->memo));
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].used)
+				*memo_slot(sc, old[i].a, old[i].b) = old[i];
+		free(old);
+	}
+	struct memo *m = memo_slot(sc, a, b);
+	if (!m->used)
+		sc->memo_n++;
+	*m = (struct memo){ a, b, v, true };
+	return v;
+}
 
 /* Where a thread's stack ends: these functions have no caller to return to. */
 static const char *const outermost[] = { "__clone", "clone", "_start", "_start_c", "__libc_start_main",
@@ -38,7 +87,17 @@ static bool is_code(const struct snapshot *s, uint64_t addr)
 
 /* The entry of the function holding addr, from a symbol whose extent covers it; 0 when no
  * symbol says (a library with only .dynsym, an internal function). */
+static uint64_t entry_of_symbols(struct scanner *sc, uint64_t addr);
+
 static uint64_t entry_of(struct scanner *sc, uint64_t addr)
+{
+	uint64_t v;
+	if (memo_get(sc, addr, MEMO_ENTRY, &v))
+		return v;
+	return memo_put(sc, addr, MEMO_ENTRY, entry_of_symbols(sc, addr));
+}
+
+static uint64_t entry_of_symbols(struct scanner *sc, uint64_t addr)
 {
 	Dwfl_Module *mod = sc->dwfl ? dwfl_addrmodule(sc->dwfl, addr) : NULL;
 	GElf_Off off = 0;
@@ -187,7 +246,19 @@ static bool reaches_unnamed(struct scanner *sc, uint64_t t, uint64_t callee_pc)
 
 /* Whether ret is a return address: the bytes before it decode as a call, in a module's
  * code, whose target (when direct) is code that leads to callee_entry (when known). */
+static bool returns_to_code(struct scanner *sc, uint64_t ret, uint64_t callee_entry, uint64_t callee_pc);
+
 static bool returns_to(struct scanner *sc, uint64_t ret, uint64_t callee_entry, uint64_t callee_pc)
+{
+	if (ret < 8 || !is_code(sc->s, ret - 1))
+		return false;	/* most words: no memo needed */
+	uint64_t v;
+	if (memo_get(sc, ret, callee_pc, &v))
+		return v;
+	return memo_put(sc, ret, callee_pc, returns_to_code(sc, ret, callee_entry, callee_pc));
+}
+
+static bool returns_to_code(struct scanner *sc, uint64_t ret, uint64_t callee_entry, uint64_t callee_pc)
 {
 	if (ret < 8 || !is_code(sc->s, ret - 1))
 		return false;
@@ -221,34 +292,61 @@ static bool returns_to(struct scanner *sc, uint64_t ret, uint64_t callee_entry, 
 
 static bool outermost_function(struct scanner *sc, uint64_t ret)
 {
+	uint64_t v;
+	if (memo_get(sc, ret, MEMO_OUTERMOST, &v))
+		return v;
 	const char *name = sc->sz ? symbolizer_function_at(sc->sz, ret - 1) : NULL;
 	if (!name)
-		return false;
+		return memo_put(sc, ret, MEMO_OUTERMOST, false);
 	size_t n = strcspn(name, "@");
 	for (const char *const *o = outermost; *o; o++)
 		if (strlen(*o) == n && strncmp(name, *o, n) == 0)
-			return true;
-	return false;
+			return memo_put(sc, ret, MEMO_OUTERMOST, true);
+	return memo_put(sc, ret, MEMO_OUTERMOST, false);
 }
 
-void unwind_scan_task(struct snapshot *s, struct symbolizer *sz, struct task *t, uint64_t sp, int max_frames)
+struct unwind_scanner *unwind_scanner_new(struct snapshot *s, struct symbolizer *sz)
 {
-	struct scanner sc = { .s = s, .sz = sz, .dwfl = sz ? symbolizer_dwfl(sz) : NULL };
-	int cap = t->npcs;	/* the walk's array is full as far as anyone knows: a push copies it */
-	if (!t->npcs || !s->target || cs_open(CS_ARCH_X86, CS_MODE_64, &sc.cs) != CS_ERR_OK)
+	struct scanner *sc = xcalloc(1, sizeof(*sc));
+	sc->s = s;
+	sc->sz = sz;
+	sc->dwfl = sz ? symbolizer_dwfl(sz) : NULL;
+	sc->have_cs = cs_open(CS_ARCH_X86, CS_MODE_64, &sc->cs) == CS_ERR_OK;
+	if (sc->have_cs)
+		cs_option(sc->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	return sc;
+}
+
+void unwind_scanner_free(struct unwind_scanner *sc)
+{
+	if (!sc)
 		return;
-	cs_option(sc.cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (sc->have_cs)
+		cs_close(&sc->cs);
+	free(sc->memo);
+	free(sc);
+}
+
+void unwind_scan_task(struct unwind_scanner *scn, struct task *t, uint64_t sp, int max_frames)
+{
+	struct snapshot *s = scn->s;
+	struct scanner *const sc = scn;
+	int cap = t->npcs;	/* the walk's array is full as far as anyone knows: a push copies it */
+	if (!t->npcs || !s->target || !sc->have_cs) {
+		t->unwind_error = t->unwind_error ? t->unwind_error : "the stack scan could not start";
+		return;
+	}
 	int first = t->npcs;
 	int from = t->npcs - 1;		/* the frame without CFI the walk stopped at */
 	uint64_t prev = t->pcs[from];
 	bool complete = false;
 	int words = 0;
+	uint64_t look = unwind_lookup_pc((size_t)(t->npcs - 1), prev), entry = entry_of(sc, look);
 	for (uint64_t a = sp; words < SCAN_WORDS; a += 8, words++) {
 		uint64_t v;
 		if (target_read_for_unwind(s->target, a, &v, 8) != 8)
 			break;
-		uint64_t look = unwind_lookup_pc((size_t)(t->npcs - 1), prev);
-		if (!returns_to(&sc, v, entry_of(&sc, look), look))
+		if (!returns_to(sc, v, entry, look))
 			continue;
 		if (t->npcs >= max_frames) {
 			t->truncated = true;
@@ -256,12 +354,13 @@ void unwind_scan_task(struct snapshot *s, struct symbolizer *sz, struct task *t,
 		}
 		unwind_push(t, v, &cap, &s->arena);
 		prev = v;
-		if (outermost_function(&sc, v)) {
+		look = unwind_lookup_pc((size_t)(t->npcs - 1), prev);
+		entry = entry_of(sc, look);
+		if (outermost_function(sc, v)) {
 			complete = true;
 			break;
 		}
 	}
-	cs_close(&sc.cs);
 	if (t->npcs > first) {
 		bool *marks = ARENA_NEW(&s->arena, bool, (size_t)t->npcs);
 		for (int i = first; i < t->npcs; i++)

@@ -155,9 +155,15 @@ int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder whi
 	}
 	w.scan_sp = xcalloc(s->ntasks ? s->ntasks : 1, sizeof(*w.scan_sp));
 	int r = backends[which]->walk(s, &w, e);
-	for (size_t i = 0; r == 0 && i < s->ntasks; i++)
-		if (w.scan_sp[i])
-			unwind_scan_task(s, sz, &s->tasks[i], w.scan_sp[i], w.max_frames);
+	struct unwind_scanner *scan = NULL;
+	for (size_t i = 0; r == 0 && i < s->ntasks; i++) {
+		if (!w.scan_sp[i])
+			continue;
+		if (!scan)
+			scan = unwind_scanner_new(s, sz);
+		unwind_scan_task(scan, &s->tasks[i], w.scan_sp[i], w.max_frames);
+	}
+	unwind_scanner_free(scan);
 	free(w.scan_sp);
 	return r;
 }
