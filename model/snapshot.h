@@ -137,6 +137,7 @@ struct go_object {
 	const char *type;	/* "chan string", "sync.Mutex", "sync.RWMutex", "sync.WaitGroup" */
 	uint64_t address;
 	const char *symbol;	/* the global holding or being it ("main.logCh"), NULL for heap */
+	uint64_t holder;	/* channels: the address of the global holding it, 0 when none */
 	/* channels */
 	uint64_t qcount, capacity;
 	bool closed;
@@ -146,6 +147,25 @@ struct go_object {
 	const char *state;
 	bool locked;
 	int sema_waiters;
+};
+
+/* A goroutine's code used an object others wait on: the Go runtime records no owner, no
+ * consumer and no one who will call Done, so this is the evidence there is. */
+enum go_ref_how {
+	GO_REF_ADDRESS,		/* took its address (or loaded the global holding it) */
+	GO_REF_LOCKED,		/* locked the mutex and had not unlocked it */
+	GO_REF_RECEIVED,	/* received from the channel (runtime.chanrecv1/2) */
+	GO_REF_SENT,		/* sent on it (runtime.chansend1) */
+	GO_REF_CLOSED,		/* closed it */
+	GO_REF_SELECTED,	/* used it in a select */
+	GO_REF_ADDED,		/* WaitGroup.Add / Done on it */
+};
+
+struct go_ref {
+	const struct go_object *o;
+	unsigned hows;		/* 1 << enum go_ref_how, for each thing its code did with it */
+	const char *function;	/* the current function whose code did it */
+	uint64_t at;		/* the instruction */
 };
 
 struct go_label {
@@ -173,6 +193,10 @@ struct goroutine_info {
 	 * blocks in and did not unlock (a guess from the code; sync.Mutex records no owner). */
 	const struct go_object **likely_holds;
 	int nlikely_holds;
+	/* What its current functions did, in their code before where each is now, with the
+	 * objects others wait on (go/holders.c): evidence of who would release them. */
+	const struct go_ref *refs;
+	int nrefs;
 	/* Per pcs[k] of a physical (not inlined) frame: its argument words as Go's debug=2
 	 * prints them ("0xc000010000, {0x1, 0x2}, 0x3?"); NULL when unknown or inlined. */
 	const char **args;
