@@ -254,6 +254,21 @@ struct finding_lock {
 	int nwaiters;
 };
 
+/* One step of a Go blocking chain: goroutines waiting on an object, and the goroutine that
+ * would release it (its likely holder, consumer, or the one to call Done), which is the
+ * next step; the root, last, has no one after it. */
+struct chain_link {
+	uint64_t goid;		/* the goroutine (the first of count) */
+	int count;		/* goroutines waiting on the object the same way */
+	const char *op;		/* "sending on", "locking", "waiting for" */
+	const struct go_object *object;	/* NULL when the root waits on nothing go/ could name */
+	const char *site;	/* "main.consume (main.go:40)" */
+	uint64_t next_goid;	/* 0 at the root */
+	const char *relation;	/* what the next one is to the object: "likely receives from it" */
+	bool inferred;		/* every edge here is: the Go runtime records none of these */
+	const char *evidence;
+};
+
 struct finding {
 	enum finding_kind kind;
 	int seq;		/* 1-based number within its kind: "deadlock#1" */
@@ -279,6 +294,8 @@ struct finding {
 	int npids;
 	pid_t *tid_pids;
 	const char *evidence;	/* inferred findings: what the inference rests on, or NULL */
+	struct chain_link *chain;	/* Go blocking chains and cycles, step by step */
+	int nchain;
 };
 
 /* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */

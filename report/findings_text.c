@@ -155,6 +155,38 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 	fputc('\n', out);
 }
 
+static const struct task *goroutine_of(const struct snapshot *s, uint64_t goid)
+{
+	for (size_t i = 0; i < s->ngoroutines; i++)
+		if (s->goroutines[i].goid == goid)
+			return &s->goroutines[i];
+	return NULL;
+}
+
+/* A Go chain step by step, each inferred edge with its evidence, and the root's stack. */
+static void print_chain(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
+{
+	for (int i = 0; i < f->nchain; i++) {
+		const struct chain_link *c = &f->chain[i];
+		const char *who = c->count > 1 ? arena_printf(a, "%d goroutines (e.g. %llu)", c->count,
+							     (unsigned long long)c->goid)
+					       : arena_printf(a, "goroutine %llu", (unsigned long long)c->goid);
+		const char *obj = !c->object ? "" : c->object->symbol ? c->object->symbol
+					       : arena_printf(a, "%#llx", (unsigned long long)c->object->address);
+		fprintf(out, "  %s%s%s%s %s %s%s\n", c->next_goid ? "" : "root: ", who, c->site ? " in " : "",
+			c->site ? c->site : "", c->op, c->object && c->object->type ? c->object->type : "",
+			c->object ? arena_printf(a, " %s", obj) : "");
+		if (c->next_goid)
+			fprintf(out, "    -> goroutine %llu, which %s\n       (inferred: %s)\n",
+				(unsigned long long)c->next_goid, c->relation, c->evidence ? c->evidence : "no evidence kept");
+	}
+	const struct task *root = goroutine_of(s, f->chain[f->nchain - 1].goid);
+	if (root) {
+		fprintf(out, "  root goroutine %llu:\n", (unsigned long long)root->goid);
+		print_stack(out, s, root, "\t");
+	}
+}
+
 static void print_other(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
 {
 	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq,
@@ -179,6 +211,10 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
 	case FINDING_BLOCKING_CHAIN:
+		if (f->nchain) {
+			print_chain(out, s, f, a);
+			break;
+		}
 		if (f->npids) {
 			print_tids(out, "blocked", f->tids, 1);
 			break;
