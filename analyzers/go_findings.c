@@ -441,6 +441,69 @@ static const char *object_words(struct arena *a, const struct go_object *o)
 	return arena_printf(a, "%s %s", o->type ? o->type : "object", object_name(a, o));
 }
 
+/* Cycles through inferred edges that are not all mutexes (cycles() has those): a consumer
+ * locking a mutex whose holder sends on the consumer's full channel, and the like. One
+ * finding per cycle, from its lowest goroutine ID. */
+static void mixed_cycles(struct snapshot *s, const struct next *nx, struct finding_list *l)
+{
+	struct arena *a = &s->arena;
+	for (size_t i = 0; i < s->ngoroutines; i++) {
+		const struct task *start = &s->goroutines[i];
+		const struct task *path[MAX_CHAIN];
+		int np = 0;
+		bool closed = false, mixed = false;
+		if (!nx[i].h)
+			continue;	/* every goroutine on a cycle has a next one */
+		for (const struct task *t = start; t && np < MAX_CHAIN; t = nx[t - s->goroutines].h) {
+			if (np && t == start) {
+				closed = true;
+				break;
+			}
+			if (t->goid < start->goid)
+				break;	/* found from its lowest goroutine ID */
+			bool seen = false;
+			for (int k = 0; k < np; k++)
+				seen |= path[k] == t;
+			if (seen)
+				break;
+			path[np++] = t;
+			mixed |= t->go->object && t->go->object->kind != WAIT_MUTEX;
+		}
+		if (!closed || !mixed)
+			continue;
+		struct finding *f = findings_push(l, np == 1 ? FINDING_SELF_DEADLOCK : FINDING_DEADLOCK);
+		f->inferred = true;
+		f->goids = ARENA_NEW(a, uint64_t, np);
+		f->ngoids = np;
+		f->chain = ARENA_NEW(a, struct chain_link, np);
+		f->nchain = np;
+		const char *text = "";
+		for (int k = 0; k < np; k++) {
+			const struct task *g = path[k], *h = path[(k + 1) % np];
+			const struct go_object *o = g->go->object;
+			struct chain_link *c = &f->chain[k];
+			f->goids[k] = g->goid;
+			c->goid = g->goid;
+			c->count = 1;
+			c->op = g->go->object_op;
+			c->object = o;
+			c->site = site(a, g);
+			c->next_goid = h->goid;
+			c->relation = relation(o, g);
+			c->inferred = true;
+			c->evidence = evidence_words(a, nx[g - s->goroutines].r, object_name(a, o),
+						     nx[g - s->goroutines].others);
+			text = arena_printf(a, "%s%sgoroutine %llu%s%s is %s %s; goroutine %llu %s", text, k ? "; " : "",
+					    (unsigned long long)g->goid, c->site ? " in " : "", c->site ? c->site : "",
+					    c->op, object_words(a, o), (unsigned long long)h->goid, c->relation);
+		}
+		f->summary = arena_printf(a, "suspected %s (inferred: Go records no lock owner or channel consumer): "
+					  "%s.", np == 1 ? "self-deadlock" : "deadlock", text);
+		f->evidence = "each next goroutine is the only one whose current code used the object: see each step's "
+			      "evidence";
+	}
+}
+
 static void chains(struct snapshot *s, struct finding_list *l)
 {
 	size_t n = s->ngoroutines;
@@ -453,6 +516,7 @@ static void chains(struct snapshot *s, struct finding_list *l)
 		if (nx[i].h)
 			reached[nx[i].h - s->goroutines] = true;
 	}
+	mixed_cycles(s, nx, l);
 	struct member *v = xcalloc(n ? n : 1, sizeof(*v));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {

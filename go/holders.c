@@ -24,12 +24,22 @@ struct watched {
 	int oi;
 };
 
-/* what one function's code, from its entry to one return address, did with each object */
+/* what one function's code, on the way to one return address, did with each object */
 struct fref {
 	int oi;
-	int net;		/* mutexes: locks minus unlocks */
+	int net;		/* mutexes: locks minus unlocks in address order before the PC */
+	bool held;		/* mutexes: a lock reaches the PC without passing an unlock */
 	unsigned hows;
 	uint64_t at;		/* the first instruction that used it */
+};
+
+/* one use of an object anywhere in the function, before it is known whether it leads to
+ * the PC */
+struct use {
+	int oi;
+	int effect;		/* +1 lock, -1 unlock, 0 neither */
+	unsigned hows;
+	uint64_t at, effect_at;
 };
 
 struct frame_memo {
@@ -49,8 +59,8 @@ struct holders {
 	struct code_scanner *cs;
 	unsigned char *code;
 	/* the frame being decoded */
-	struct fref *cur;
-	int ncur, capcur;
+	struct use *cur;
+	size_t ncur, capcur;
 };
 
 static int cmp_watched(const void *a, const void *b)
@@ -117,17 +127,49 @@ static void hit(void *ctx, const struct code_ref *ref)
 		   named(callee, "sync.(*WaitGroup).Add", "sync.(*WaitGroup).Done")) {
 		how |= 1u << GO_REF_ADDED;
 	}
-	for (int k = 0; k < h->ncur; k++)
-		if (h->cur[k].oi == oi) {
-			h->cur[k].net += net;
-			h->cur[k].hows |= how;
-			return;
+	VEC_RESERVE(h->cur, h->capcur, h->ncur + 1);
+	h->cur[h->ncur++] = (struct use){ oi, net, how, ref->at, ref->effect_at ? ref->effect_at : ref->at };
+}
+
+/* The uses of the function's code [entry, end) that lead to ret, summed per object: a use
+ * counts when it comes before ret in address order or control can get from it to ret; a
+ * mutex is held when one of its locks gets to ret without passing one of its unlocks (by
+ * address order, locks minus unlocks, when the function has jump tables). */
+static int summarize(struct holders *h, const struct code_cfg *g, uint64_t ret, struct fref *out)
+{
+	int n = 0;
+	bool cfg = g && code_cfg_complete(g);
+	uint64_t *avoid = xmalloc(sizeof(*avoid) * (h->ncur ? h->ncur : 1));
+	for (size_t i = 0; i < h->ncur; i++) {
+		const struct use *u = &h->cur[i];
+		bool counts = u->at < ret || (g && code_cfg_reaches(g, u->at, ret, NULL, 0));
+		if (!counts)
+			continue;
+		int k;
+		for (k = 0; k < n; k++)
+			if (out[k].oi == u->oi)
+				break;
+		if (k == n) {
+			if (n == MAX_OBJS)
+				continue;
+			out[n++] = (struct fref){ .oi = u->oi, .at = u->at };
 		}
-	if (h->ncur == h->capcur) {
-		h->capcur = h->capcur ? h->capcur * 2 : 8;
-		h->cur = xrealloc(h->cur, sizeof(*h->cur) * (size_t)h->capcur);
+		out[k].hows |= u->hows;
+		if (u->at < ret)
+			out[k].net += u->effect;
+		if (u->effect > 0 && !out[k].held && cfg) {
+			size_t na = 0;
+			for (size_t j = 0; j < h->ncur; j++)
+				if (h->cur[j].oi == u->oi && h->cur[j].effect < 0)
+					avoid[na++] = h->cur[j].effect_at;
+			out[k].held = code_cfg_reaches(g, u->effect_at, ret, avoid, na);
+		}
 	}
-	h->cur[h->ncur++] = (struct fref){ oi, net, how, ref->at };
+	if (!cfg)
+		for (int k = 0; k < n; k++)
+			out[k].held = out[k].net > 0;
+	free(avoid);
+	return n;
 }
 
 static uint64_t hash2(uint64_t a, uint64_t b)
@@ -164,12 +206,22 @@ static struct frame_memo *memo_slot(struct holders *h, uint64_t entry, uint64_t 
 	m->entry = entry;
 	m->ret = ret;
 	h->ncur = 0;
-	size_t n = (size_t)(ret - entry);
-	if (go_read(h->r, entry, h->code, n))
+	/* the whole function: a loop's lock or unlock can sit after the PC in address order */
+	uint64_t end = go_func_end(h->r, entry);
+	if (end <= ret || end - entry > CODE_MAX)
+		end = ret;
+	size_t n = (size_t)(end - entry);
+	struct code_cfg *g = NULL;
+	if (go_read(h->r, entry, h->code, n)) {
 		code_refs(h->cs, h->code, n, entry, want, hit, h);
-	if (h->ncur)
-		m->v = arena_memdup(&h->r->s->arena, h->cur, sizeof(*h->cur) * (size_t)h->ncur);
-	m->n = h->ncur;
+		if (h->ncur && end > ret)
+			g = code_cfg_build(h->cs, h->code, n, entry);
+	}
+	struct fref out[MAX_OBJS];
+	m->n = h->ncur ? summarize(h, g, ret, out) : 0;
+	if (m->n)
+		m->v = arena_memdup(&h->r->s->arena, out, sizeof(*out) * (size_t)m->n);
+	code_cfg_free(g);
 	return m;
 }
 
@@ -206,10 +258,9 @@ static void goroutine_refs(struct holders *h, struct task *t)
 		for (int k = 0; k < m->n; k++) {
 			const struct fref *f = &m->v[k];
 			const struct go_object *o = h->objs[f->oi];
-			int net = f->net;
-			/* the last lock of the awaited mutex is the attempt that blocked */
-			if (first && o == gi->object && o->kind == WAIT_MUTEX)
-				net--;
+			/* the last lock of the awaited mutex is the attempt that blocked: for it,
+			 * locks minus unlocks before the PC, less that one */
+			int net = first && o == gi->object && o->kind == WAIT_MUTEX ? f->net - 1 : f->held;
 			int q;
 			for (q = 0; q < nrefs; q++)
 				if (refs[q].o == o)

@@ -113,48 +113,6 @@ static void print_cross_process(FILE *out, const struct snapshot *s, const struc
 	fputc('\n', out);
 }
 
-static void print_deadlock(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
-{
-	if (f->npids) {
-		print_cross_process(out, s, f, a);
-		return;
-	}
-	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq, f->inferred ? " (inferred)" : "", f->summary);
-	bool spins = false;
-	for (int i = 0; i < f->nlocks; i++)
-		spins |= f->locks[i].kind == WAIT_SPINLOCK;
-	if (f->confirmed_ms && spins)
-		fprintf(out, " Over a second look of %d ms the spinning threads kept spinning (out of the kernel, "
-			"on a CPU) and their locks stayed taken.", f->confirmed_ms);
-	else if (f->confirmed_ms)
-		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no wake-ups).",
-			f->confirmed_ms);
-	fprintf(out, "\n%s\n", RULE);
-	for (int i = 0; i < f->ntids; i++) {
-		const struct task *t = snapshot_find_task(s, f->tids[i]);
-		const struct finding_lock *l = i < f->nlocks ? &f->locks[i] : NULL;
-		fprintf(out, "%s:\n", describe_thread(t, f->tids[i], a));
-		if (!l)
-			continue;
-		pid_t owner = l->owner_tid;
-		const char *holder = describe_thread(snapshot_find_task(s, owner), owner, a);
-		if (l->kind == WAIT_JOIN)
-			fprintf(out, "  waiting to join %s\n", holder);
-		else if (l->owner_inferred)
-			fprintf(out, "  waiting to lock %s,\n  which is likely held by %s\n  (inferred: %s)\n",
-				lock_words(s, l, a), holder, l->evidence ? l->evidence : "no evidence kept");
-		else
-			fprintf(out, "  waiting to lock %s,\n  which is held by %s%s\n", lock_words(s, l, a),
-				l->kind == WAIT_RWLOCK ? "writer " : "", holder);
-		if (l->nwaiters > 1)
-			fprintf(out, "  (%d threads wait for it)\n", l->nwaiters);
-	}
-	fprintf(out, "\nStacks of the threads listed above:\n%s\n", RULE);
-	for (int i = 0; i < f->ntids; i++)
-		print_thread_stack(out, s, f->tids[i], a);
-	fputc('\n', out);
-}
-
 static const struct task *goroutine_of(const struct snapshot *s, uint64_t goid)
 {
 	for (size_t i = 0; i < s->ngoroutines; i++)
@@ -180,11 +138,58 @@ static void print_chain(FILE *out, const struct snapshot *s, const struct findin
 			fprintf(out, "    -> goroutine %llu, which %s\n       (inferred: %s)\n",
 				(unsigned long long)c->next_goid, c->relation, c->evidence ? c->evidence : "no evidence kept");
 	}
-	const struct task *root = goroutine_of(s, f->chain[f->nchain - 1].goid);
+	const struct task *root = f->chain[f->nchain - 1].next_goid ? NULL : goroutine_of(s, f->chain[f->nchain - 1].goid);
 	if (root) {
 		fprintf(out, "  root goroutine %llu:\n", (unsigned long long)root->goid);
 		print_stack(out, s, root, "\t");
 	}
+}
+
+static void print_deadlock(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
+{
+	if (f->npids) {
+		print_cross_process(out, s, f, a);
+		return;
+	}
+	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq, f->inferred ? " (inferred)" : "", f->summary);
+	bool spins = false;
+	for (int i = 0; i < f->nlocks; i++)
+		spins |= f->locks[i].kind == WAIT_SPINLOCK;
+	if (f->confirmed_ms && spins)
+		fprintf(out, " Over a second look of %d ms the spinning threads kept spinning (out of the kernel, "
+			"on a CPU) and their locks stayed taken.", f->confirmed_ms);
+	else if (f->confirmed_ms)
+		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no wake-ups).",
+			f->confirmed_ms);
+	fprintf(out, "\n%s\n", RULE);
+	if (f->nchain) {
+		print_chain(out, s, f, a);
+		fputc('\n', out);
+		return;
+	}
+	for (int i = 0; i < f->ntids; i++) {
+		const struct task *t = snapshot_find_task(s, f->tids[i]);
+		const struct finding_lock *l = i < f->nlocks ? &f->locks[i] : NULL;
+		fprintf(out, "%s:\n", describe_thread(t, f->tids[i], a));
+		if (!l)
+			continue;
+		pid_t owner = l->owner_tid;
+		const char *holder = describe_thread(snapshot_find_task(s, owner), owner, a);
+		if (l->kind == WAIT_JOIN)
+			fprintf(out, "  waiting to join %s\n", holder);
+		else if (l->owner_inferred)
+			fprintf(out, "  waiting to lock %s,\n  which is likely held by %s\n  (inferred: %s)\n",
+				lock_words(s, l, a), holder, l->evidence ? l->evidence : "no evidence kept");
+		else
+			fprintf(out, "  waiting to lock %s,\n  which is held by %s%s\n", lock_words(s, l, a),
+				l->kind == WAIT_RWLOCK ? "writer " : "", holder);
+		if (l->nwaiters > 1)
+			fprintf(out, "  (%d threads wait for it)\n", l->nwaiters);
+	}
+	fprintf(out, "\nStacks of the threads listed above:\n%s\n", RULE);
+	for (int i = 0; i < f->ntids; i++)
+		print_thread_stack(out, s, f->tids[i], a);
+	fputc('\n', out);
 }
 
 static void print_other(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)

@@ -126,8 +126,11 @@ static void go_object_json(struct jsonw *w, const struct go_object *o, const cha
  * evidence; the root last. */
 static void chain_json(struct jsonw *w, const struct finding *f)
 {
-	jw_key(w, "root_goid");
-	jw_uint(w, f->chain[f->nchain - 1].goid);
+	jw_key(w, "root_goid");	/* null for a cycle, which has none */
+	if (f->chain[f->nchain - 1].next_goid)
+		jw_null(w);
+	else
+		jw_uint(w, f->chain[f->nchain - 1].goid);
 	jw_key(w, "chain");
 	jw_arr(w);
 	for (int i = 0; i < f->nchain; i++) {

@@ -17,6 +17,7 @@ struct code_ref {
 	 * instruction itself or one of the next few before any call; 0 neither */
 	int atomic;
 	uint64_t callee;	/* the first direct call within the next few instructions, 0 none */
+	uint64_t effect_at;	/* the instruction of atomic, or of the call; 0 neither */
 };
 
 struct code_scanner;
@@ -33,4 +34,16 @@ void code_refs(struct code_scanner *cs, const uint8_t *code, size_t n, uint64_t 
 
 /* A PLT stub (`[endbr64;] [bnd] jmp *slot(%rip)`) at addr: the GOT slot it jumps through. */
 bool code_jump_slot(struct code_scanner *cs, const uint8_t *code, size_t n, uint64_t addr, uint64_t *slot);
+/* One function's control flow, instruction by instruction (calls return; indirect jumps
+ * lead nowhere known, and make it incomplete): whether code can get from one instruction
+ * to another, e.g. from a lock to where the function is now without passing an unlock,
+ * whatever the order the compiler laid its blocks out in. */
+struct code_cfg;
+struct code_cfg *code_cfg_build(struct code_scanner *cs, const uint8_t *code, size_t n, uint64_t addr);
+void code_cfg_free(struct code_cfg *g);
+/* false when the function has an indirect jump (a jump table): some paths are unknown */
+bool code_cfg_complete(const struct code_cfg *g);
+/* Can control get from the instruction at `from` to the one at `to` (neither inclusive of
+ * avoid) without passing any instruction in avoid[0, navoid)? */
+bool code_cfg_reaches(const struct code_cfg *g, uint64_t from, uint64_t to, const uint64_t *avoid, size_t navoid);
 #endif

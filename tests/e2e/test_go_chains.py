@@ -1,7 +1,8 @@
 """Go blocking chains to the root (tests/programs/go/chain): 300 handlers on a full channel
 -> its only consumer, locking a mutex -> the mutex's likely holder, waiting on a channel
 nobody sends to; and WaitGroup.Wait -> the worker with a deferred Done, locking a mutex ->
-its likely holder, waiting on a channel nobody sends to. Each is ONE finding whose root is
+its likely holder, waiting on a channel nobody sends to; and a cycle through a mutex and a
+channel (an inferred deadlock, ranked before the chains). Each is ONE finding whose root is
 the last goroutine, every edge inferred with its evidence. The same program with
 CHANG_HEALTHY=1 (every lock let go within milliseconds) gives no finding.
 
@@ -36,8 +37,18 @@ def check_chains(binary, stripped):
         rep = chang_json(["attach", "--pid", str(p.pid)], timeout=120)
         p.untouched()
         chains = [f for f in rep["findings"] if f["kind"] == "blocking-chain"]
-        check(len(rep["findings"]) == 2 and len(chains) == 2,
-              "%s: expected the two chains and nothing else: %r" % (binary, [f["summary"] for f in rep["findings"]]))
+        dead = [f for f in rep["findings"] if f["kind"] == "deadlock"]
+        check(len(rep["findings"]) == 3 and len(chains) == 2 and len(dead) == 1,
+              "%s: expected two chains and a deadlock, nothing else: %r" % (
+                  binary, [f["summary"] for f in rep["findings"]]))
+        # the cycle: auditSink locking auditMu, held by auditor, sending on auditSink's full channel
+        d = dead[0]
+        check(d["inferred"] and d["root_goid"] is None and len(d["chain"]) == 2, "deadlock %r" % d)
+        check(sorted(site_fn(c) for c in d["chain"]) == ["main.auditSink", "main.auditor"], "cycle %r" % d["chain"])
+        for c in d["chain"]:
+            check(c["inferred"] and "code at 0x" in c["evidence"], "cycle edge %r" % c)
+        check({c["object"]["type"] for c in d["chain"]} == {"sync.Mutex", "chan int"}, "cycle objects %r" % d["chain"])
+        check(sorted(d["goids"]) == sorted(c["goid"] for c in d["chain"]), "cycle goids %r" % d["goids"])
         by_root = {site_fn(f["chain"][-1]): f for f in chains}
         check(set(by_root) == {"main.rotate", "main.report"}, "%s: roots %r" % (binary, list(by_root)))
         log, wg = by_root["main.rotate"], by_root["main.report"]
@@ -71,6 +82,7 @@ def check_chains(binary, stripped):
             check("main.flushWG" in wg["chain"][0]["evidence"], wg["chain"][0]["evidence"])
         # the mass-blocking finding on logCh is this chain's first step, not a finding of its own
         text = run_chang(["attach", "--pid", str(p.pid)], timeout=120).stdout
+        check("Found 1 inferred deadlock" in text, "text report:\n%s" % text[:3000])
         check(text.count("blocking-chain#") == 2 and "(inferred: main.writeLog, where it is now" in text.replace(
             "\n", " ").replace("       ", "") or stripped, "text report:\n%s" % text[:3000])
         check("-> goroutine" in text and "root: goroutine" in text, "text chain steps:\n%s" % text[:3000])

@@ -9,6 +9,9 @@
 //	flusher:       would call flushWG.Done (deferred); locks statsMu
 //	report:        locked statsMu, then waits on statsReady, which nobody sends to
 //
+//	auditor:       locked auditMu, sends more than auditCh holds
+//	auditSink:     auditCh's only consumer; locks auditMu for each value: a cycle
+//
 // With CHANG_HEALTHY=1 the same goroutines contend, but every lock is let go within a few
 // milliseconds: contention that moves, which is no finding.
 package main
@@ -31,6 +34,8 @@ var (
 	flushWG    sync.WaitGroup
 	statsMu    sync.Mutex
 	statsReady = make(chan int)
+	auditCh    = make(chan int, 4)
+	auditMu    sync.Mutex
 	healthy    = os.Getenv("CHANG_HEALTHY") == "1"
 	handlers   = 300
 )
@@ -65,7 +70,7 @@ func handle(id int) {
 	for i := 0; ; i++ {
 		logCh <- fmt.Sprintf("request %d line %d", id, i)
 		if healthy {
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(time.Second)
 		}
 	}
 }
@@ -104,6 +109,32 @@ func shutdown() {
 	}
 }
 
+//go:noinline
+func auditor() {
+	batch := 8
+	if healthy {
+		batch = 2
+	}
+	for i := 0; ; i++ {
+		auditMu.Lock()
+		for k := 0; k < batch; k++ {
+			auditCh <- i
+		}
+		auditMu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+//go:noinline
+func auditSink() {
+	n := 0
+	for v := range auditCh {
+		auditMu.Lock()
+		n += v
+		auditMu.Unlock()
+	}
+}
+
 // settled: every goroutine of the chains sits in a wait (not running or runnable), and the
 // log buffer is full, as runtime.Stack shows them.
 func settled() bool {
@@ -121,7 +152,7 @@ func settled() bool {
 		if bytes.Contains(head, []byte("running")) || bytes.Contains(head, []byte("runnable")) {
 			continue
 		}
-		for _, fn := range []string{"main.handle(", "main.writeLog(", "main.rotate(", "main.flusher(", "main.shutdown(", "main.report("} {
+		for _, fn := range []string{"main.handle(", "main.writeLog(", "main.rotate(", "main.flusher(", "main.shutdown(", "main.report(", "main.auditor(", "main.auditSink("} {
 			if bytes.Contains(g, []byte(fn)) {
 				blocked[fn]++
 			}
@@ -129,7 +160,7 @@ func settled() bool {
 	}
 	return len(logCh) == cap(logCh) && blocked["main.handle("] == handlers && blocked["main.writeLog("] == 1 &&
 		blocked["main.rotate("] == 1 && blocked["main.flusher("] == 1 && blocked["main.shutdown("] == 1 &&
-		blocked["main.report("] == 1
+		blocked["main.report("] == 1 && blocked["main.auditor("] == 1 && blocked["main.auditSink("] == 1
 }
 
 func main() {
@@ -145,6 +176,8 @@ func main() {
 		}()
 	}
 	go writeLog()
+	go auditSink()
+	go auditor()
 	for i := 0; i < handlers; i++ {
 		go handle(i)
 	}
