@@ -310,14 +310,6 @@ static bool has(const struct go_ref *r, enum go_ref_how h)
 	return r->hows & (1u << h);
 }
 
-static const struct go_ref *ref_to(const struct task *h, const struct go_object *o)
-{
-	for (int k = 0; h->go && k < h->go->nrefs; k++)
-		if (h->go->refs[k].o == o)
-			return &h->go->refs[k];
-	return NULL;
-}
-
 static bool sending(const struct task *g)
 {
 	return strcmp(g->go->object_op, "sending on") == 0;
@@ -385,17 +377,40 @@ struct next {
 	int candidates;		/* of the strongest evidence */
 };
 
-static struct next next_of(const struct snapshot *s, const struct task *g)
+/* Every goroutine's refs, by object: who used what, found without a pass over all goroutines
+ * per waiter (100,000 goroutines each on its own channel stay linear). */
+struct obj_user {
+	const struct go_object *o;
+	const struct task *h;
+	const struct go_ref *r;
+};
+
+static int cmp_user(const void *x, const void *y)
+{
+	const struct obj_user *a = x, *b = y;
+	if (a->o != b->o)
+		return (uintptr_t)a->o < (uintptr_t)b->o ? -1 : 1;
+	return (a->h->goid > b->h->goid) - (a->h->goid < b->h->goid);
+}
+
+static struct next next_of(const struct obj_user *u, size_t nu, const struct task *g)
 {
 	struct next n = { 0 };
 	const struct go_object *o = g->go ? g->go->object : NULL;
 	if (!o || !g->go->object_op || strcmp(g->go->object_op, "selecting on") == 0)
 		return n;
+	size_t lo = 0, hi = nu;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if ((uintptr_t)u[mid].o < (uintptr_t)o)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	int best = 0;
-	for (size_t i = 0; i < s->ngoroutines; i++) {
-		const struct task *h = &s->goroutines[i];
-		const struct go_ref *r = ref_to(h, o);
-		int e = r ? release_evidence(g, h, r) : 0;
+	for (size_t i = lo; i < nu && u[i].o == o; i++) {
+		const struct task *h = u[i].h;
+		int e = release_evidence(g, h, u[i].r);
 		if (!e)
 			continue;
 		if (e > best) {
@@ -403,7 +418,7 @@ static struct next next_of(const struct snapshot *s, const struct task *g)
 			best = e;
 			n.candidates = 1;
 			n.h = h;
-			n.r = r;
+			n.r = u[i].r;
 		} else if (e == best) {
 			n.candidates++;
 		} else {
@@ -511,11 +526,39 @@ static void chains(struct snapshot *s, struct finding_list *l)
 	/* the goroutines someone waits for: chains start only where nobody does */
 	bool *reached = xcalloc(n ? n : 1, sizeof(*reached));
 	struct next *nx = xcalloc(n ? n : 1, sizeof(*nx));
+	struct obj_user *u = NULL;
+	size_t nu = 0, capu = 0;
 	for (size_t i = 0; i < n; i++) {
-		nx[i] = next_of(s, &s->goroutines[i]);
-		if (nx[i].h)
-			reached[nx[i].h - s->goroutines] = true;
+		const struct task *h = &s->goroutines[i];
+		for (int k = 0; h->go && k < h->go->nrefs; k++) {
+			VEC_RESERVE(u, capu, nu + 1);
+			u[nu++] = (struct obj_user){ h->go->refs[k].o, h, &h->go->refs[k] };
+		}
 	}
+	qsort(u, nu, sizeof(*u), cmp_user);
+	/* waiters of one object the same way share the answer (each is left out of its own:
+	 * it waits the same way): 50,000 senders on one channel are all its users, and asking
+	 * once each would be quadratic */
+	struct member *w = xcalloc(n ? n : 1, sizeof(*w));
+	size_t nw = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct task *t = &s->goroutines[i];
+		if (t->go && t->go->object && t->go->object_op)
+			w[nw++] = (struct member){ t->go->object, t->go->object_op, t };
+	}
+	qsort(w, nw, sizeof(*w), cmp_member);
+	for (size_t i = 0; i < nw;) {
+		size_t j = i + 1;
+		while (j < nw && w[j].o == w[i].o && strcmp(w[j].op, w[i].op) == 0)
+			j++;
+		struct next r = next_of(u, nu, w[i].t);
+		for (size_t k = i; k < j; k++)
+			nx[w[k].t - s->goroutines] = r;
+		if (r.h)
+			reached[r.h - s->goroutines] = true;
+		i = j;
+	}
+	free(w);
 	mixed_cycles(s, nx, l);
 	struct member *v = xcalloc(n ? n : 1, sizeof(*v));
 	size_t m = 0;
@@ -612,6 +655,7 @@ static void chains(struct snapshot *s, struct finding_list *l)
 		i = j;
 	}
 	free(v);
+	free(u);
 	free(nx);
 	free(reached);
 }
