@@ -76,7 +76,7 @@ bool describe_is_runtime_module(const struct module *m)
 		return false;
 	const char *base = strrchr(m->name, '/');
 	base = base ? base + 1 : m->name;
-	static const char *const prefixes[] = { "libc.so", "libc-", "libpthread", "ld-linux",
+	static const char *const prefixes[] = { "libc.so", "libc-", "libpthread", "ld-linux", "ld-musl-", "libc.musl-",
 		"ld64.so", "libstdc++", "libgcc_s", "libm.so", "libdl", "librt" };
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++)
 		if (strncmp(base, prefixes[i], strlen(prefixes[i])) == 0)

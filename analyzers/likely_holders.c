@@ -54,7 +54,7 @@ static void scan_stack(struct scan *sc, size_t ti)
 	struct task *t = &sc->s->tasks[ti];
 	if (!t->have_regs || !sc->s->target)
 		return;
-	uint64_t sp = t->regs.rsp;
+	uint64_t sp = regs_sp(&t->regs);
 	const struct mapping *m = snapshot_mapping_at(sc->s, sp);
 	if (!m)
 		return;
@@ -68,16 +68,22 @@ static void scan_stack(struct scan *sc, size_t ti)
 			sc->hits[ti * (size_t)sc->nlocks + (size_t)li].stack_off = (int64_t)(k * 8);
 	}
 	free(buf);
-	const struct { const char *name; uint64_t v; } regs[] = {
-		{ "rbx", t->regs.rbx }, { "rbp", t->regs.rbp }, { "r12", t->regs.r12 },
-		{ "r13", t->regs.r13 }, { "r14", t->regs.r14 }, { "r15", t->regs.r15 },
-		{ "rdi", t->regs.rdi }, { "rsi", t->regs.rsi }, { "rdx", t->regs.rdx },
-		{ "rcx", t->regs.rcx }, { "r8", t->regs.r8 }, { "r9", t->regs.r9 },
+	/* the registers a lock's address may still be in: callee-saved ones and arguments */
+	static const struct { const char *name; int word; } x86_64[] = {
+		{ "rbx", 5 }, { "rbp", 4 }, { "r12", 3 }, { "r13", 2 }, { "r14", 1 }, { "r15", 0 },
+		{ "rdi", 14 }, { "rsi", 13 }, { "rdx", 12 }, { "rcx", 11 }, { "r8", 9 }, { "r9", 8 },
+	}, aarch64[] = {
+		{ "x19", 19 }, { "x20", 20 }, { "x21", 21 }, { "x22", 22 }, { "x23", 23 }, { "x24", 24 },
+		{ "x25", 25 }, { "x26", 26 }, { "x27", 27 }, { "x28", 28 }, { "x0", 0 }, { "x1", 1 },
+		{ "x2", 2 }, { "x3", 3 }, { "x4", 4 }, { "x5", 5 }, { "x6", 6 }, { "x7", 7 },
 	};
-	for (size_t r = 0; r < sizeof(regs) / sizeof(*regs); r++) {
-		int li = lock_index(sc, regs[r].v);
+	bool x86 = t->regs.arch->id == ARCH_X86_64;
+	size_t nregs = x86 ? sizeof(x86_64) / sizeof(*x86_64) : sizeof(aarch64) / sizeof(*aarch64);
+	for (size_t r = 0; r < nregs; r++) {
+		const char *name = x86 ? x86_64[r].name : aarch64[r].name;
+		int li = lock_index(sc, t->regs.w[x86 ? x86_64[r].word : aarch64[r].word]);
 		if (li >= 0 && !sc->hits[ti * (size_t)sc->nlocks + (size_t)li].reg)
-			sc->hits[ti * (size_t)sc->nlocks + (size_t)li].reg = regs[r].name;
+			sc->hits[ti * (size_t)sc->nlocks + (size_t)li].reg = name;
 	}
 }
 
@@ -240,8 +246,13 @@ void infer_likely_holders(struct snapshot *s)
 	sc.hits = xcalloc(s->ntasks * (size_t)sc.nlocks, sizeof(*sc.hits));
 	for (size_t k = 0; k < s->ntasks * (size_t)sc.nlocks; k++)
 		sc.hits[k].stack_off = -1;
-	sc.cs = code_scanner_new();
-	if (!sc.cs)
+	/* the code reading below (RIP-relative operands, PLT stubs) is x86_64's */
+	bool x86 = s->arch && s->arch->id == ARCH_X86_64;
+	sc.cs = x86 ? code_scanner_new() : NULL;
+	if (!x86)
+		snapshot_warn(s, "likely lock holders of a %s target rest on stacks and registers only: "
+			      "chang reads x86_64 code only", s->arch ? s->arch->name : "?");
+	else if (!sc.cs)
 		snapshot_warn(s, "the disassembler (Capstone) could not start: likely lock holders rest on "
 			      "stacks and registers only");
 	for (size_t i = 0; i < s->ntasks; i++) {

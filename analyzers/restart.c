@@ -87,9 +87,10 @@ long restart_original_nr(struct snapshot *s, const struct task *t, enum restart_
 {
 	*how = RESTART_UNKNOWN;
 	const uint64_t *a = t->syscall_args;
-	if (t->have_regs && s->target && t->regs.rip >= RESTART_CODE_WINDOW) {
+	/* the code read is x86_64's (mov $nr, %eax; syscall) */
+	if (t->have_regs && t->regs.arch->id == ARCH_X86_64 && s->target && t->regs.x.rip >= RESTART_CODE_WINDOW) {
 		unsigned char code[RESTART_CODE_WINDOW];
-		if (target_read(s->target, t->regs.rip - RESTART_CODE_WINDOW, code, sizeof(code)) ==
+		if (target_read(s->target, t->regs.x.rip - RESTART_CODE_WINDOW, code, sizeof(code)) ==
 		    sizeof(code)) {
 			long nr = restart_nr_from_code(code, sizeof(code));
 			if (nr >= 0 && args_fit(nr, a)) {

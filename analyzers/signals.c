@@ -22,9 +22,10 @@ static bool is_signal_frame(const struct pcsym *ps)
 
 static int read_signo(struct snapshot *s, const struct task *t, int i)
 {
-	if (!t->have_regs || !s->target || i + 1 >= t->npcs)
+	/* the layout above is x86_64's */
+	if (!t->have_regs || !s->target || i + 1 >= t->npcs || t->regs.arch->id != ARCH_X86_64)
 		return 0;
-	uint64_t sp = t->regs.rsp, v, rip;
+	uint64_t sp = t->regs.x.rsp, v, rip;
 	for (uint64_t a = sp & ~7ull; a < sp + SIGFRAME_SCAN; a += 8) {
 		if (!target_read_u64(s->target, a, &v))
 			return 0;

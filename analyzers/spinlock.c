@@ -13,7 +13,8 @@
 
 bool spinlock_wait(struct snapshot *s, struct task *t)
 {
-	if (!t->have_regs || !t->npcs || !t->syms || !t->syms[0] || !t->syms[0]->nframes || !s->target)
+	/* the code above is x86_64's: elsewhere the lock's address is not known to stay put */
+	if (!t->have_regs || t->regs.arch->id != ARCH_X86_64 || !t->npcs || !t->syms || !t->syms[0] || !t->syms[0]->nframes || !s->target)
 		return false;
 	const struct pcsym *ps = t->syms[0];
 	const char *fn = ps->frames[ps->nframes - 1].function;
@@ -21,9 +22,12 @@ bool spinlock_wait(struct snapshot *s, struct task *t)
 	if (!fn || !describe_is_runtime_module(ps->module) ||
 	    strcmp(describe_plain_function(fn, buf, sizeof(buf)), SPIN_LOCK_FN) != 0)
 		return false;
-	uint64_t lock = t->regs.rdi;
+	uint64_t lock = t->regs.x.rdi;
 	uint32_t word;
-	if ((lock & 3) || !target_read_u32(s->target, lock, &word) || (int32_t)word > 0)
+	/* glibc's word is 1 when free; musl's (src/thread/pthread_spin_lock.c, a_cas(s, 0,
+	 * EBUSY)) 0 when free, EBUSY when taken. Neither is read on a library not known. */
+	if ((lock & 3) || !target_read_u32(s->target, lock, &word) || s->libc == LIBC_UNKNOWN ||
+	    (s->libc == LIBC_GLIBC ? (int32_t)word > 0 : word == 0))
 		return false;	/* free by now: the thread is about to take it */
 	struct wait *w = ARENA_NEW(&s->arena, struct wait, 1);
 	w->kind = WAIT_SPINLOCK;
@@ -32,7 +36,8 @@ bool spinlock_wait(struct snapshot *s, struct task *t)
 	w->symbol = s->symbolizer ? symbolizer_data_name(s->symbolizer, lock, &s->arena) : NULL;
 	w->holder_inferable = true;
 	w->detail = arena_printf(&s->arena, "spinning in pthread_spin_lock (the lock's address is in %%rdi; its "
-				 "word is %d: taken); glibc's spinlock records no owner", (int32_t)word);
+				 "word is %d: taken); %s's spinlock records no owner", (int32_t)word,
+				 libc_kind_name(s->libc));
 	t->wait = w;
 	t->state = wait_kind_name(WAIT_SPINLOCK);
 	return true;

@@ -319,6 +319,20 @@ static bool try_barrier(struct ctx *c)
 	return true;
 }
 
+/* glibc's struct pthread.tid offset on the target's architecture. */
+static uint64_t pthread_tid_off(const struct snapshot *s)
+{
+	return s->arch && s->arch->id == ARCH_AARCH64 ? GLIBC_PTHREAD_TID_AARCH64 : GLIBC_PTHREAD_TID;
+}
+
+/* A thread's struct pthread from its registers: x86_64's fs_base points at it. aarch64's
+ * thread pointer (TPIDR_EL0) is in no general register, and the descriptor lies
+ * sizeof(struct pthread) below it, which changes with glibc's version: 0, not known. */
+static uint64_t task_pthread(const struct task *t)
+{
+	return t->have_regs && t->regs.arch->id == ARCH_X86_64 ? t->regs.x.fs_base : 0;
+}
+
 /* pthread_join sleeps on the joined thread's tid field, which the kernel clears and wakes
  * (a shared futex) when that thread exits: the value waited for is the TID itself. */
 static bool try_join(struct ctx *c)
@@ -331,7 +345,7 @@ static bool try_join(struct ctx *c)
 		return false;
 	struct task *joined = snapshot_find_task(c->s, tid);
 	c->w->kind = WAIT_JOIN;
-	c->w->address = c->uaddr - GLIBC_PTHREAD_TID;
+	c->w->address = c->uaddr - pthread_tid_off(c->s);
 	set_owner(c, joined ? (pid_t)c->val : 0);
 	if (!joined)
 		c->w->detail = arena_printf(&c->s->arena, "joins thread %u, which is not in the process",
@@ -341,13 +355,25 @@ static bool try_join(struct ctx *c)
 
 /* Without names, a join is still told by the registers: the word is the tid field of a
  * thread's own descriptor (its fs_base + the field's offset), which the kernel clears and
- * wakes when that thread exits, and the value slept on is that thread's TID. */
+ * wakes when that thread exits, and the value slept on is that thread's TID. Where the
+ * registers do not give the descriptor (aarch64), by where it is: glibc puts a thread's
+ * struct pthread at the top of the thread's own stack block, so a word above the thread's
+ * SP in the mapping of its stack, holding its TID, is that field. */
 static bool try_join_by_thread(struct ctx *c)
 {
 	for (size_t i = 0; i < c->s->ntasks; i++) {
 		const struct task *o = &c->s->tasks[i];
-		if (o->have_regs && o->regs.fs_base && o->regs.fs_base + GLIBC_PTHREAD_TID == c->uaddr &&
-		    snapshot_tid_from_target(c->s, (pid_t)c->val) == o->tid)
+		if (snapshot_tid_from_target(c->s, (pid_t)c->val) != o->tid || !o->have_regs)
+			continue;
+		uint64_t pd = task_pthread(o);
+		if (pd && pd + pthread_tid_off(c->s) == c->uaddr)
+			return try_join(c);
+		if (pd || o->regs.arch->id == ARCH_X86_64)
+			continue;
+		uint64_t sp = regs_sp(&o->regs);
+		const struct mapping *m = snapshot_mapping_at(c->s, sp);
+		if (m && c->uaddr > sp && c->uaddr >= m->start + pthread_tid_off(c->s) && c->uaddr < m->end &&
+		    o != c->t)
 			return try_join(c);
 	}
 	return false;
@@ -358,12 +384,12 @@ static bool try_join_by_thread(struct ctx *c)
 static struct task *task_with_pthread(struct snapshot *s, uint64_t p, bool read_tid)
 {
 	for (size_t i = 0; i < s->ntasks; i++)
-		if (s->tasks[i].have_regs && s->tasks[i].regs.fs_base == p)
+		if (task_pthread(&s->tasks[i]) == p)
 			return &s->tasks[i];
 	uint32_t tid;
 	if (!read_tid)
 		return NULL;
-	if (rd32(s, p + GLIBC_PTHREAD_TID, &tid) && tid && tid <= TID_MAX)
+	if (rd32(s, p + pthread_tid_off(s), &tid) && tid && tid <= TID_MAX)
 		return snapshot_find_task(s, snapshot_tid_from_target(s, (pid_t)tid));
 	return NULL;
 }
@@ -410,6 +436,29 @@ static bool try_hint(struct ctx *c, enum lock_hint h)
 	}
 }
 
+/* An aarch64 futex call that had returned when the core was written (into the signal that
+ * made it): x0, the word's address, now holds the call's result. The names still say the
+ * type; a join still names its thread, by the TID the call waited on (x2). */
+static void lost_futex_address(struct ctx *c, enum lock_hint h)
+{
+	static const enum wait_kind hint_kind[] = {
+		[HINT_NONE] = WAIT_FUTEX, [HINT_MUTEX] = WAIT_MUTEX, [HINT_CONDVAR] = WAIT_CONDVAR,
+		[HINT_RWLOCK] = WAIT_RWLOCK, [HINT_SEMAPHORE] = WAIT_SEMAPHORE, [HINT_BARRIER] = WAIT_BARRIER,
+		[HINT_JOIN] = WAIT_JOIN, [HINT_LLL] = WAIT_MUTEX, [HINT_STDIO] = WAIT_MUTEX,
+	};
+	set_object(c, h < sizeof(hint_kind) / sizeof(*hint_kind) ? hint_kind[h] : WAIT_FUTEX, 0);
+	const char *lost = "the call had returned when the core was written (into the signal that made it), and "
+			   "x0, the futex word's address, holds its result";
+	pid_t tid = snapshot_tid_from_target(c->s, (pid_t)c->val);
+	if (h == HINT_JOIN && c->val && tid != c->t->tid && snapshot_find_task(c->s, tid)) {
+		set_owner(c, (pid_t)c->val);
+		c->w->detail = arena_printf(&c->s->arena, "%s; the thread joined is the one whose TID it waited "
+					    "on (x2)", lost);
+		return;
+	}
+	c->w->detail = arena_printf(&c->s->arena, "%s, so its owner is not known", lost);
+}
+
 /* A lock word is read as a glibc type only when the waiting frame is glibc's function for
  * that type: the same futex shapes are Go's runtime locks, Rust's std locks, or any
  * program's own, and none of them records an owner. */
@@ -421,7 +470,14 @@ static void decode_futex(struct ctx *c)
 	c->cmd = c->op & ~(unsigned)(FUTEX_OP_PRIVATE | FUTEX_OP_CLOCK_REALTIME);
 	c->val = (uint32_t)t->syscall_args[2];
 	enum lock_hint h = frame_hint(t);
-	if (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c)))
+	if (t->syscall_returned) {
+		lost_futex_address(c, h);
+		return;
+	}
+	/* glibc's layouts are read only on glibc: musl keeps other words at the same places
+	 * (a normal mutex's lock word holds EBUSY, not a state; its owner is nowhere). */
+	bool glibc = c->s->libc == LIBC_GLIBC;
+	if (glibc && (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c))))
 		return;
 	if (h == HINT_NONE && rust_lock_wait(c->s, t, c->w, c->uaddr, c->val))
 		return;
@@ -432,10 +488,18 @@ static void decode_futex(struct ctx *c)
 		[HINT_SEMAPHORE] = WAIT_SEMAPHORE, [HINT_BARRIER] = WAIT_BARRIER, [HINT_JOIN] = WAIT_JOIN,
 		[HINT_LLL] = WAIT_MUTEX, [HINT_STDIO] = WAIT_MUTEX,
 	};
-	if (h != HINT_NONE) {
+	if (h != HINT_NONE && glibc) {
 		set_object(c, hint_kind[h], c->uaddr);
 		c->w->detail = arena_printf(&c->s->arena, "its futex word at %#llx does not match "
 					    "glibc's layout, so its owner is not known",
+					    (unsigned long long)c->uaddr);
+		return;
+	}
+	if (h != HINT_NONE && c->s->libc == LIBC_UNKNOWN) {
+		set_object(c, hint_kind[h], c->uaddr);
+		c->w->detail = arena_printf(&c->s->arena, "the C library is not known (%s), so its futex "
+					    "word at %#llx is not read and its owner is not known",
+					    c->s->libc_evidence ? c->s->libc_evidence : "not looked for",
 					    (unsigned long long)c->uaddr);
 		return;
 	}
@@ -489,9 +553,16 @@ static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool 
  * on its way back to user code. Without registers, /proc's syscall file means inside. */
 static bool syscall_in_progress(const struct task *t, long nr)
 {
-	if (!t->have_regs || (long)t->regs.orig_rax != t->syscall_nr || nr != SYS_NR_FUTEX)
+	if (!t->have_regs || nr != SYS_NR_FUTEX)
 		return true;
-	long rax = (long)t->regs.rax;
+	const struct arch *a = t->regs.arch;
+	if (a->sysnr >= 0 && (long)t->regs.w[a->sysnr] != t->syscall_nr)
+		return true;
+	/* aarch64: a call the kernel rewound to its svc is still to be made; x0 is its result
+	 * only once it has returned */
+	if (a->sysnr < 0 && !t->syscall_returned)
+		return true;
+	long rax = (long)t->regs.w[a->ret];
 	return rax != 0 && rax != -EAGAIN && rax != -ETIMEDOUT;
 }
 
@@ -630,6 +701,15 @@ void wait_decode_task(struct snapshot *s, struct task *t)
 		set_fd(s, w, WAIT_CONNECT, a[0]);
 		break;
 	case SYS_NR_POLL: case SYS_NR_PPOLL: {
+		/* no fds and no timeout: only a signal ends it. glibc's pause() is this ppoll
+		 * where there is no pause call (aarch64 and every generic-table architecture) */
+		bool forever = nr == SYS_NR_PPOLL ? a[2] == 0 : (int32_t)a[2] < 0;
+		if (a[1] == 0 && forever) {
+			w->kind = WAIT_SIGNAL;
+			w->detail = arena_printf(&s->arena, "%s on no fds without a timeout: only a signal ends it",
+						 nr == SYS_NR_PPOLL ? "ppoll" : "poll");
+			break;
+		}
 		w->kind = WAIT_POLL;
 		w->idle = true;
 		int32_t pfd[2];

@@ -34,7 +34,11 @@
 #define GLIBC_BARRIER_ROUND 4		/* waiters sleep on current_round */
 #define GLIBC_BARRIER_COUNT 8
 #define GLIBC_BARRIER_SHARED 12
-#define GLIBC_PTHREAD_TID 0x2d0		/* struct pthread.tid: pthread_join sleeps on it */
+/* struct pthread.tid, which pthread_join sleeps on: after x86_64's tcbhead_t (with its
+ * saved SSE registers) 0x2d0; after aarch64's 24-word header 0xd0 (glibc 2.36: measured,
+ * the tid field of pthread_self()'s descriptor under qemu-aarch64). */
+#define GLIBC_PTHREAD_TID 0x2d0
+#define GLIBC_PTHREAD_TID_AARCH64 0xd0
 #define GLIBC_IO_LOCK_CNT 4		/* _IO_lock_t: recursion count */
 #define GLIBC_IO_LOCK_OWNER 8		/* _IO_lock_t: the holder's struct pthread (its fs_base) */
 

@@ -41,7 +41,7 @@ void copy_task_stack(pid_t pid, int memfd, struct memimage *m, const struct task
 {
 	if (!t->have_regs)
 		return;
-	uint64_t sp = t->regs.rsp;
+	uint64_t sp = regs_sp(&t->regs);
 	const struct mapping *mp = mapping_find(maps, nmaps, sp);
 	if (mp) {
 		uint64_t lo = sp - COPY_RED_ZONE;
@@ -74,8 +74,9 @@ void copy_futex_windows(pid_t pid, int memfd, struct memimage *m, const struct t
 		/* A thread outside the kernel may be spinning in pthread_spin_lock, which keeps the
 		 * lock's address in its first argument register: the word tells whether it is
 		 * taken (only writable data can be a lock; checked below). */
-		else if (tasks[i].syscall_nr < 0 && tasks[i].have_regs && tasks[i].regs.rdi)
-			addrs[n++] = tasks[i].regs.rdi;
+		else if (tasks[i].syscall_nr < 0 && tasks[i].have_regs &&
+			 tasks[i].regs.w[tasks[i].regs.arch->args[0]])
+			addrs[n++] = tasks[i].regs.w[tasks[i].regs.arch->args[0]];
 	if (n > 1)
 		qsort(addrs, n, sizeof(*addrs), cmp_u64);
 	uint64_t covered_to = 0;

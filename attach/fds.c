@@ -1,7 +1,7 @@
 #include "attach/fds.h"
 #include "attach/procfs.h"
+#include "attach/socktable.h"
 #include "util/xalloc.h"
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -10,88 +10,6 @@
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-bool fds_format_inet(const char *hex, char *out, size_t cap)
-{
-	const char *colon = strchr(hex, ':');
-	if (!colon)
-		return false;
-	size_t alen = (size_t)(colon - hex);
-	unsigned port = (unsigned)strtoul(colon + 1, NULL, 16);
-	char addr[INET6_ADDRSTRLEN];
-	if (alen == 8) {
-		struct in_addr in;
-		in.s_addr = (uint32_t)strtoul(hex, NULL, 16);	/* already network order in memory */
-		inet_ntop(AF_INET, &in, addr, sizeof(addr));
-		snprintf(out, cap, "%s:%u", addr, port);
-	} else if (alen == 32) {
-		struct in6_addr in6;
-		for (int w = 0; w < 4; w++) {
-			char word[9];
-			memcpy(word, hex + 8 * w, 8);
-			word[8] = 0;
-			uint32_t v = (uint32_t)strtoul(word, NULL, 16);
-			memcpy(&in6.s6_addr[4 * w], &v, 4);
-		}
-		inet_ntop(AF_INET6, &in6, addr, sizeof(addr));
-		snprintf(out, cap, "[%s]:%u", addr, port);
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static const char *const tcp_states[] = { "", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
-	"FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING" };
-
-/* Find the socket with this inode in /proc/PID/net/<proto> and describe it. */
-static const char *describe_socket(pid_t pid, unsigned long inode, struct arena *a)
-{
-	static const char *const protos[] = { "tcp", "tcp6", "udp", "udp6", "unix" };
-	char path[64];
-	for (size_t p = 0; p < sizeof(protos) / sizeof(*protos); p++) {
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, protos[p]);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		char line[512];
-		const char *res = NULL;
-		if (!fgets(line, sizeof(line), f)) {	/* header */
-			fclose(f);
-			continue;
-		}
-		while (!res && fgets(line, sizeof(line), f)) {
-			if (strcmp(protos[p], "unix") == 0) {
-				unsigned long ino = 0;
-				char upath[256] = "";
-				if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %255s", &ino, upath) >= 1 &&
-				    ino == inode)
-					res = arena_printf(a, "unix %s", upath[0] ? upath : "(unnamed)");
-				continue;
-			}
-			char la[64], ra[64];
-			unsigned st;
-			unsigned long ino;
-			if (sscanf(line, "%*d: %63s %63s %x %*s %*s %*s %*s %*s %lu", la, ra, &st, &ino) != 4 ||
-			    ino != inode)
-				continue;
-			char l[80], r[80];
-			if (!fds_format_inet(la, l, sizeof(l)) || !fds_format_inet(ra, r, sizeof(r)))
-				continue;
-			const char *sn = st < sizeof(tcp_states) / sizeof(*tcp_states) ? tcp_states[st] : "";
-			if (protos[p][0] == 'u')
-				sn = "";
-			if (st == 10 && protos[p][0] == 't')
-				res = arena_printf(a, "%.3s listening on %s", protos[p], l);
-			else
-				res = arena_printf(a, "%.3s %s -> %s%s%s", protos[p], l, r, *sn ? " " : "", sn);
-		}
-		fclose(f);
-		if (res)
-			return res;
-	}
-	return NULL;
-}
 
 /* Objects without an inode of their own (epoll instances, eventfds, timerfds: anon inodes)
  * all read the same link text; the kernel's kcmp tells whether two fds are one open file.
@@ -133,6 +51,8 @@ void fds_read(pid_t pid, struct snapshot *s)
 		return;
 	struct fdinfo *v = NULL;
 	size_t n = 0, cap = 0;
+	struct socktable socks = { 0 };
+	bool socks_read = false;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
@@ -148,11 +68,20 @@ void fds_read(pid_t pid, struct snapshot *s)
 		v[n].target = arena_strdup(&s->arena, target);
 		v[n].detail = NULL;
 		unsigned long ino;
-		if (sscanf(target, "socket:[%lu]", &ino) == 1)
-			v[n].detail = describe_socket(pid, ino, &s->arena);
+		if (sscanf(target, "socket:[%lu]", &ino) == 1) {
+			if (!socks_read)
+				socks_read = socktable_read(pid, &socks) || true;
+			const struct sockrow *r = socktable_find(&socks, ino);
+			if (r) {
+				char d[256];
+				socktable_describe(r, d, sizeof(d));
+				v[n].detail = arena_strdup(&s->arena, d);
+			}
+		}
 		n++;
 	}
 	closedir(d);
+	socktable_free(&socks);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_fd);
 	same_files(pid, v, n);

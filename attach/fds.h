@@ -5,6 +5,4 @@
 #include <sys/types.h>
 #include "model/snapshot.h"
 void fds_read(pid_t pid, struct snapshot *s);
-/* "0100007F:1F90" (procfs, little-endian words) -> "127.0.0.1:8080"; false if malformed. */
-bool fds_format_inet(const char *hex, char *out, size_t cap);
 #endif

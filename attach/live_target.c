@@ -10,6 +10,7 @@
 #include "go/go.h"
 #include "util/sigdefer.h"
 #include "util/xalloc.h"
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -99,6 +100,19 @@ static const struct target_ops live_ops = {
 	.settle = live_settle,
 	.close = live_close,
 };
+
+/* The stopped thread's general registers, in the host architecture's pr_reg layout:
+ * PTRACE_GETREGSET, which every architecture has (aarch64 has no PTRACE_GETREGS). */
+static bool get_regs(pid_t tid, struct regs *r)
+{
+	const struct arch *a = arch_host();
+	if (!a)
+		return false;
+	memset(r, 0, sizeof(*r));
+	r->arch = a;
+	struct iovec iov = { r->w, a->nwords * 8 };
+	return ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)NT_PRSTATUS, &iov) == 0 && iov.iov_len == a->nwords * 8;
+}
 
 static int cmp_task(const void *a, const void *b)
 {
@@ -197,6 +211,7 @@ struct live_capture *live_capture_prepare(pid_t pid, const struct target_options
 	t->snap = s;
 	s->target = t;
 	s->pid = pid;
+	s->arch = arch_host();
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	char exe[4096];
@@ -318,7 +333,7 @@ static void live_capture_copy(struct live_capture *c)
 		if (o->no_stop) {
 			if (nostop_regs(pid, tk))
 				copy_task_stack(mm, c->memfd, &t->mem, tk, s->maps, s->nmaps);
-		} else if (ft->stop != TS_TIMEOUT && ptrace(PTRACE_GETREGS, ft->tid, 0, &tk->regs) == 0) {
+		} else if (ft->stop != TS_TIMEOUT && get_regs(ft->tid, &tk->regs)) {
 			tk->have_regs = true;
 			task_syscall_from_regs(tk);
 			copy_task_stack(mm, c->memfd, &t->mem, tk, s->maps, s->nmaps);

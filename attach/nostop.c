@@ -1,4 +1,5 @@
 #include "attach/nostop.h"
+#include "model/syscalls.h"
 #include "attach/procfs.h"
 #include "util/xalloc.h"
 #include <errno.h>
@@ -42,19 +43,19 @@ bool nostop_regs(pid_t pid, struct task *t)
 	/* Only SP and PC are known: enough for CFI unwinding of -O2 code, whose frames are
 	 * found from SP; callee-saved registers are recovered from the stack as it goes. */
 	memset(&t->regs, 0, sizeof(t->regs));
-	t->regs.rsp = sp;
-	t->regs.rip = pc;
-	t->regs.orig_rax = (unsigned long long)(k == 1 ? nr : -1);
-	/* inside a syscall, as a tracer would see it at syscall entry */
-	t->regs.rax = (unsigned long long)(k == 1 ? -ENOSYS : 0);
-	t->regs.rdi = args[0];
-	t->regs.rsi = args[1];
-	t->regs.rdx = args[2];
-	t->regs.r10 = args[3];
-	t->regs.r8 = args[4];
-	t->regs.r9 = args[5];
+	const struct arch *a = t->regs.arch = arch_host();
+	t->regs.w[a->sp] = sp;
+	t->regs.w[a->pc] = pc;
+	nr = k == 1 ? syscall_from_arch(a, nr) : -1;
+	if (a->sysnr >= 0) {
+		t->regs.w[a->sysnr] = (uint64_t)nr;
+		/* inside a syscall, as a tracer would see it at syscall entry */
+		t->regs.w[a->ret] = (uint64_t)(k == 1 ? -ENOSYS : 0);
+	}
+	for (int i = 0; i < 6; i++)
+		t->regs.w[a->args[i]] = args[i];
 	t->have_regs = true;
-	t->syscall_nr = k == 1 ? nr : -1;
+	t->syscall_nr = nr;
 	memcpy(t->syscall_args, args, sizeof(args));
 	return true;
 }

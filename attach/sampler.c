@@ -2,6 +2,7 @@
 #include "analyzers/restart.h"
 #include "attach/procfs.h"
 #include "util/xalloc.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,15 @@ int sample_take(pid_t pid, struct sample *out)
 		t->run_ns = run;
 		t->slices = slices;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tids[i]);
-		if (procfs_read(path, buf, sizeof(buf)) > 0) {
+		ssize_t got = procfs_read(path, buf, sizeof(buf));
+		t->no_access = got < 0 && (errno == EACCES || errno == EPERM);
+		if (got > 0) {
 			long nr;
 			uint64_t args[6], sp, pc;
 			if (procfs_parse_syscall(buf, &nr, args, &sp, &pc) == 1) {
 				t->syscall_nr = nr == SYS_NR_RESTART_SYSCALL ? restarted_nr(pid, &memfd, pc) : nr;
 				t->arg0 = args[0];
+				memcpy(t->args, args, sizeof(t->args));
 			}
 		}
 		out->n++;
@@ -67,6 +71,23 @@ int sample_take(pid_t pid, struct sample *out)
 		close(memfd);
 	free(tids);
 	return 0;
+}
+
+static int cmp_tid_sample(const void *key, const void *elem)
+{
+	pid_t k = *(const pid_t *)key, t = ((const struct thread_sample *)elem)->tid;
+	return (k > t) - (k < t);
+}
+
+const struct thread_sample *sample_find(const struct sample *s, pid_t tid)
+{
+	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
+}
+
+bool sample_slept_through(const struct thread_sample *x, const struct thread_sample *y)
+{
+	return x->syscall_nr >= 0 && x->syscall_nr == y->syscall_nr && x->arg0 == y->arg0 &&
+	       x->slices == y->slices && x->run_ns == y->run_ns && (y->state == 'S' || y->state == 'D');
 }
 
 void sample_free(struct sample *s)

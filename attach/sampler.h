@@ -12,7 +12,9 @@ struct thread_sample {
 	char state;		/* from stat */
 	long syscall_nr;	/* -1 when running or not in a syscall; for restart_syscall, the
 				 * call it continues when the code before the PC tells */
-	uint64_t arg0;		/* the futex address, the fd ... */
+	uint64_t arg0;		/* the futex address, the fd ... (args[0]) */
+	uint64_t args[6];
+	bool no_access;		/* its syscall file needs ptrace access to the process */
 	uint64_t run_ns;	/* time on a CPU */
 	uint64_t slices;	/* times it was scheduled in: grows with every wake-up */
 };
@@ -25,6 +27,11 @@ struct sample {
 /* Returns -1 when the process is gone. */
 int sample_take(pid_t pid, struct sample *out);
 void sample_free(struct sample *s);
+/* The sample of thread tid, or NULL. */
+const struct thread_sample *sample_find(const struct sample *s, pid_t tid);
+/* Slept through: in a system call at both samples, the same call on the same first
+ * argument, asleep (S or D) at the second, and neither ran nor was woken in between. */
+bool sample_slept_through(const struct thread_sample *x, const struct thread_sample *y);
 /* Did any thread run, wake up, appear or vanish between a and b? */
 bool sample_progress(const struct sample *a, const struct sample *b);
 /* Same threads in the same syscalls on the same objects? */

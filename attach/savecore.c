@@ -318,16 +318,16 @@ static void gather_mini(struct core_save *cs, struct target *t, struct snapshot 
 	size_t nmiss = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
 		const struct task *k = &s->tasks[i];
-		if (!k->have_regs || !k->regs.fs_base)
+		if (!k->have_regs || !k->regs.x.fs_base)
 			continue;
-		uint64_t fs = k->regs.fs_base;
+		uint64_t fs = k->regs.x.fs_base;
 		const struct mapping *m = mapping_find(s->maps, s->nmaps, fs);
 		if (!m)
 			continue;
 		uint64_t lo = fs - m->start > TCB_BELOW ? fs - TCB_BELOW : m->start;
 		/* on a thread's own stack, what lies below SP is dead: only the TLS above it counts */
-		uint64_t sp = k->regs.rsp - COPY_RED_ZONE;
-		if (mapping_find(s->maps, s->nmaps, k->regs.rsp) == m && sp < fs && sp > lo)
+		uint64_t sp = k->regs.x.rsp - COPY_RED_ZONE;
+		if (mapping_find(s->maps, s->nmaps, k->regs.x.rsp) == m && sp < fs && sp > lo)
 			lo = sp;
 		uint64_t hi = m->end - fs > TCB_ABOVE ? fs + TCB_ABOVE : m->end;
 		uint64_t a = memimage_copied_to(&t->mem, lo, hi);

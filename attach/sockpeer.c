@@ -1,5 +1,5 @@
 #include "attach/sockpeer.h"
-#include "attach/fds.h"
+#include "attach/socktable.h"
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -62,101 +62,46 @@ int sockpeer_unix_peer(uint64_t inode, uint64_t *peer)
 	return -1;
 }
 
-/* One row of /proc/PID/net/tcp*: local, remote (procfs hex), state and inode. */
-struct row {
-	char l[64], r[64];
-	unsigned st;
-	unsigned long long ino;
-};
-
-static bool next_row(FILE *f, struct row *w)
-{
-	char line[512];
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*d: %63s %63s %x %*s %*s %*s %*s %*s %llu", w->l, w->r, &w->st, &w->ino) == 4)
-			return true;
-	return false;
-}
-
-static bool find_inet(pid_t pid, uint64_t inode, struct sockpeer *out)
-{
-	static const char *const protos[] = { "tcp", "tcp6", "udp", "udp6" };
-	for (size_t p = 0; p < sizeof(protos) / sizeof(*protos); p++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, protos[p]);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		struct row w, me;
-		bool found = false;
-		while (!found && next_row(f, &w))
-			found = w.ino == inode;
-		if (!found) {
-			fclose(f);
-			continue;
-		}
-		me = w;
-		out->proto = protos[p];
-		fds_format_inet(me.l, out->local, sizeof(out->local));
-		fds_format_inet(me.r, out->remote, sizeof(out->remote));
-		/* 0A: listening, 07: closed/unconnected UDP; a remote of port 0 has no peer */
-		if (protos[p][0] == 'u' || me.st == 0x0A || strstr(me.r, ":0000")) {
-			out->status = SOCKPEER_NONE;
-			fclose(f);
-			return true;
-		}
-		rewind(f);
-		out->status = SOCKPEER_UNMATCHED;
-		while (next_row(f, &w))
-			if (strcmp(w.l, me.r) == 0 && strcmp(w.r, me.l) == 0 && w.ino) {
-				out->status = SOCKPEER_FOUND;
-				out->peer_inode = w.ino;
-				break;
-			}
-		fclose(f);
-		return true;
-	}
-	return false;
-}
-
-static bool find_unix(pid_t pid, uint64_t inode, struct sockpeer *out)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/net/unix", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	char line[512];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned long long ino = 0;
-		char upath[256] = "";
-		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu %255s", &ino, upath) >= 1 && ino == inode) {
-			found = true;
-			snprintf(out->local, sizeof(out->local), "%s", upath);
-		}
-	}
-	fclose(f);
-	if (!found)
-		return false;
-	out->proto = "unix";
-	uint64_t peer;
-	if (sockpeer_unix_peer(inode, &peer) != 0) {
-		out->status = SOCKPEER_UNKNOWN;
-		out->why = errno == EPROTONOSUPPORT || errno == ENOENT ? "sock_diag for unix sockets is not available"
-			   : "the sock_diag query failed";
-		return true;
-	}
-	out->status = peer ? SOCKPEER_FOUND : SOCKPEER_NONE;
-	out->peer_inode = peer;
-	return true;
-}
-
 void sockpeer_find(pid_t pid, uint64_t inode, struct sockpeer *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (find_inet(pid, inode, out) || find_unix(pid, inode, out))
+	struct socktable t;
+	if (!socktable_read(pid, &t)) {
+		out->status = SOCKPEER_UNKNOWN;
+		out->why = "the process's socket tables could not be read";
 		return;
-	out->status = SOCKPEER_UNKNOWN;
-	out->why = "not in the process's socket tables";
+	}
+	const struct sockrow *me = socktable_find(&t, inode);
+	if (!me) {
+		socktable_free(&t);
+		out->status = SOCKPEER_UNKNOWN;
+		out->why = "not in the process's socket tables";
+		return;
+	}
+	out->proto = me->proto;	/* static strings: they outlive the table */
+	if (strcmp(me->proto, "unix") == 0) {
+		snprintf(out->local, sizeof(out->local), "%s", me->local);
+		socktable_free(&t);
+		uint64_t peer;
+		if (sockpeer_unix_peer(inode, &peer) != 0) {
+			out->status = SOCKPEER_UNKNOWN;
+			out->why = errno == EPROTONOSUPPORT || errno == ENOENT ? "sock_diag for unix sockets is not available"
+				   : "the sock_diag query failed";
+			return;
+		}
+		out->status = peer ? SOCKPEER_FOUND : SOCKPEER_NONE;
+		out->peer_inode = peer;
+		return;
+	}
+	socktable_format_inet(me->local, out->local, sizeof(out->local));
+	socktable_format_inet(me->remote, out->remote, sizeof(out->remote));
+	/* 0A: listening, 07: closed/unconnected UDP; a remote of port 0 has no peer */
+	if (me->proto[0] == 'u' || me->state == 0x0A || strstr(me->remote, ":0000")) {
+		out->status = SOCKPEER_NONE;
+	} else {
+		const struct sockrow *peer = socktable_tcp_peer(&t, me);
+		out->status = peer ? SOCKPEER_FOUND : SOCKPEER_UNMATCHED;
+		out->peer_inode = peer ? peer->inode : 0;
+	}
+	socktable_free(&t);
 }

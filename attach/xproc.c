@@ -2,6 +2,7 @@
 #include "attach/filelocks.h"
 #include "attach/procfs.h"
 #include "attach/procscan.h"
+#include "attach/sampler.h"
 #include "attach/sockpeer.h"
 #include "model/syscalls.h"
 #include "util/xalloc.h"
@@ -212,48 +213,38 @@ static void read_peer(struct follow *f, struct xprocess *x)
 {
 	char comm[64];
 	x->comm = arena_strdup(&f->s->arena, procscan_comm(x->pid, comm, sizeof(comm)));
-	pid_t *tids = NULL;
-	ssize_t n = procfs_list_tasks(x->pid, &tids);
-	if (n < 0) {
+	struct sample now;
+	if (sample_take(x->pid, &now) != 0) {
 		x->gone = errno == ENOENT || errno == ESRCH;
 		x->unreadable = !x->gone;
-		free(tids);
 		return;
 	}
-	x->threads = ARENA_NEW(&f->s->arena, struct xthread, n ? n : 1);
-	for (ssize_t i = 0; i < n; i++) {
+	x->threads = ARENA_NEW(&f->s->arena, struct xthread, now.n ? now.n : 1);
+	for (size_t i = 0; i < now.n; i++) {
+		const struct thread_sample *ts = &now.t[i];
 		struct xthread *t = &x->threads[x->nthreads++];
-		t->tid = tids[i];
-		t->kstate = '?';
-		char path[96], buf[1024];
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)x->pid, (int)tids[i]);
-		uint64_t ticks = 0;
-		if (procfs_read(path, buf, sizeof(buf)) > 0)
-			procfs_parse_stat(buf, &t->kstate, &ticks);
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)x->pid, (int)tids[i]);
-		long nr;
-		uint64_t args[6], sp, pc;
-		char doing[512] = "";
-		ssize_t k = procfs_read(path, buf, sizeof(buf));
-		if (k < 0 && (errno == EACCES || errno == EPERM)) {
+		t->tid = ts->tid;
+		t->kstate = ts->state;
+		t->syscall_nr = -1;
+		if (ts->no_access) {
 			x->unreadable = true;	/* needs ptrace access, as chang's own attach does */
 			t->doing = "unknown (no access)";
 			continue;
 		}
-		t->syscall_nr = -1;
-		t->cpu_ticks = ticks;
-		if ((t->kstate == 'S' || t->kstate == 'D') && k > 0 && procfs_parse_syscall(buf, &nr, args, &sp, &pc) == 1) {
+		char doing[512] = "";
+		/* the sampler names the call a restart_syscall continues, when the code tells */
+		if ((ts->state == 'S' || ts->state == 'D') && ts->syscall_nr >= 0) {
 			t->blocked = true;
-			t->syscall_nr = nr;
-			t->arg0 = args[0];
-			thread_edges(f, x->pid, t->tid, nr, args, doing, sizeof(doing));
+			t->syscall_nr = ts->syscall_nr;
+			t->arg0 = ts->arg0;
+			thread_edges(f, x->pid, t->tid, ts->syscall_nr, ts->args, doing, sizeof(doing));
 		} else {
-			snprintf(doing, sizeof(doing), "%s", t->kstate == 'R' ? "running" : t->kstate == 'Z' ? "exited"
-					 : t->kstate == 'T' || t->kstate == 't' ? "stopped" : "not in a system call");
+			snprintf(doing, sizeof(doing), "%s", ts->state == 'R' ? "running" : ts->state == 'Z' ? "exited"
+					 : ts->state == 'T' || ts->state == 't' ? "stopped" : "not in a system call");
 		}
 		t->doing = arena_strdup(&f->s->arena, doing);
 	}
-	free(tids);
+	sample_free(&now);
 }
 
 static struct xprocess *add_proc(struct follow *f, pid_t pid)
@@ -295,7 +286,6 @@ static void read_target(struct follow *f)
 		t->blocked = k->wait != NULL;
 		t->syscall_nr = k->syscall_nr;
 		t->arg0 = k->syscall_args[0];
-		t->cpu_ticks = UINT64_MAX;	/* not read at the freeze: the second look reads it */
 		char doing[512] = "";
 		if (k->syscall_nr >= 0 && k->wait)
 			thread_edges(f, s->pid, k->tid, k->syscall_nr, k->syscall_args, doing, sizeof(doing));
@@ -322,48 +312,38 @@ static void read_target(struct follow *f)
 }
 
 /* The second look: a thread counts as blocked only if, a moment later, it still sleeps in
- * the same call on the same first argument and used no CPU meanwhile. The peers were read
- * one by one while running, so a single reading could catch a thread between two calls. */
+ * the same call on the same first argument, having neither run nor been woken. The peers
+ * were read one by one while running, so a single reading could catch a thread between two
+ * calls. */
 static void confirm(struct follow *f)
 {
-	struct timespec pause = { 0, 50 * 1000 * 1000 };
-	/* the target's threads: their CPU time now, the reference for the look below */
-	for (size_t i = 0; i < f->nprocs; i++) {
-		struct xprocess *x = &f->procs[i];
-		for (int k = 0; x->target && k < x->nthreads; k++) {
-			char path[96], buf[1024];
-			char st;
-			uint64_t ticks;
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)x->pid, (int)x->threads[k].tid);
-			if (procfs_read(path, buf, sizeof(buf)) > 0 && procfs_parse_stat(buf, &st, &ticks))
-				x->threads[k].cpu_ticks = ticks;
-		}
-	}
+	enum { CONFIRM_MS = 50 };
+	struct sample *before = xcalloc(f->nprocs, sizeof(*before)), after;
+	for (size_t i = 0; i < f->nprocs; i++)
+		if (sample_take(f->procs[i].pid, &before[i]) != 0)
+			before[i].n = 0;
+	struct timespec pause = { 0, CONFIRM_MS * 1000 * 1000 };
 	nanosleep(&pause, NULL);
 	for (size_t i = 0; i < f->nprocs; i++) {
 		struct xprocess *x = &f->procs[i];
+		if (sample_take(x->pid, &after) != 0)
+			after.n = 0;
 		for (int k = 0; k < x->nthreads; k++) {
 			struct xthread *t = &x->threads[k];
 			if (!t->blocked)
 				continue;
-			char path[96], buf[1024];
-			char st = '?';
-			uint64_t ticks = 0, args[6], sp, pc;
-			long nr = -1;
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)x->pid, (int)t->tid);
-			bool same = procfs_read(path, buf, sizeof(buf)) > 0 && procfs_parse_stat(buf, &st, &ticks) &&
-				    (st == 'S' || st == 'D') && (t->cpu_ticks == UINT64_MAX || ticks == t->cpu_ticks);
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)x->pid, (int)t->tid);
-			same = same && procfs_read(path, buf, sizeof(buf)) > 0 &&
-			       procfs_parse_syscall(buf, &nr, args, &sp, &pc) == 1;
-			/* a frozen target thread shows its real call; once thawed, a timed wait may
-			 * show restart_syscall: that is the same wait */
-			same = same && (t->syscall_nr < 0 || nr == t->syscall_nr || nr == SYS_restart_syscall) &&
-			       (nr == SYS_restart_syscall || t->syscall_nr < 0 || args[0] == t->arg0);
-			t->blocked = same;
+			const struct thread_sample *a = sample_find(&before[i], t->tid), *b = sample_find(&after, t->tid);
+			/* the call read first (frozen, for the target) is the one it still sleeps in;
+			 * a call the sampler could not name from a restart keeps its arguments */
+			t->blocked = a && b && sample_slept_through(a, b) &&
+				     (b->syscall_nr == t->syscall_nr || b->syscall_nr == SYS_restart_syscall) &&
+				     b->arg0 == t->arg0;
 		}
+		sample_free(&after);
+		sample_free(&before[i]);
 	}
-	f->s->xproc_confirm_ms = 50;
+	free(before);
+	f->s->xproc_confirm_ms = CONFIRM_MS;
 }
 
 void xproc_follow(struct snapshot *s)

@@ -8,6 +8,7 @@
 #include "symbols/debuginfod.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "symbols/libc_id.h"
 #include "symbols/symbols.h"
 #include "unwind/unwind.h"
 #include "util/clock.h"
@@ -107,6 +108,7 @@ int pipeline_prepare(struct snapshot *s, const struct cmd_options *o, struct err
 	struct symbolizer *sz = symbolizer_new(s->target, e);
 	if (!sz)
 		return -1;
+	libc_identify(s);
 	if (unwind_snapshot(s, sz, o->unwinder, o->target.max_frames, e) != 0) {
 		symbolizer_free(sz);
 		s->symbolizer = NULL;

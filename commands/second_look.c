@@ -22,17 +22,6 @@ static bool unproven(const struct snapshot *s, const struct finding *f)
 	       f->ngoids == 0 && f->ntids > 0 && f->npids == 0;
 }
 
-static int cmp_tid_sample(const void *key, const void *elem)
-{
-	pid_t k = *(const pid_t *)key, t = ((const struct thread_sample *)elem)->tid;
-	return (k > t) - (k < t);
-}
-
-static const struct thread_sample *sample_of(const struct sample *s, pid_t tid)
-{
-	return s->n ? bsearch(&tid, s->t, s->n, sizeof(*s->t), cmp_tid_sample) : NULL;
-}
-
 /* A thread spinning on a spinlock runs all the time: it is still spinning when it stayed out
  * of the kernel, kept running, and the lock's word still says taken (read from the process
  * now, without stopping it). */
@@ -56,14 +45,11 @@ static bool still_spinning(const struct snapshot *s, const struct thread_sample 
  * argument in both samples, and neither ran nor was woken in between. */
 static bool held_still(const struct snapshot *s, const struct sample *a, const struct sample *b, pid_t tid)
 {
-	const struct thread_sample *x = sample_of(a, tid), *y = sample_of(b, tid);
+	const struct thread_sample *x = sample_find(a, tid), *y = sample_find(b, tid);
 	const struct task *t = snapshot_find_task(s, tid);
 	if (x && y && t && t->wait && t->wait->kind == WAIT_SPINLOCK)
 		return still_spinning(s, x, y, t);
-	if (!x || !y || !t || !t->wait || x->syscall_nr < 0)
-		return false;
-	if (x->syscall_nr != y->syscall_nr || x->arg0 != y->arg0 || x->slices != y->slices ||
-	    x->run_ns != y->run_ns)
+	if (!x || !y || !t || !t->wait || !sample_slept_through(x, y))
 		return false;
 	/* The capture's stop restarted timed waits: the sampler names the call they continue
 	 * when the code tells; when it cannot, restart_syscall still keeps the arguments. */

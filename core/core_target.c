@@ -265,6 +265,32 @@ static size_t build_tasks(struct snapshot *s, const struct elfcore_notes *n, con
 	return dups;
 }
 
+/* Where the registers do not hold the number of the call a thread sits in (aarch64), the
+ * code around its PC says whether it is at a system call instruction; read now that the
+ * modules are there (a kernel core holds the first page of a text mapping only). */
+static void infer_syscalls(struct target *t, struct snapshot *s)
+{
+	if (s->arch->sysnr >= 0)
+		return;
+	/* The kernel writes NT_FILE, NT_SIGINFO and one NT_PRFPREG a thread into every core, and
+	 * rewinds a thread interrupted in a call to its svc. qemu-user writes none of those notes
+	 * and dumps the other threads as they are, inside their calls, PC past the svc; the thread
+	 * that took the signal, whose note comes first, has returned from its call (x0 = -EINTR). */
+	const struct elfcore_notes *n = &((struct core_target *)t)->core.notes;
+	bool qemu = !n->have_files && !n->have_siginfo && !n->nfpregs;
+	if (qemu)
+		snapshot_warn(s, "%s core without NT_FILE, NT_SIGINFO or NT_PRFPREG notes, as qemu-user writes "
+			      "them: a thread whose PC is just past an svc is taken to be inside that call, its "
+			      "arguments still in x0..x5 (qemu does not rewind it, as the kernel does)", s->arch->name);
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct task *task = &s->tasks[i];
+		uint64_t pc = regs_pc(&task->regs);
+		unsigned char code[8];
+		bool got = pc >= 4 && target_read(t, pc - 4, code, sizeof(code)) == sizeof(code);
+		task_syscall_from_code(task, got ? code : NULL, qemu && task->tid != n->threads[0].tid);
+	}
+}
+
 static int file_cmp(const void *x, const void *y)
 {
 	const struct elfcore_file *a = x, *b = y;
@@ -663,6 +689,7 @@ struct target *core_target_open(const char *exe, const char *core_path,
 			memimage_add_file(&t->mem, l->vaddr, l->avail, fd, l->offset, l->avail);
 	}
 
+	s->arch = ct->core.arch;
 	s->capture_time_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
 	s->source = SOURCE_CORE;
 	if (dr.truncated || dr.corrupt)
@@ -700,6 +727,7 @@ struct target *core_target_open(const char *exe, const char *core_path,
 	s->target = t;
 	target_load_modules(t);
 	infer_perms(ct, s);
+	infer_syscalls(t, s);
 	if (exe && check_main_module(ct, s, e) != 0) {
 		s->target = NULL;
 		target_close(t);

@@ -10,7 +10,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-_Static_assert(sizeof(elf_gregset_t) == sizeof(struct user_regs_struct), "pr_reg is user_regs_struct");
+_Static_assert(sizeof(elf_gregset_t) <= sizeof(((struct regs *)0)->w), "pr_reg fits struct regs");
 
 #define PAGE 4096ULL
 /* Output is staged and flushed in multiples of HOLE_BLOCK from offset 0, so that all-zero
@@ -282,7 +282,7 @@ static void put_thread(struct buf *b, const struct core_desc *d, const struct co
 	pr.pr_ppid = d->ppid;
 	pr.pr_pgrp = d->pgrp;
 	pr.pr_sid = d->sid;
-	memcpy(&pr.pr_reg, t->regs, sizeof(pr.pr_reg));
+	memcpy(&pr.pr_reg, t->regs->w, sizeof(pr.pr_reg));
 	pr.pr_fpvalid = t->fp != NULL;
 	put_note(b, "CORE", NT_PRSTATUS, &pr, sizeof(pr));
 }
@@ -348,7 +348,7 @@ static int write_headers(struct cout *o, const struct buf *notes, const struct c
 	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
 	eh.e_type = ET_CORE;
-	eh.e_machine = EM_X86_64;
+	eh.e_machine = arch_host()->e_machine;	/* the notes are the host's */
 	eh.e_version = EV_CURRENT;
 	eh.e_phoff = sizeof(eh);
 	eh.e_ehsize = sizeof(eh);

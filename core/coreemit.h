@@ -21,7 +21,7 @@ enum core_comp core_comp_of(const char *path);
 
 struct core_thread {
 	pid_t tid;
-	const struct user_regs_struct *regs;
+	const struct regs *regs;		/* the host's (coreemit writes the host's notes) */
 	const struct user_fpregs_struct *fp;	/* NULL: not read */
 	const char *name;			/* NULL or "": none */
 };

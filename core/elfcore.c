@@ -10,9 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-_Static_assert(sizeof(elf_gregset_t) == sizeof(struct user_regs_struct),
-	       "pr_reg is a struct user_regs_struct on x86_64");
-
 #define NOTE_HDR 12
 /* No kernel allows more tasks than PID_MAX_LIMIT; a core claiming more is lying. */
 #define MAX_THREADS (4u * 1024 * 1024)
@@ -71,9 +68,14 @@ static void note_thread_names(struct elfcore_notes *out, const unsigned char *d,
 	out->names = v;
 }
 
+/* struct elf_prstatus starts the same on every 64-bit architecture (pr_pid at 32, pr_cursig
+ * at 12); pr_reg, at arch->pr_reg_offset, is the architecture's own. */
+#define PRSTATUS_PID 32
+#define PRSTATUS_CURSIG 12
 static void note_prstatus(struct elfcore_notes *out, const unsigned char *d, uint32_t sz)
 {
-	if (sz < offsetof(struct elf_prstatus, pr_reg) + sizeof(elf_gregset_t)) {
+	const struct arch *ar = out->arch ? out->arch : &arch_x86_64;
+	if (sz < ar->pr_reg_offset + ar->nwords * 8) {
 		out->short_notes++;
 		return;
 	}
@@ -85,11 +87,13 @@ static void note_prstatus(struct elfcore_notes *out, const unsigned char *d, uin
 	struct elfcore_thread *t = &out->threads[out->nthreads++];
 	int32_t pid;
 	int16_t sig;
-	memcpy(&pid, d + offsetof(struct elf_prstatus, pr_pid), 4);
-	memcpy(&sig, d + offsetof(struct elf_prstatus, pr_cursig), 2);
+	memcpy(&pid, d + PRSTATUS_PID, 4);
+	memcpy(&sig, d + PRSTATUS_CURSIG, 2);
 	t->tid = pid;
 	t->cursig = sig;
-	memcpy(&t->regs, d + offsetof(struct elf_prstatus, pr_reg), sizeof(t->regs));
+	memset(&t->regs, 0, sizeof(t->regs));
+	t->regs.arch = ar;
+	memcpy(t->regs.w, d + ar->pr_reg_offset, ar->nwords * 8);
 }
 
 /* NT_SIGINFO: the kernel's siginfo_t of the signal that made the core (gdb writes one per
@@ -274,6 +278,9 @@ size_t elfcore_parse_notes(const unsigned char *buf, size_t len, struct elfcore_
 			case NT_SIGINFO:
 				note_siginfo(out, desc, descsz);
 				break;
+			case NT_PRFPREG:
+				out->nfpregs++;
+				break;
 			}
 		} else if (note_owner_is(name, namesz, "CHANG") && type == NT_CHANG_THREAD_NAMES) {
 			note_thread_names(out, desc, descsz, a);
@@ -328,11 +335,11 @@ int elfcore_check_header(const unsigned char *buf, size_t len, const char *name,
 		return err_set(e, ERR_FAIL, "%s: truncated: the ELF header is incomplete (%zu of %zu bytes)",
 			       name, len, sizeof(Elf64_Ehdr));
 	if (buf[EI_CLASS] == ELFCLASS32)
-		return err_set(e, ERR_FAIL, "%s: 32-bit ELF file; only x86_64 cores are supported", name);
+		return err_set(e, ERR_FAIL, "%s: 32-bit ELF file; only 64-bit cores (x86_64, aarch64) are supported", name);
 	if (buf[EI_CLASS] != ELFCLASS64)
 		return err_set(e, ERR_FAIL, "%s: ELF file of unknown class %u", name, buf[EI_CLASS]);
 	if (buf[EI_DATA] != ELFDATA2LSB)
-		return err_set(e, ERR_FAIL, "%s: big-endian ELF file; only x86_64 cores are supported", name);
+		return err_set(e, ERR_FAIL, "%s: big-endian ELF file; only little-endian x86_64 and aarch64 cores are supported", name);
 	if (len < sizeof(Elf64_Ehdr))
 		return err_set(e, ERR_FAIL, "%s: truncated: the ELF header is incomplete (%zu of %zu bytes)",
 			       name, len, sizeof(Elf64_Ehdr));
@@ -344,8 +351,11 @@ int elfcore_check_header(const unsigned char *buf, size_t len, const char *name,
 				   eh.e_type == ET_REL ? "an ELF relocatable object" : "an ELF file";
 		return err_set(e, ERR_FAIL, "%s: not a core file (%s, type %u)", name, what, eh.e_type);
 	}
-	if (eh.e_machine != EM_X86_64)
-		return err_set(e, ERR_FAIL, "%s: not an x86_64 core (ELF machine %u)", name, eh.e_machine);
+	if (!arch_by_machine(eh.e_machine)) {
+		char m[64];
+		return err_set(e, ERR_FAIL, "%s: core of %s: chang reads x86_64 and aarch64 cores only", name,
+			       arch_machine_desc(eh.e_machine, m, sizeof(m)));
+	}
 	if (eh.e_phnum == 0)
 		return err_set(e, ERR_FAIL, "%s: core without program headers", name);
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
@@ -477,6 +487,7 @@ int elfcore_read(int fd, const char *name, struct elfcore *c, struct arena *a, s
 		return -1;
 	Elf64_Ehdr eh;
 	memcpy(&eh, hb, sizeof(eh));
+	c->arch = c->notes.arch = arch_by_machine(eh.e_machine);
 	size_t phnum = 0;
 	if (read_phnum(fd, &eh, c->file_size, name, &phnum, e) != 0)
 		return -1;

@@ -1,4 +1,4 @@
-/* Parsing of x86_64 Linux ELF cores (kernel and gcore): the ELF header, the program headers
+/* Parsing of x86_64 and aarch64 Linux ELF cores (kernel and gcore): the ELF header, the program headers
  * and the notes, nothing else. Every size and offset in a core is untrusted: the parsers
  * only ever look inside the bytes they were given, and a core that lies is reported through
  * the problem fields below, never by reading out of bounds or allocating what it claims.
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/user.h>
+#include "util/arch.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -18,7 +18,7 @@
 struct elfcore_thread {
 	pid_t tid;				/* pr_pid */
 	int cursig;				/* pr_cursig */
-	struct user_regs_struct regs;		/* pr_reg */
+	struct regs regs;			/* pr_reg, of the notes' arch */
 };
 
 /* Thread names: not a note the kernel writes (its cores name only the process), but one
@@ -46,6 +46,9 @@ struct elfcore_siginfo {
 };
 
 struct elfcore_notes {
+	/* Set by elfcore_read from the ELF header before the notes are parsed; NULL reads the
+	 * registers as x86_64's (notes parsed on their own, as the unit tests and fuzzers do). */
+	const struct arch *arch;
 	struct elfcore_thread *threads;		/* heap, in note order; elfcore_notes_free */
 	size_t nthreads, capthreads;
 
@@ -64,6 +67,7 @@ struct elfcore_notes {
 	size_t nfiles;
 
 	bool have_siginfo;			/* NT_SIGINFO (the first one) */
+	size_t nfpregs;				/* NT_PRFPREG notes (the kernel writes one a thread) */
 	struct elfcore_siginfo siginfo;
 
 	struct elfcore_name *names;		/* arena, in note order */
@@ -97,6 +101,7 @@ struct elfcore_load {
 
 struct elfcore {
 	uint64_t file_size;
+	const struct arch *arch;		/* from e_machine */
 	size_t phnum;				/* program headers the ELF header claims */
 	size_t phnum_read;			/* of those, how many the file holds */
 	struct elfcore_load *loads;		/* heap, sorted by vaddr, non-overlapping */
@@ -111,7 +116,8 @@ struct elfcore {
 };
 
 /* Check a core's ELF header (the first len bytes of the file). Fails with a one-line
- * "NAME: cause" error for an empty file, not ELF, not a core, not x86_64. */
+ * "NAME: cause" error for an empty file, not ELF, not a core, an architecture chang does
+ * not read (naming the machine). */
 int elfcore_check_header(const unsigned char *buf, size_t len, const char *name, struct err *e);
 /* Read the headers and notes of the core open on fd: validate, index the PT_LOADs, parse
  * every PT_NOTE. Only headers and notes are read (bounded by the file's size). On success

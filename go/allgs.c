@@ -106,9 +106,9 @@ static void start_point(struct goreader *r, const unsigned char *b, struct graw 
 		g->tid = (pid_t)procid;
 	if (g->status == G_RUNNING && g->tid) {
 		const struct task *th = thread_of(r->s, g->tid);
-		if (th && th->have_regs && th->regs.rsp >= g->lo && th->regs.rsp < g->hi) {
-			g->pc = th->regs.rip;
-			g->sp = th->regs.rsp;
+		if (th && th->have_regs && regs_sp(&th->regs) >= g->lo && regs_sp(&th->regs) < g->hi) {
+			g->pc = regs_pc(&th->regs);
+			g->sp = regs_sp(&th->regs);
 			g->trap = true;
 			return;
 		}

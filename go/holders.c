@@ -8,6 +8,7 @@
  * a global WaitGroup handed to Add or Done. It follows code in address order, not control
  * flow, and sees only globals: what is built on it says "likely", with this evidence. */
 #include "go/internal.h"
+#include "util/arch.h"
 #include "util/coderefs.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
@@ -312,6 +313,14 @@ void go_guess_holders(struct goreader *r)
 	}
 	if (!h.nobjs)
 		return;
+	if (r->s->arch && r->s->arch->id != ARCH_X86_64) {
+		/* the code reading is x86_64's */
+		snapshot_warn(r->s, "goroutines: no likely mutex holders, channel consumers or WaitGroup workers "
+			      "on %s: chang reads x86_64 code only", r->s->arch->name);
+		free(h.objs);
+		free(h.w);
+		return;
+	}
 	h.cs = code_scanner_new();
 	if (!h.cs) {
 		snapshot_warn(r->s, "goroutines: the disassembler (Capstone) could not start: no likely mutex "

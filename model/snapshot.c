@@ -1,4 +1,5 @@
 #include "model/snapshot.h"
+#include "model/syscalls.h"
 #include "util/xalloc.h"
 #include "util/bsearch.h"
 #include <stdarg.h>
@@ -16,6 +17,11 @@ static const char *const wait_names[WAIT__COUNT] = {
 	[WAIT_WAITPID] = "waitpid", [WAIT_SYSCALL] = "syscall", [WAIT_CHANNEL] = "channel", [WAIT_FILELOCK] = "filelock",
 	[WAIT_ONCE] = "once", [WAIT_SPINLOCK] = "spinlock",
 };
+
+const char *libc_kind_name(enum libc_kind k)
+{
+	return k == LIBC_GLIBC ? "glibc" : k == LIBC_MUSL ? "musl" : "unknown";
+}
 
 const char *wait_kind_name(enum wait_kind k)
 {
@@ -37,6 +43,7 @@ struct snapshot *snapshot_new(enum source_kind source)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
 	s->source = source;
+	s->arch = arch_host();	/* a core's replaces it */
 	return s;
 }
 
@@ -242,12 +249,34 @@ const struct xprocess *snapshot_foreign_thread(const struct snapshot *s, pid_t t
 
 void task_syscall_from_regs(struct task *t)
 {
-	long nr = (long)t->regs.orig_rax;
+	const struct arch *a = t->regs.arch;
+	long nr = a->sysnr >= 0 ? (long)t->regs.w[a->sysnr] : -1;
 	t->syscall_nr = nr >= 0 ? nr : -1;
-	t->syscall_args[0] = t->regs.rdi;
-	t->syscall_args[1] = t->regs.rsi;
-	t->syscall_args[2] = t->regs.rdx;
-	t->syscall_args[3] = t->regs.r10;
-	t->syscall_args[4] = t->regs.r8;
-	t->syscall_args[5] = t->regs.r9;
+	for (int i = 0; i < 6; i++)
+		t->syscall_args[i] = t->regs.w[a->args[i]];
+	t->syscall_returned = false;
+}
+
+void task_syscall_from_code(struct task *t, const unsigned char *code, bool in_call_past_svc)
+{
+	const struct arch *a = t->regs.arch;
+	t->syscall_nr = -1;
+	t->syscall_returned = false;
+	memset(t->syscall_args, 0, sizeof(t->syscall_args));
+	if (!code || a->id != ARCH_AARCH64)
+		return;
+	bool at_pc = arch_is_syscall_insn(a, code + 4, 4), before = arch_is_syscall_insn(a, code, 4);
+	if (!at_pc && !before)
+		return;
+	t->syscall_nr = syscall_from_generic((long)t->regs.a.x[8]);
+	if (t->syscall_nr < 0)
+		return;
+	for (int i = 0; i < 6; i++)
+		t->syscall_args[i] = t->regs.w[a->args[i]];
+	/* -4095..-1 in x0 is an error the call returned, never an argument it was given */
+	int64_t x0 = (int64_t)t->regs.a.x[0];
+	if (!at_pc && (!in_call_past_svc || (x0 < 0 && x0 >= -4095))) {
+		t->syscall_returned = true;
+		t->syscall_args[0] = 0;
+	}
 }

@@ -7,13 +7,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/user.h>
+#include "util/arch.h"
 #include "util/arena.h"
 
 struct target;
 struct symbolizer;
 
 enum source_kind { SOURCE_ATTACH, SOURCE_CORE };
+
+/* The C library the target runs on (symbols/libc_id.h tells it): lock words are read
+ * only with that library's rules. */
+enum libc_kind { LIBC_UNKNOWN = 0, LIBC_GLIBC, LIBC_MUSL };
+const char *libc_kind_name(enum libc_kind k);
 
 /* One line of /proc/PID/maps or one NT_FILE entry (plus anonymous mappings for lives). */
 struct mapping {
@@ -211,10 +216,16 @@ struct task {
 	const char *name;	/* comm */
 	char kstate;		/* kernel state letter from stat/prpsinfo: R S D T t Z X, '?' */
 	bool have_regs;
-	struct user_regs_struct regs;
-	/* Syscall the task sits in: from orig_rax, or /proc/.../syscall; -1 if none. */
+	struct regs regs;	/* the target's architecture's (regs.arch), when have_regs */
+	/* Syscall the task sits in, in chang's numbering, which is x86_64's whatever the target's
+	 * architecture (model/syscalls.h; an aarch64 number is translated by name): from
+	 * orig_rax, /proc/.../syscall, or on aarch64 the code at the PC and x8; -1 if none. */
 	long syscall_nr;
 	uint64_t syscall_args[6];
+	/* aarch64: the call had already returned at the stop (the PC is past its svc, not
+	 * rewound to it), so x0 holds its return value and syscall_args[0], the
+	 * first argument, is unknown (0). */
+	bool syscall_returned;
 	/* Filled by unwind/. */
 	uint64_t *pcs;		/* pcs[0] is the current PC, then return addresses */
 	int npcs;
@@ -327,7 +338,6 @@ struct xthread {
 	const char *doing;	/* "write() on pipe:[123]", "wait4(-1)", "running", ... */
 	long syscall_nr;	/* the call it sleeps in, -1 if none */
 	uint64_t arg0;
-	uint64_t cpu_ticks;	/* utime + stime when first read */
 };
 
 struct xprocess {
@@ -376,6 +386,8 @@ struct snapshot {
 	struct arena arena;
 	enum source_kind source;
 	pid_t pid;
+	/* The target's architecture: the host's for attach, the core's for a core. */
+	const struct arch *arch;
 	/* A target in a pid namespace below chang's (a container): its pid there (NSpid), and
 	 * each task's ns_tid. 0 when it shares chang's namespace or it is not known. */
 	pid_t ns_pid;
@@ -388,6 +400,8 @@ struct snapshot {
 	struct ns_tid_map { pid_t ns, host; } *ns_tids;
 	size_t nns_tids;
 	const char *executable;	/* path as the target knows it */
+	enum libc_kind libc;	/* its C library */
+	const char *libc_evidence;	/* what told it ("interpreter /lib/ld-musl-x86_64.so.1"), or why unknown */
 	const char *cmdline;
 	uint64_t capture_time_ns;	/* CLOCK_REALTIME at freeze (attach) or core mtime */
 	uint64_t pause_ns;	/* freeze to last detach; 0 for cores */
@@ -457,8 +471,17 @@ void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((form
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
 /* The system call a stopped task (or a core's thread) sits in, from its registers: orig_rax
  * holds its number when one was interrupted (the kernel restarts it on detach, so the task
- * was and will again be blocked in it), -1 otherwise; the arguments from rdi ... r9. */
+ * was and will again be blocked in it), -1 otherwise; the arguments from rdi ... r9.
+ * Architectures whose registers forget the number (aarch64) go through
+ * task_syscall_from_code instead. */
 void task_syscall_from_regs(struct task *t);
+/* The same where the registers forget the number (aarch64): code holds the 8 bytes from
+ * PC-4 (NULL when they could not be read). An `svc #0` at the PC is a call the kernel rewound
+ * for a restart: x8 is its number and x0..x5 its arguments. One at PC-4 is a call that had
+ * returned: x0 is its result and its first argument is lost; unless in_call_past_svc (a
+ * core by qemu-user, which dumps a thread inside a call as it is: PC past the svc, the
+ * arguments still in x0..x5) and x0 is no error code. Anything else: no call. */
+void task_syscall_from_code(struct task *t, const unsigned char *code, bool in_call_past_svc);
 /* A TID read from the target's memory (a lock's owner word, a thread descriptor's tid) is one
  * of the target's own pid namespace: the TID chang knows that thread by (the snapshot's,
  * the host's), or tid itself when the target shares chang's namespace or no thread of

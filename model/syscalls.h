@@ -1,5 +1,6 @@
 /* x86_64 Linux syscall numbers to names: a blocked thread is described by the call it sits
- * in, and orig_rax or /proc/N/task/T/syscall only give the number. */
+ * in, and orig_rax or /proc/N/task/T/syscall only give the number. These are chang's
+ * numbering for every architecture: other tables are translated into it by name. */
 #ifndef CHANG_SYSCALLS_H
 #define CHANG_SYSCALLS_H
 
@@ -45,4 +46,10 @@
 
 /* "read", "futex", ...; NULL for a number this table does not know. */
 const char *syscall_name(long nr);
+/* The number (x86_64's, chang's numbering) of the call with number nr in the generic table
+ * (aarch64's), -1 for a number that names no call. */
+long syscall_from_generic(long nr);
+/* nr in architecture a's own numbering (what /proc/N/task/T/syscall says) in chang's. */
+struct arch;
+long syscall_from_arch(const struct arch *a, long nr);
 #endif

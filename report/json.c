@@ -499,6 +499,11 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 	jw_str(w, CHANG_VERSION);
 	jw_key(w, "source");
 	jw_str(w, s->source == SOURCE_ATTACH ? "attach" : "core");
+	jw_key(w, "arch");
+	if (s->arch)
+		jw_str(w, s->arch->name);
+	else
+		jw_null(w);
 	jw_key(w, "pid");
 	jw_int(w, s->pid);
 	jw_key(w, "ns_pid");
@@ -510,6 +515,10 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 	jw_str(w, s->executable);
 	jw_key(w, "cmdline");
 	jw_str(w, s->cmdline);
+	jw_key(w, "libc");
+	jw_str(w, libc_kind_name(s->libc));
+	jw_key(w, "libc_evidence");
+	jw_str(w, s->libc_evidence);
 	char tbuf[64];
 	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
 	jw_key(w, "capture_time");
@@ -617,12 +626,12 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 		wait_json(w, t->wait);
 		jw_key(w, "pc");
 		if (t->have_regs)
-			jw_hex(w, t->regs.rip);
+			jw_hex(w, regs_pc(&t->regs));
 		else
 			jw_null(w);
 		jw_key(w, "sp");
 		if (t->have_regs)
-			jw_hex(w, t->regs.rsp);
+			jw_hex(w, regs_sp(&t->regs));
 		else
 			jw_null(w);
 		jw_key(w, "syscall_nr");

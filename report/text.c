@@ -51,13 +51,15 @@ int report_text(FILE *out, const struct snapshot *s, struct err *e)
 {
 	char tbuf[64];
 	report_format_time(s->capture_time_ns, tbuf, sizeof(tbuf));
-	fprintf(out, "chang %s: process %d (%s)", CHANG_VERSION, (int)s->pid,
-		s->executable ? s->executable : "?");
+	fprintf(out, "chang %s: process %d (%s), %s", CHANG_VERSION, (int)s->pid,
+		s->executable ? s->executable : "?", s->arch ? s->arch->name : "unknown architecture");
 	if (s->ns_pid)
 		fprintf(out, "\npid namespace: the process is %d in its own pid namespace (a container); "
 			"TIDs in lock words are mapped to the ones shown", (int)s->ns_pid);
 	if (s->cmdline && *s->cmdline)
 		fprintf(out, "\ncommand: %s", s->cmdline);
+	if (s->libc_evidence)
+		fprintf(out, "\nC library: %s (%s)", libc_kind_name(s->libc), s->libc_evidence);
 	fprintf(out, "\n%zu thread%s, %zu group%s", s->ntasks, s->ntasks == 1 ? "" : "s", s->ngroups,
 		s->ngroups == 1 ? "" : "s");
 	if (s->source == SOURCE_ATTACH)

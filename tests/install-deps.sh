@@ -27,6 +27,20 @@ if ! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q "install ok instal
 		echo "rustc not installed; the Rust tests will be skipped"
 fi
 
+# Optional: qemu-user and Debian's aarch64 cross compiler (with libc6-arm64-cross, the
+# sysroot /usr/aarch64-linux-gnu), for tests/e2e/test_aarch64.py: programs cross-built for
+# aarch64, run under qemu-aarch64, their guest cores read here. Best effort: skipped without.
+missing_a64=""
+for p in qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_a64="$missing_a64 $p"
+done
+if [ -n "$missing_a64" ]; then
+	echo "installing (optional):$missing_a64"
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $missing_a64 >/dev/null 2>&1 ||
+		echo "qemu-user or the aarch64 cross compiler not installed; the aarch64 tests will be skipped"
+fi
+
 # Optional: Debian's stripped memcached (no -dbgsym), a real program without symbols for the
 # stripped-frames tests; they start it on 127.0.0.1 themselves. Best effort: skipped if missing.
 if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok installed"; then

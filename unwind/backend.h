@@ -11,6 +11,9 @@ struct unwind_walk {
 
 struct unwind_backend {
 	const char *name;
+	/* Whether it can walk stacks of architecture a (libunwind: only the one it was built
+	 * for; libdwfl: any its backends know). */
+	bool (*serves)(const struct arch *a);
 	/* Walk every task that has registers and no PCs yet. */
 	int (*walk)(struct snapshot *s, const struct unwind_walk *w, struct err *e);
 };

@@ -141,5 +141,10 @@ int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder whi
 	if (which >= UNWINDER_COUNT)
 		return err_set(e, ERR_USAGE, "no such unwinder");
 	struct unwind_walk w = { .sz = sz, .max_frames = max_frames > 0 ? max_frames : UNWIND_MAX_FRAMES_DEFAULT };
+	if (s->arch && !backends[which]->serves(s->arch)) {
+		snapshot_warn(s, "the %s unwinder cannot walk %s stacks (it serves only the architecture "
+			      "it was built for); libdw's is used", backends[which]->name, s->arch->name);
+		which = UNWINDER_LIBDW;
+	}
 	return backends[which]->walk(s, &w, e);
 }

@@ -64,13 +64,14 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	const struct task *task = thread_arg;
-	const struct user_regs_struct *r = &task->regs;
-	/* DWARF register numbers for x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 */
-	Dwarf_Word regs[17] = { r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
-				r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip };
-	if (!dwfl_thread_state_registers(thread, 0, 17, regs))
+	const struct regs *r = &task->regs;
+	const struct arch *a = r->arch;
+	Dwarf_Word regs[REGS_MAX_WORDS];
+	for (int k = 0; k < a->ndwarf; k++)
+		regs[k] = r->w[a->dwarf[k]];
+	if (!dwfl_thread_state_registers(thread, 0, (unsigned)a->ndwarf, regs))
 		return false;
-	dwfl_thread_state_register_pc(thread, r->rip);
+	dwfl_thread_state_register_pc(thread, regs_pc(r));
 	return true;
 }
 
@@ -137,7 +138,7 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 		}
 	}
 	Dwarf_Word sp = 0;
-	if (dwfl_frame_reg(frame, 7, &sp) != 0)
+	if (dwfl_frame_reg(frame, (unsigned)c->s->arch->dwarf_sp, &sp) != 0)
 		sp = c->prev_sp;	/* unknown: do not fail the monotonic check on it */
 	if (!unwind_accept_frame(task, pc, sp, c->prev_sp, c->max_frames)) {
 		c->ended = !task->unwind_error && !task->truncated;
@@ -152,7 +153,7 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	if (known < 0)
 		unwind_cfi_cache_put(&c->cfi, look, c->last_has_cfi);
 	Dwarf_Word rbp = 1;	/* unknown: not the end of a frame-pointer chain */
-	if (dwfl_frame_reg(frame, 6, &rbp) != 0)
+	if (dwfl_frame_reg(frame, (unsigned)c->s->arch->dwarf_fp, &rbp) != 0)
 		rbp = 1;
 	c->last_rbp = rbp;
 	c->last_by_fp = by_fp;
@@ -165,18 +166,23 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 	if (!dwfl)
 		return err_set(e, ERR_FAIL, "libdw unwinder: no modules to unwind with");
 	struct dw_ctx c = { .s = s, .max_frames = w->max_frames, .dwfl = dwfl };
-	/* libdwfl learns the architecture from an ELF it is given. chang's registers are
-	 * x86-64's whatever files were found (a core from elsewhere may have none), so the
-	 * ELF is a bare x86-64 header rather than a module that may be missing. */
-	static Elf64_Ehdr x86_64_ehdr = {
+	/* libdwfl learns the architecture (its Ebl backend: x86_64's or aarch64's, whatever the
+	 * host) from an ELF it is given. The registers are the target's architecture's whatever
+	 * files were found (a core from elsewhere may have none), so the ELF is a bare header
+	 * of that architecture rather than a module that may be missing. It must outlive the
+	 * walks: the backend keeps a pointer to it. */
+	if (!s->arch)
+		return err_set(e, ERR_FAIL, "libdw unwinder: the target's architecture is not known");
+	Elf64_Ehdr *ehdr = arena_alloc(&s->arena, sizeof(*ehdr));
+	*ehdr = (Elf64_Ehdr){
 		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
 		.e_type = ET_CORE,
-		.e_machine = EM_X86_64,
+		.e_machine = s->arch->e_machine,
 		.e_version = EV_CURRENT,
 		.e_ehsize = sizeof(Elf64_Ehdr),
 	};
 	elf_version(EV_CURRENT);
-	Elf *elf = elf_memory((char *)&x86_64_ehdr, sizeof(x86_64_ehdr));
+	Elf *elf = elf_memory((char *)ehdr, sizeof(*ehdr));
 	if (!elf)
 		return err_set(e, ERR_FAIL, "libdw unwinder: %s", elf_errmsg(-1));
 	/* The backend libdwfl opens keeps a pointer to it: it lives until the walks are done. */
@@ -220,4 +226,11 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 	return 0;
 }
 
-const struct unwind_backend unwind_backend_libdw = { .name = "libdw", .walk = walk };
+/* libdwfl's Ebl backends (x86_64, aarch64 and more) are built into every elfutils,
+ * whatever the host: it unwinds foreign cores. */
+static bool serves(const struct arch *a)
+{
+	return a != NULL;
+}
+
+const struct unwind_backend unwind_backend_libdw = { .name = "libdw", .serves = serves, .walk = walk };

@@ -52,29 +52,29 @@ struct uw_ctx {
 	struct modtab *tabs;
 	/* the registers a walk starts from: the task's, or after a frame-pointer step the
 	 * caller's as far as they are known */
-	struct user_regs_struct regs;
+	struct x86_64_regs regs;
 	struct unwind_cfi_cache fdes;
 };
 
 /* Where each of libunwind's x86-64 register numbers (DWARF's order) is in the registers. */
 static const size_t reg_off[] = {
-	[UNW_X86_64_RAX] = offsetof(struct user_regs_struct, rax),
-	[UNW_X86_64_RDX] = offsetof(struct user_regs_struct, rdx),
-	[UNW_X86_64_RCX] = offsetof(struct user_regs_struct, rcx),
-	[UNW_X86_64_RBX] = offsetof(struct user_regs_struct, rbx),
-	[UNW_X86_64_RSI] = offsetof(struct user_regs_struct, rsi),
-	[UNW_X86_64_RDI] = offsetof(struct user_regs_struct, rdi),
-	[UNW_X86_64_RBP] = offsetof(struct user_regs_struct, rbp),
-	[UNW_X86_64_RSP] = offsetof(struct user_regs_struct, rsp),
-	[UNW_X86_64_R8] = offsetof(struct user_regs_struct, r8),
-	[UNW_X86_64_R9] = offsetof(struct user_regs_struct, r9),
-	[UNW_X86_64_R10] = offsetof(struct user_regs_struct, r10),
-	[UNW_X86_64_R11] = offsetof(struct user_regs_struct, r11),
-	[UNW_X86_64_R12] = offsetof(struct user_regs_struct, r12),
-	[UNW_X86_64_R13] = offsetof(struct user_regs_struct, r13),
-	[UNW_X86_64_R14] = offsetof(struct user_regs_struct, r14),
-	[UNW_X86_64_R15] = offsetof(struct user_regs_struct, r15),
-	[UNW_X86_64_RIP] = offsetof(struct user_regs_struct, rip),
+	[UNW_X86_64_RAX] = offsetof(struct x86_64_regs, rax),
+	[UNW_X86_64_RDX] = offsetof(struct x86_64_regs, rdx),
+	[UNW_X86_64_RCX] = offsetof(struct x86_64_regs, rcx),
+	[UNW_X86_64_RBX] = offsetof(struct x86_64_regs, rbx),
+	[UNW_X86_64_RSI] = offsetof(struct x86_64_regs, rsi),
+	[UNW_X86_64_RDI] = offsetof(struct x86_64_regs, rdi),
+	[UNW_X86_64_RBP] = offsetof(struct x86_64_regs, rbp),
+	[UNW_X86_64_RSP] = offsetof(struct x86_64_regs, rsp),
+	[UNW_X86_64_R8] = offsetof(struct x86_64_regs, r8),
+	[UNW_X86_64_R9] = offsetof(struct x86_64_regs, r9),
+	[UNW_X86_64_R10] = offsetof(struct x86_64_regs, r10),
+	[UNW_X86_64_R11] = offsetof(struct x86_64_regs, r11),
+	[UNW_X86_64_R12] = offsetof(struct x86_64_regs, r12),
+	[UNW_X86_64_R13] = offsetof(struct x86_64_regs, r13),
+	[UNW_X86_64_R14] = offsetof(struct x86_64_regs, r14),
+	[UNW_X86_64_R15] = offsetof(struct x86_64_regs, r15),
+	[UNW_X86_64_RIP] = offsetof(struct x86_64_regs, rip),
 };
 #define NREGS (sizeof(reg_off) / sizeof(reg_off[0]))
 
@@ -340,7 +340,7 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 		struct task *task = &s->tasks[i];
 		if (!task->have_regs || task->npcs)
 			continue;	/* no registers, or already walked (by go/, say) */
-		c.regs = task->regs;
+		c.regs = task->regs.x;
 		unw_cursor_t cur;
 		int cap = 0;
 		if (unw_init_remote(&cur, as, &c) < 0) {
@@ -394,4 +394,11 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 	return 0;
 }
 
-const struct unwind_backend unwind_backend_libunwind = { .name = "libunwind", .walk = walk };
+/* The libunwind this backend uses is the x86_64 one (its _Ux86_64 search, x86_64's
+ * registers): it reads x86_64 stacks only, on any host that has that libunwind. */
+static bool serves(const struct arch *a)
+{
+	return a && a->id == ARCH_X86_64;
+}
+
+const struct unwind_backend unwind_backend_libunwind = { .name = "libunwind", .serves = serves, .walk = walk };

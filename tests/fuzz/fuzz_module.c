@@ -93,13 +93,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		k->name = "fuzz";
 		k->kstate = 'S';
 		k->have_regs = true;
-		k->regs.rip = pick(text_lo, text_hi, 1000 + (uint64_t)i);
-		k->regs.rsp = STACK + 64 * (uint64_t)i;
-		k->regs.rbp = STACK + 64 * (uint64_t)i + 32;
+		k->regs.arch = &arch_x86_64;
+		k->regs.x.rip = pick(text_lo, text_hi, 1000 + (uint64_t)i);
+		k->regs.x.rsp = STACK + 64 * (uint64_t)i;
+		k->regs.x.rbp = STACK + 64 * (uint64_t)i + 32;
 		k->syscall_nr = i == 0 ? 202 : -1;	/* futex */
-		k->regs.orig_rax = (uint64_t)k->syscall_nr;
-		k->syscall_args[0] = k->regs.rdi = pick(data_lo, data_hi, 2000) & ~3ull;
-		k->syscall_args[1] = k->regs.rsi = 128;	/* FUTEX_WAIT_PRIVATE */
+		k->regs.x.orig_rax = (uint64_t)k->syscall_nr;
+		k->syscall_args[0] = k->regs.x.rdi = pick(data_lo, data_hi, 2000) & ~3ull;
+		k->syscall_args[1] = k->regs.x.rsi = 128;	/* FUTEX_WAIT_PRIVATE */
 	}
 	target_load_modules(t);
 	for (size_t i = 0; i < s->nwarnings; i++)

@@ -2,7 +2,7 @@
  * with any bytes) could make them read: the input whole as /proc/PID/maps, and each of its
  * lines as a maps line, a stat line, a task's syscall line and, split at spaces, as the
  * address fields of /proc/net/tcp. */
-#include "attach/fds.h"
+#include "attach/socktable.h"
 #include "attach/procfs.h"
 #include "fuzz.h"
 
@@ -20,7 +20,7 @@ static void inet(const char *tok, size_t cap)
 	char *out = malloc(cap);
 	if (!out)
 		abort();
-	if (fds_format_inet(tok, out, cap))
+	if (socktable_format_inet(tok, out, cap))
 		FUZZ_CHECK(strnlen(out, cap) < cap);
 	free(out);
 }

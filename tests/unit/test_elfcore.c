@@ -3,6 +3,8 @@
  * core of a child process this test starts. */
 #include "core/core_target.h"
 #include "core/elfcore.h"
+#include "model/syscalls.h"
+#include "analyzers/restart.h"
 #include "tests/unit/unit.h"
 #include "util/xalloc.h"
 #include <elf.h>
@@ -312,9 +314,9 @@ static void test_parse_notes(void)
 	CHECK(used == n.n);
 	CHECK(!out.cut && out.short_notes == 0 && !out.file_problem);
 	CHECK(out.nthreads == 3);
-	CHECK(out.nthreads == 3 && out.threads[0].tid == 300 && out.threads[0].regs.orig_rax == 202 &&
-	      out.threads[0].cursig == 19 && out.threads[2].regs.rdi == 5 &&
-	      out.threads[1].regs.rip == 0x401020);
+	CHECK(out.nthreads == 3 && out.threads[0].tid == 300 && out.threads[0].regs.x.orig_rax == 202 &&
+	      out.threads[0].cursig == 19 && out.threads[2].regs.x.rdi == 5 &&
+	      out.threads[1].regs.x.rip == 0x401020);
 	CHECK(out.have_psinfo && out.pid == 100 && out.sname == 'S');
 	CHECK(strcmp(out.fname, "myprog") == 0);
 	CHECKF(strcmp(out.psargs, "./myprog --flag") == 0, "psargs '%s'", out.psargs);
@@ -464,6 +466,69 @@ static void test_parse_notes(void)
 	arena_free(&a);
 }
 
+/* ---- aarch64: its pr_reg, and the syscall inferred from the code at the PC ---- */
+
+static void test_aarch64_notes(void)
+{
+	/* struct elf_prstatus of aarch64: pr_reg (user_pt_regs, 34 words) at 112, then
+	 * pr_fpvalid padded to 8: 392 bytes */
+	unsigned char d[392];
+	memset(d, 0, sizeof(d));
+	int32_t tid = 4242;
+	memcpy(d + 32, &tid, 4);
+	uint64_t w[34];
+	for (int i = 0; i < 34; i++)
+		w[i] = 0x1000 + (uint64_t)i;
+	w[8] = 98;			/* futex in the generic table */
+	w[31] = 0x7ffff000;		/* sp */
+	w[32] = 0x400800;		/* pc */
+	memcpy(d + 112, w, sizeof(w));
+	struct buf n = { 0 };
+	put_note(&n, "CORE", NT_PRSTATUS, d, sizeof(d));
+	struct arena a = { 0 };
+	struct elfcore_notes out = { .arch = &arch_aarch64 };
+	CHECK(elfcore_parse_notes(n.p, n.n, &out, &a, NULL) == n.n);
+	CHECK(out.nthreads == 1 && out.short_notes == 0);
+	struct task t = { .have_regs = true, .regs = out.threads[0].regs };
+	CHECK(t.regs.arch == &arch_aarch64 && regs_pc(&t.regs) == 0x400800 && regs_sp(&t.regs) == 0x7ffff000);
+	CHECK(t.regs.a.x[0] == 0x1000 && t.regs.a.x[30] == 0x1000 + 30 && t.regs.a.pstate == 0x1000 + 33);
+	/* the registers alone say no call */
+	task_syscall_from_regs(&t);
+	CHECK(t.syscall_nr == -1);
+	/* svc #0 at the PC: rewound for a restart, every argument there */
+	static const unsigned char rewound[8] = { 0x1f, 0x20, 0x03, 0xd5, 0x01, 0x00, 0x00, 0xd4 };
+	task_syscall_from_code(&t, rewound, false);
+	CHECK(t.syscall_nr == SYS_NR_FUTEX && !t.syscall_returned && t.syscall_args[0] == 0x1000 &&
+	      t.syscall_args[5] == 0x1005);
+	/* svc #0 before it: returned, x0 is the result */
+	static const unsigned char returned[8] = { 0x01, 0x00, 0x00, 0xd4, 0x1f, 0x20, 0x03, 0xd5 };
+	task_syscall_from_code(&t, returned, false);
+	CHECK(t.syscall_nr == SYS_NR_FUTEX && t.syscall_returned && t.syscall_args[0] == 0 &&
+	      t.syscall_args[1] == 0x1001);
+	/* the same under qemu-user: still inside the call */
+	task_syscall_from_code(&t, returned, true);
+	CHECK(t.syscall_nr == SYS_NR_FUTEX && !t.syscall_returned && t.syscall_args[0] == 0x1000);
+	/* ... unless x0 holds an error code: then it had returned */
+	t.regs.a.x[0] = (uint64_t)-4;	/* -EINTR */
+	task_syscall_from_code(&t, returned, true);
+	CHECK(t.syscall_nr == SYS_NR_FUTEX && t.syscall_returned && t.syscall_args[0] == 0);
+	t.regs.a.x[0] = 0x1000;
+	/* no svc near: no call, whatever x8 holds */
+	static const unsigned char nops[8] = { 0x1f, 0x20, 0x03, 0xd5, 0x1f, 0x20, 0x03, 0xd5 };
+	task_syscall_from_code(&t, nops, false);
+	CHECK(t.syscall_nr == -1);
+	task_syscall_from_code(&t, NULL, false);
+	CHECK(t.syscall_nr == -1);
+	/* the generic table, by name into chang's (x86_64's) numbering */
+	CHECK(syscall_from_generic(63) == SYS_NR_READ && syscall_from_generic(73) == SYS_NR_PPOLL &&
+	      syscall_from_generic(115) == SYS_NR_CLOCK_NANOSLEEP && syscall_from_generic(22) == SYS_NR_EPOLL_PWAIT &&
+	      syscall_from_generic(128) == SYS_NR_RESTART_SYSCALL && syscall_from_generic(0) == 206 &&
+	      syscall_from_generic(244) == -1 && syscall_from_generic(100000) == -1 && syscall_from_generic(-1) == -1);
+	elfcore_notes_free(&out);
+	arena_free(&a);
+	free(n.p);
+}
+
 /* ---- the header check ---- */
 
 static void test_header(void)
@@ -481,7 +546,12 @@ static void test_header(void)
 	CHECK(elfcore_check_header(b.p, 64, "c", &e) != 0 && strstr(e.msg, "not a core file"));
 	eh->e_type = ET_CORE;
 	eh->e_machine = EM_AARCH64;
-	CHECK(elfcore_check_header(b.p, 64, "c", &e) != 0 && strstr(e.msg, "not an x86_64 core"));
+	CHECK(elfcore_check_header(b.p, 64, "c", &e) == 0);
+	eh->e_machine = EM_RISCV;
+	CHECK(elfcore_check_header(b.p, 64, "c", &e) != 0 &&
+	      strcmp(e.msg, "c: core of RISC-V (EM_RISCV, 243): chang reads x86_64 and aarch64 cores only") == 0);
+	eh->e_machine = 4242;
+	CHECK(elfcore_check_header(b.p, 64, "c", &e) != 0 && strstr(e.msg, "core of ELF machine 4242:"));
 	eh->e_machine = EM_X86_64;
 	eh->e_ident[EI_CLASS] = ELFCLASS32;
 	CHECK(elfcore_check_header(b.p, 64, "c", &e) != 0 && strstr(e.msg, "32-bit"));
@@ -597,7 +667,7 @@ static void test_std_core(void)
 		      s->tasks[2].syscall_nr == 202);
 		CHECK(s->tasks[2].syscall_args[0] == 0x1000 && s->tasks[2].syscall_args[3] == 0x1003 &&
 		      s->tasks[2].syscall_args[5] == 0x1005);
-		CHECK(s->tasks[1].regs.rip == 0x401030 && s->tasks[1].have_regs);
+		CHECK(s->tasks[1].regs.x.rip == 0x401030 && s->tasks[1].have_regs);
 		CHECK(s->tasks[0].kind == TASK_THREAD && s->tasks[0].kstate == 'S' &&
 		      strcmp(s->tasks[0].name, "myprog") == 0 && s->tasks[0].state == NULL &&
 		      s->tasks[0].group == 0);
@@ -870,7 +940,7 @@ static void test_lying_headers(void)
 	b = build_core(&d, std_segs, 1);
 	snprintf(p, sizeof(p), "%s", write_file("dup.core", b.p, b.n));
 	r = open_core(NULL, p, NULL);
-	CHECK(r.t && r.s->ntasks == 2 && r.s->tasks[1].tid == 5 && r.s->tasks[1].regs.rdi == 1 &&
+	CHECK(r.t && r.s->ntasks == 2 && r.s->tasks[1].tid == 5 && r.s->tasks[1].regs.x.rdi == 1 &&
 	      has_warning(r.s, "recorded twice"));
 	/* No PRPSINFO: the pid is the lowest tid, names are unknown. */
 	CHECK(r.t && r.s->pid == 4 && strcmp(r.s->tasks[0].name, "?") == 0 && r.s->tasks[0].kstate == '?');
@@ -965,7 +1035,7 @@ static void test_many_threads(void)
 		CHECK(c.notes.nthreads == NT && c.notes.nfiles == NF && !c.notes.cut && !c.notes_cut);
 		bool all = true;
 		for (size_t i = 0; i < c.notes.nthreads; i++)
-			if (c.notes.threads[i].regs.rdi != i)
+			if (c.notes.threads[i].regs.x.rdi != i)
 				all = false;
 		CHECK(all);
 		CHECK(c.notes.nfiles == NF && strcmp(c.notes.files[NF - 1].path, names[NF - 1]) == 0);
@@ -1180,11 +1250,11 @@ static void test_gcore_threads(void)
 			CHECKF(t != NULL, "tid %d", tids[i]);
 			if (!t)
 				continue;
-			CHECK(t->have_regs && t->regs.rip != 0);
+			CHECK(t->have_regs && t->regs.x.rip != 0);
 			CHECKF(t->syscall_nr == SYS_read && t->syscall_args[0] == (uint64_t)blockpipe[0],
 			       "tid %d syscall %ld arg0 %llu", t->tid, t->syscall_nr,
 			       (unsigned long long)t->syscall_args[0]);
-			const struct mapping *m = snapshot_mapping_at(s, t->regs.rsp);
+			const struct mapping *m = snapshot_mapping_at(s, t->regs.x.rsp);
 			CHECK(m && m->dumped && strchr(m->perms, 'w'));
 			CHECK(t->name && strncmp(t->name, "test_elfcore", 12) == 0);
 		}
@@ -1277,6 +1347,7 @@ static void unit_tests(void)
 	}
 	test_parse_notes();
 	test_header();
+	test_aarch64_notes();
 	test_std_core();
 	test_signal_that_made_the_core();
 	test_bad_files();

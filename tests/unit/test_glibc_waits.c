@@ -224,6 +224,7 @@ static struct snapshot *capture(void)
 	struct target *t = xcalloc(1, sizeof(*t));
 	s->target = t;
 	s->pid = getpid();
+	s->libc = LIBC_GLIBC;	/* these tests run on glibc */
 	s->tasks = ARENA_NEW(&s->arena, struct task, NWHO);
 	for (int w = 0; w < NWHO; w++) {
 		struct task *k = &s->tasks[s->ntasks++];
@@ -234,9 +235,10 @@ static struct snapshot *capture(void)
 			k->syscall_nr = -1;
 		/* The registers a stop leaves: the interrupted call's number and restart code. */
 		k->have_regs = true;
-		k->regs.orig_rax = (unsigned long long)k->syscall_nr;
-		k->regs.rax = (unsigned long long)-512;	/* -ERESTARTSYS */
-		k->regs.fs_base = (unsigned long long)selves[w];
+		k->regs.arch = &arch_x86_64;
+		k->regs.x.orig_rax = (unsigned long long)k->syscall_nr;
+		k->regs.x.rax = (unsigned long long)-512;	/* -ERESTARTSYS */
+		k->regs.x.fs_base = (unsigned long long)selves[w];
 		if (k->syscall_nr == 202)
 			copy_window(t, k->syscall_args[0], 64, 128);
 		if (k->syscall_nr == 230)

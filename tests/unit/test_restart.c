@@ -66,9 +66,10 @@ static struct task *add_task(struct snapshot *s, pid_t tid, long nr, uint64_t a0
 	t->syscall_args[1] = a1;
 	t->syscall_args[2] = a2;
 	t->have_regs = true;
-	t->regs.orig_rax = (unsigned long long)nr;
-	t->regs.rax = (unsigned long long)-516;	/* -ERESTART_RESTARTBLOCK */
-	t->regs.fs_base = 0x7f0000000000ull + (uint64_t)tid * 0x1000;
+	t->regs.arch = &arch_x86_64;
+	t->regs.x.orig_rax = (unsigned long long)nr;
+	t->regs.x.rax = (unsigned long long)-516;	/* -ERESTART_RESTARTBLOCK */
+	t->regs.x.fs_base = 0x7f0000000000ull + (uint64_t)tid * 0x1000;
 	return t;
 }
 
@@ -96,6 +97,7 @@ static struct snapshot *new_snap(void)
 	struct snapshot *s = snapshot_new(SOURCE_ATTACH);
 	s->tasks = ARENA_NEW(&s->arena, struct task, 32);
 	s->target = xcalloc(1, sizeof(*s->target));
+	s->libc = LIBC_GLIBC;
 	return s;
 }
 
@@ -155,7 +157,7 @@ static void code_in_target(void)
 	size_t n = unhex("90909090909090909090909090909090488b7c2408448b5424108b542414b8ca0000000f05", code);
 	memimage_add_buf(&s->target->mem, 0x400000, code, n);
 	struct task *t = add_task(s, 20, 219, 0xc000050000, 0x80, 0);
-	t->regs.rip = 0x400000 + n;
+	t->regs.x.rip = 0x400000 + n;
 	frames(s, t, (const char *const[]){ "|", "runtime.futex", "runtime.lock2", NULL });
 	enum restart_evidence how;
 	CHECK(restart_original_nr(s, t, &how) == 202 && how == RESTART_FROM_CODE);
@@ -245,8 +247,29 @@ static void stdio_tid_field(void)
 	free_snap(s);
 }
 
+/* glibc's rules are read only on glibc: the same words and names on a musl target or one
+ * whose C library is not known give no owner (musl's normal mutex holds EBUSY, 16, where
+ * glibc keeps its state). */
+static void glibc_rules_only(void)
+{
+	for (int k = 0; k < 2; k++) {
+		struct snapshot *s = new_snap();
+		s->libc = k ? LIBC_MUSL : LIBC_UNKNOWN;
+		put_words(s, 0);
+		add_task(s, 100, 34, 0, 0, 0);
+		struct task *named = lock_waiter(s, 110, 0x600000, (const char *const[]){ "futex_wait",
+				"__lll_lock_wait", "___pthread_mutex_lock", "|", "take", NULL });
+		analyze_snapshot(s, NULL);
+		CHECKF(named->wait->owner_tid == 0 && !named->wait->owner_known && named->wait->kind != WAIT_BARRIER,
+		       "libc %s: %s owner %d", libc_kind_name(s->libc), wait_kind_name(named->wait->kind),
+		       (int)named->wait->owner_tid);
+		free_snap(s);
+	}
+}
+
 static void unit_tests(void)
 {
+	glibc_rules_only();
 	code_rules();
 	frame_rules();
 	code_in_target();
