@@ -237,6 +237,9 @@ struct task {
 	const char *state;	/* "running", "runnable", or a wait kind name, "stopped", "zombie" */
 	struct wait *wait;	/* NULL when not waiting */
 	int group;		/* index into snapshot.groups */
+	/* Threads of a Go target: the goroutine whose C call (cgo) runs on this thread, whose
+	 * Go frames continue this thread's native ones past runtime.asmcgocall; NULL none. */
+	const struct task *cgo_goroutine;
 };
 
 struct group {

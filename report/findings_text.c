@@ -16,11 +16,19 @@ static const char *lock_words(const struct snapshot *s, const struct finding_loc
 	return arena_printf(a, "%s (%#llx)", name, (unsigned long long)l->address);
 }
 
+/* Where a thread running a goroutine's C call switched stacks: its frames past it are the
+ * goroutine's, printed from the goroutine (the native unwinder would read g0's garbage). */
+static bool stack_switch(const struct task *t, const struct sym_frame *f)
+{
+	return t->cgo_goroutine && f && f->function && strncmp(f->function, "runtime.asmcgocall", 18) == 0;
+}
+
 static void print_stack(FILE *out, const struct snapshot *s, const struct task *t, const char *indent)
 {
 	int shown = 0;
+	bool cut = false;
 	struct arena a = { 0 };
-	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
+	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN && !cut; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
 		if (!ps || ps->nframes == 0) {
 			fprintf(out, "%sat %s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a));
@@ -31,21 +39,30 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 			const struct sym_frame *f = &ps->frames[k];
 			fprintf(out, "%sat %s", indent, frame_label(s, ps, t->pcs[i], f, false, &a));
 			const char *where = f->file || !frame_named(f) ? NULL : frame_where(s, ps, t->pcs[i], &a);
-			if (f->file) {
+			if (stack_switch(t, f))
+				where = NULL, cut = true;	/* assembler: no line of its own */
+			else if (f->file) {
 				const char *base = strrchr(f->file, '/');
 				fprintf(out, " (%s:%d)", base ? base + 1 : f->file, f->line);
-			} else if (where) {
-				fprintf(out, " (%s)", where);
 			}
+			if (where)
+				fprintf(out, " (%s)", where);
 			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+			if (cut)
+				break;
 		}
 	}
 	arena_free(&a);
 	if (t->npcs == 0)
 		fprintf(out, "%s(no stack%s%s)\n", indent, t->unwind_error ? ": " : "",
 			t->unwind_error ? t->unwind_error : "");
-	else if (shown >= FRAMES_SHOWN || t->truncated)
+	else if (!cut && (shown >= FRAMES_SHOWN || t->truncated))
 		fprintf(out, "%s...\n", indent);
+	if (cut) {
+		fprintf(out, "%s-- the C call of goroutine %llu, whose Go frames follow:\n", indent,
+			(unsigned long long)t->cgo_goroutine->goid);
+		print_stack(out, s, t->cgo_goroutine, indent);
+	}
 }
 
 static void print_thread_stack(FILE *out, const struct snapshot *s, pid_t tid, struct arena *a)

@@ -617,6 +617,11 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 			jw_null(w);
 		jw_key(w, "name");
 		jw_str(w, t->name);
+		jw_key(w, "cgo_goid");	/* Go: the goroutine whose C call runs on this thread */
+		if (t->cgo_goroutine)
+			jw_uint(w, t->cgo_goroutine->goid);
+		else
+			jw_null(w);
 		jw_key(w, "kernel_state");
 		char ks[2] = { t->kstate ? t->kstate : '?', 0 };
 		jw_str(w, ks);
