@@ -535,7 +535,8 @@ static void chains(struct snapshot *s, struct finding_list *l)
 			u[nu++] = (struct obj_user){ h->go->refs[k].o, h, &h->go->refs[k] };
 		}
 	}
-	qsort(u, nu, sizeof(*u), cmp_user);
+	if (nu)
+		qsort(u, nu, sizeof(*u), cmp_user);
 	/* waiters of one object the same way share the answer (each is left out of its own:
 	 * it waits the same way): 50,000 senders on one channel are all its users, and asking
 	 * once each would be quadratic */
