@@ -62,6 +62,10 @@ void analyze_waits(struct snapshot *s)
 		}
 		wait_decode_task(s, t);
 	}
+	/* goroutines in the netpoller: go/ found their fd, the fd table says what it is */
+	for (size_t i = 0; i < s->ngoroutines; i++)
+		if (s->goroutines[i].wait)
+			wait_describe_fd(s, s->goroutines[i].wait);
 }
 
 bool analyze_found_hang(const struct snapshot *s)

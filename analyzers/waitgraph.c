@@ -78,6 +78,11 @@ static void build(struct graph *g, struct snapshot *s)
 	for (long i = 0; i < n; i++) {
 		const struct wait *w = s->tasks[i].wait;
 		g->next[i] = NEXT_NONE;
+		if (w && edge_kind(w->kind) && w->owner_died && !w->owner_tid) {
+			g->next[i] = NEXT_GONE;	/* its owner exited; the lock no longer says who */
+			g->by_lock[g->nby_lock++] = i;
+			continue;
+		}
 		if (!w || !edge_kind(w->kind) || !w->owner_known || !w->owner_tid)
 			continue;
 		struct task *o = snapshot_find_task(s, w->owner_tid);
@@ -402,10 +407,16 @@ static void abandoned(struct graph *g, struct finding_list *out)
 		f->nlocks = 1;
 		fill_lock(g, i, &f->locks[0]);
 		struct sbuf b = { 0 };
-		sb_printf(&b, "%s is %s by thread %d, which is not a thread of this process (%s); "
-			  "%ld %s for it", describe_wait_object(s, w, &s->arena),
-			  w->kind == WAIT_RWLOCK ? "write-locked" : "held", (int)w->owner_tid,
-			  gone_reason(s, w->address), count, plural(count, "thread waits", "threads wait"));
+		if (!w->owner_tid)
+			sb_printf(&b, "%s was held by a thread that exited without unlocking it (the lock "
+				  "records that its owner died, no longer which thread it was); %ld %s for it",
+				  describe_wait_object(s, w, &s->arena), count,
+				  plural(count, "thread waits", "threads wait"));
+		else
+			sb_printf(&b, "%s is %s by thread %d, which is not a thread of this process (%s); "
+				  "%ld %s for it", describe_wait_object(s, w, &s->arena),
+				  w->kind == WAIT_RWLOCK ? "write-locked" : "held", (int)w->owner_tid,
+				  gone_reason(s, w->address), count, plural(count, "thread waits", "threads wait"));
 		if (f->ntids > count)
 			sb_printf(&b, " and %ld more behind them", (long)f->ntids - count);
 		sb_printf(&b, ".");

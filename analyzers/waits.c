@@ -1,5 +1,6 @@
 #include "analyzers/waits.h"
 #include "analyzers/describe.h"
+#include "analyzers/musl_waits.h"
 #include "analyzers/restart.h"
 #include "analyzers/rust_locks.h"
 #include "analyzers/spinlock.h"
@@ -479,6 +480,8 @@ static void decode_futex(struct ctx *c)
 	bool glibc = c->s->libc == LIBC_GLIBC;
 	if (glibc && (try_hint(c, h) || (h == HINT_NONE && try_join_by_thread(c))))
 		return;
+	if (c->s->libc == LIBC_MUSL && (!c->s->arch || c->s->arch->id == ARCH_X86_64) && musl_wait(c->s, t, c->w))
+		return;
 	if (h == HINT_NONE && rust_lock_wait(c->s, t, c->w, c->uaddr, c->val))
 		return;
 	/* The names say which type, but its words do not fit glibc 2.36's layout: keep the
@@ -532,6 +535,12 @@ static void set_fd(struct snapshot *s, struct wait *w, enum wait_kind kind, uint
 		return;
 	w->fd_file = f->file_fd;
 	w->fd_target = f->detail ? arena_printf(&s->arena, "%s %s", f->target, f->detail) : f->target;
+}
+
+void wait_describe_fd(struct snapshot *s, struct wait *w)
+{
+	if (w->fd >= 0 && !w->fd_target)
+		set_fd(s, w, w->kind, (uint64_t)w->fd);
 }
 
 static void sleep_detail(struct snapshot *s, struct wait *w, uint64_t req, bool absolute)

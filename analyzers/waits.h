@@ -58,4 +58,7 @@
 
 /* Set t->state and t->wait (arena-allocated, NULL when the task waits on nothing). */
 void wait_decode_task(struct snapshot *s, struct task *t);
+/* A wait on fd w->fd that go/ set (a goroutine in the netpoller): what the fd is, from the
+ * live target's fd table (fd_target, fd_file); nothing when unknown. */
+void wait_describe_fd(struct snapshot *s, struct wait *w);
 #endif

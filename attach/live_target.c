@@ -2,6 +2,7 @@
 #include "attach/pidns.h"
 #include "attach/copy.h"
 #include "attach/fds.h"
+#include "attach/epollregs.h"
 #include "attach/freeze.h"
 #include "attach/nostop.h"
 #include "attach/procfs.h"
@@ -248,6 +249,9 @@ struct live_capture *live_capture_prepare(pid_t pid, const struct target_options
 	/* and what its file holds (pclntab, type descriptors...) is read now, not in the pause */
 	if (c->go_exe_fd >= 0)
 		c->go_prep = go_prepare(s, c->go_exe_fd);
+	/* its netpoll's registrations tell which goroutine waits on which fd */
+	if (c->go_exe_fd >= 0)
+		epoll_regs_read(pid, s);
 	/* Stack copies go to memory faulted in now, not while the target waits: about 5 KiB
 	 * per thread covers a blocked thread's live stack; deeper ones fall back to the heap. */
 	if (!o->no_stop) {

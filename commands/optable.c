@@ -35,7 +35,8 @@ const struct optdesc optable[] = {
 	{ OPT_SECOND_LOOK, "second-look", 0, "DURATION", CMD_ATTACH | CMD_RUN | CMD_WATCH, false, "150ms",
 	  "after the capture, watch the process this long without stopping it: a mass-blocking or "
 	  "blocking-chain finding stays only if its threads sit in the same waits with no CPU time "
-	  "and no wake-ups meanwhile (0: no second look)" },
+	  "and no wake-ups meanwhile, its goroutines parked at the same PCs on objects in the same "
+	  "state (0: no second look)" },
 	/* report options, shared */
 	{ OPT_FORMAT, "format", 0, "FORMAT", CMD_REPORTING, true, "text",
 	  "text, threads, json, goroutine, pprof or dot" },

@@ -2,6 +2,8 @@
 #include "analyzers/restart.h"
 #include "model/syscalls.h"
 #include "attach/sampler.h"
+#include "attach/rereads.h"
+#include "util/xalloc.h"
 #include "util/clock.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +62,69 @@ static bool held_still(const struct snapshot *s, const struct sample *a, const s
 	return x->arg0 == t->syscall_args[0];
 }
 
+/* Goroutine findings that rest on no owner field: mass blocking (on an object, on one
+ * peer's sockets), chains, inferred cycles. Their goroutines have no /proc state of their
+ * own: their g structs and wait objects are read again instead (go/watch.c). */
+static bool go_unproven(const struct finding *f)
+{
+	return (f->kind == FINDING_MASS_BLOCKING || f->kind == FINDING_BLOCKING_CHAIN || f->inferred) &&
+	       f->ngoids > 0 && f->npids == 0;
+}
+
+static int cmp_goid(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, g = ((const struct task *)elem)->goid;
+	return (k > g) - (k < g);
+}
+
+static long goroutine_index(const struct snapshot *s, uint64_t goid)
+{
+	const struct task *t = s->ngoroutines ? bsearch(&goid, s->goroutines, s->ngoroutines, sizeof(*s->goroutines),
+							 cmp_goid) : NULL;
+	return t ? (long)(t - s->goroutines) : -1;
+}
+
+/* One look at the running process: a goroutine of a finding still holds when every word
+ * watched for it reads as at the capture; once it failed a look, it is not read again. */
+static void go_look(const struct snapshot *s, bool *held)
+{
+	for (size_t i = 0; i < s->nfindings; i++) {
+		const struct finding *f = &s->findings[i];
+		if (!go_unproven(f))
+			continue;
+		for (int k = 0; k < f->ngoids; k++) {
+			long g = goroutine_index(s, f->goids[k]);
+			if (g < 0 || !held[g])
+				continue;
+			const struct goroutine_info *gi = s->goroutines[g].go;
+			held[g] = gi && gi->nwatch > 0 && rereads_unchanged(s->pid, gi->watch, gi->nwatch);
+		}
+	}
+}
+
+/* true: keep the finding (confirmed, or marked maybe normal); false: drop it. */
+static bool go_judge(struct snapshot *s, struct finding *f, const bool *held, int ms)
+{
+	int stayed = 0;
+	for (int k = 0; k < f->ngoids; k++) {
+		long g = goroutine_index(s, f->goids[k]);
+		stayed += g >= 0 && held[g];
+	}
+	if (stayed == f->ngoids) {
+		f->confirmed_ms = ms;
+		return true;
+	}
+	/* many still stuck and a few gone on: slow rather than hung, perhaps; say so */
+	if (f->kind == FINDING_MASS_BLOCKING && stayed >= 2 && stayed * 2 >= f->ngoids) {
+		f->maybe_normal = true;
+		f->summary = arena_printf(&s->arena, "%s Over a second look of %d ms, %d of its %d goroutines moved on: "
+					  "it may be slow rather than stuck.", f->summary, ms, f->ngoids - stayed,
+					  f->ngoids);
+		return true;
+	}
+	return false;
+}
+
 static void sleep_until(uint64_t deadline_ns)
 {
 	for (uint64_t now = mono_ns(); now < deadline_ns; now = mono_ns()) {
@@ -70,41 +135,66 @@ static void sleep_until(uint64_t deadline_ns)
 	}
 }
 
+static void judge(struct snapshot *s, const struct sample *a, const struct sample *b, const bool *held, int ms);
+
 void second_look(struct snapshot *s, unsigned ms)
 {
 	if (s->source != SOURCE_ATTACH || ms == 0)
 		return;
-	size_t n = 0;
-	for (size_t i = 0; i < s->nfindings; i++)
+	size_t n = 0, ng = 0;
+	for (size_t i = 0; i < s->nfindings; i++) {
 		n += unproven(s, &s->findings[i]);
-	if (n == 0)
+		ng += go_unproven(&s->findings[i]);
+	}
+	if (n == 0 && ng == 0)
 		return;
-	struct sample a, b;
+	struct sample a = { 0 }, b = { 0 };
+	bool *held = NULL;
 	uint64_t t0 = mono_ns();
-	if (sample_take(s->pid, &a) != 0)
+	if (n && sample_take(s->pid, &a) != 0)
 		return;
+	if (ng) {
+		held = xmalloc(s->ngoroutines);
+		memset(held, 1, s->ngoroutines);
+		go_look(s, held);
+	}
 	sleep_until(t0 + (uint64_t)ms * 1000000u);
-	if (sample_take(s->pid, &b) != 0) {
+	if (n && sample_take(s->pid, &b) != 0) {
 		sample_free(&a);
+		free(held);
 		return;
 	}
+	if (ng)
+		go_look(s, held);
 	int took = (int)((mono_ns() - t0) / 1000000u);
-	second_look_judge(s, &a, &b, took > 0 ? took : 1);
+	judge(s, n ? &a : NULL, n ? &b : NULL, held, took > 0 ? took : 1);
 	sample_free(&a);
 	sample_free(&b);
+	free(held);
 }
 
 void second_look_judge(struct snapshot *s, const struct sample *a, const struct sample *b, int ms)
+{
+	judge(s, a, b, NULL, ms);
+}
+
+/* a and b: the native samples (NULL when no native finding needed them); held: per
+ * goroutine, whether it held still (NULL: goroutine findings are not judged). */
+static void judge(struct snapshot *s, const struct sample *a, const struct sample *b, const bool *held, int ms)
 {
 	s->second_look_ms = ms;
 	size_t k = 0;
 	for (size_t i = 0; i < s->nfindings; i++) {
 		struct finding *f = &s->findings[i];
-		if (unproven(s, f)) {
-			bool held = true;
-			for (int j = 0; j < f->ntids && held; j++)
-				held = held_still(s, a, b, f->tids[j]);
-			if (!held) {
+		if (held && go_unproven(f) && !go_judge(s, f, held, ms)) {
+			s->dropped_findings++;
+			continue;
+		}
+		if (a && b && unproven(s, f)) {
+			bool still = true;
+			for (int j = 0; j < f->ntids && still; j++)
+				still = held_still(s, a, b, f->tids[j]);
+			if (!still) {
 				s->dropped_findings++;
 				continue;
 			}

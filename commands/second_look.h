@@ -3,7 +3,11 @@
  * waits, with no CPU time and no wake-ups, over a short interval after the capture (the
  * /proc sampling chang watch does). A busy, healthy service passes through such states all
  * the time; a hang stays in them. With --no-stop, where threads and lock words were read at
- * different moments, every finding needs the look. */
+ * different moments, every finding needs the look. Goroutine findings of that kind stand
+ * when their goroutines' g structs (status, wait reason, saved PC and SP) and wait objects'
+ * state words read as at the capture at both ends of the interval (process_vm_readv, no
+ * stop); when at least half of a mass finding's goroutines did and others moved on, it
+ * stays, marked maybe normal. */
 #ifndef CHANG_SECOND_LOOK_H
 #define CHANG_SECOND_LOOK_H
 #include "model/snapshot.h"
@@ -12,8 +16,8 @@
 #define SECOND_LOOK_DEFAULT_MS 150
 
 /* For a live snapshot with such findings: sample, wait ms, sample again; keep the findings
- * whose threads held still (confirmed_ms set), drop the others (dropped_findings counts
- * them). Nothing happens for cores, for ms == 0, or when the process is gone. */
+ * whose threads or goroutines held still (confirmed_ms set), drop the others
+ * (dropped_findings counts them). Nothing happens for cores, for ms == 0, or when the process is gone. */
 void second_look(struct snapshot *s, unsigned ms);
 
 struct sample;

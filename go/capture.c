@@ -266,6 +266,8 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct go_prep 
 		go_chan_waits(&r);
 		go_sema_waits(&r);
 		go_guess_holders(&r);
+		go_netpoll_waits(&r);
+		go_watch_waits(&r);
 		plain_waits(&r);
 		link_cgo_threads(&r);
 		s->goroutines = r.gs;

@@ -250,6 +250,12 @@ void go_read_labels(struct goreader *r, uint64_t labels, struct goroutine_info *
 /* chan.c / sema.c: each goroutine's wait object, while the target is still readable */
 void go_chan_waits(struct goreader *r);
 void go_sema_waits(struct goreader *r);
+/* netpoll.c: the fd each goroutine in IO wait waits on, from the netpoll's registrations */
+void go_netpoll_waits(struct goreader *r);
+/* watch.c: the words a live second look re-reads for each goroutine a finding can be about
+ * (model/snapshot.h, goroutine_info.watch); go_watch_add appends one, read now */
+void go_watch_add(struct goreader *r, struct task *t, uint64_t addr, unsigned size, uint64_t mask);
+void go_watch_waits(struct goreader *r);
 /* holders.c: which contended global mutexes each blocked goroutine likely holds */
 void go_guess_holders(struct goreader *r);
 #endif

@@ -179,10 +179,25 @@ static int cmp_labels(const struct task *a, const struct task *b)
 	return strcmp(la, lb);
 }
 
+/* The same PCs, one found by CFI and the other by a scan of the stack, are not the same
+ * stack: a group shows one mark per frame. */
+static int cmp_scan_marks(const struct task *a, const struct task *b)
+{
+	for (int i = 0; i < a->npcs && i < b->npcs; i++) {
+		bool x = a->scanned && a->scanned[i], y = b->scanned && b->scanned[i];
+		if (x != y)
+			return x ? 1 : -1;
+	}
+	return 0;
+}
+
 static int cmp_task_stacks(const void *x, const void *y)
 {
 	const struct task *a = *(struct task *const *)x, *b = *(struct task *const *)y;
 	int c = cmp_pc_lists(a->pcs, a->npcs, b->pcs, b->npcs);
+	if (c)
+		return c;
+	c = cmp_scan_marks(a, b);
 	if (c)
 		return c;
 	c = cmp_labels(a, b);
@@ -216,7 +231,7 @@ void snapshot_group(struct snapshot *s)
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		while (j < n && cmp_pc_lists(order[i]->pcs, order[i]->npcs, order[j]->pcs, order[j]->npcs) == 0 &&
-		       cmp_labels(order[i], order[j]) == 0)
+		       cmp_scan_marks(order[i], order[j]) == 0 && cmp_labels(order[i], order[j]) == 0)
 			j++;
 		g[ng].count = (int)(j - i);
 		g[ng].tasks = arena_memdup(&s->arena, &order[i], sizeof(*order) * (j - i));

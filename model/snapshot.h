@@ -115,6 +115,9 @@ struct wait {
 	const char *symbol;	/* "lock_a", "forks[2]", "jobs+0x40", or NULL (heap) */
 	pid_t owner_tid;	/* holder, 0 when none or unknown */
 	bool owner_known;	/* the object records an owner (mutex, rwlock writer, join) */
+	/* The lock records that its owner exited holding it, and no longer which thread that
+	 * was (musl clears the TID of a dead owner's mutex and sets its owner-died bit). */
+	bool owner_died;
 	int fd;			/* -1 when not an fd wait */
 	const char *fd_target;	/* "pipe:[123]", "socket 127.0.0.1:80 -> ...", a path; NULL if unknown */
 	int fd_file;		/* fd waits: the lowest fd open on the same file (kcmp), which tells
@@ -173,6 +176,14 @@ struct go_ref {
 	uint64_t at;		/* the instruction */
 };
 
+/* A word of the target that stays as it was while a goroutine stays in its wait, and its
+ * value at the capture (masked): a live second look re-reads it without stopping the
+ * process. */
+struct watch_word {
+	uint64_t addr, value, mask;
+	unsigned size;		/* 1, 4 or 8 bytes, little-endian */
+};
+
 struct go_label {
 	const char *key, *value;
 };
@@ -202,6 +213,12 @@ struct goroutine_info {
 	 * objects others wait on (go/holders.c): evidence of who would release them. */
 	const struct go_ref *refs;
 	int nrefs;
+	/* What must stay unchanged while it stays in this wait: its g's status (less the GC's
+	 * scan bit), wait reason, saved SP and PC and sudog list, the state words of its
+	 * object, its fd's pollDesc slot (go/watch.c). NULL for goroutines no finding can be
+	 * about (no object, no fd). */
+	struct watch_word *watch;
+	int nwatch;
 	/* Per pcs[k] of a physical (not inlined) frame: its argument words as Go's debug=2
 	 * prints them ("0xc000010000, {0x1, 0x2}, 0x3?"); NULL when unknown or inlined. */
 	const char **args;
@@ -229,6 +246,9 @@ struct task {
 	/* Filled by unwind/. */
 	uint64_t *pcs;		/* pcs[0] is the current PC, then return addresses */
 	int npcs;
+	/* Per pcs[i]: found by scanning the stack for return addresses (unwind/scan.c), not
+	 * by CFI; NULL when every frame came from CFI (or the frame pointer). */
+	const bool *scanned;
 	bool truncated;		/* the walk hit --max-frames */
 	const char *unwind_error;	/* why the walk stopped early, or NULL */
 	/* Filled by symbols/: one entry per pcs[i]; frame offsets are lookup_pc - func_entry. */
@@ -429,6 +449,11 @@ struct snapshot {
 
 	struct fdinfo *fds;	/* live only; sorted by fd */
 	size_t nfds;
+
+	/* A live Go target's registrations with its epoll instances, read before the freeze
+	 * (attach/epollregs.h): go/ finds from them which goroutine waits on which fd. */
+	struct epoll_reg { int epfd, fd; uint64_t data; } *epoll_regs;
+	size_t nepoll_regs;
 
 	/* Waits across processes (live only): every process the target's waits lead to. */
 	struct xprocess *xprocs;

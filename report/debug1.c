@@ -188,6 +188,12 @@ static bool is_runtime(const char *name)
 	return strncmp(name, "runtime.", 8) == 0;
 }
 
+/* Frames a scan of the stack found (unwind/scan.c) are marked, after the file:line. */
+static const char *scan_mark(const struct group *g, int i)
+{
+	return g->count && g->tasks[0]->scanned && g->tasks[0]->scanned[i] ? " [scanned]" : "";
+}
+
 /* One pass of Go's printStackRecord over the logical frames. For goroutines (go), Go leaves
  * out runtime.goexit and, unless all, the leading runtime.* frames; an unknown PC ends the
  * hiding. Returns how many lines it wrote (or would write, if !tw). */
@@ -208,7 +214,7 @@ static int put_frames(struct tabwriter *tw, const struct snapshot *s, const stru
 			if (where) {
 				tabwriter_printf(tw, "#\t0x%" PRIx64 "\t", ps ? ps->lookup_pc : g->pcs[i]);
 				put_clean(tw, where);
-				tabwriter_puts(tw, "\t?:0\n");
+				tabwriter_printf(tw, "\t?:0%s\n", scan_mark(g, i));
 			} else if (tw) {
 				tabwriter_printf(tw, "#\t0x%" PRIx64 "\n", g->pcs[i]);
 			}
@@ -241,7 +247,7 @@ static int put_frames(struct tabwriter *tw, const struct snapshot *s, const stru
 				put_clean(tw, f->file);
 			else
 				tabwriter_puts(tw, "?");	/* Go's name for a file it does not know */
-			tabwriter_printf(tw, ":%d\n", f->line);
+			tabwriter_printf(tw, ":%d%s\n", f->line, scan_mark(g, i));
 		}
 	}
 	arena_free(&a);

@@ -30,8 +30,9 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 	struct arena a = { 0 };
 	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN && !cut; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		const char *mark = t->scanned && t->scanned[i] ? " [scanned]" : "";
 		if (!ps || ps->nframes == 0) {
-			fprintf(out, "%sat %s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a));
+			fprintf(out, "%sat %s%s\n", indent, frame_label(s, ps, t->pcs[i], NULL, false, &a), mark);
 			shown++;
 			continue;
 		}
@@ -47,7 +48,7 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 			}
 			if (where)
 				fprintf(out, " (%s)", where);
-			fprintf(out, "%s\n", f->inlined ? " [inlined]" : "");
+			fprintf(out, "%s%s\n", f->inlined ? " [inlined]" : "", mark);
 			if (cut)
 				break;
 		}
@@ -162,6 +163,13 @@ static void print_chain(FILE *out, const struct snapshot *s, const struct findin
 	}
 }
 
+/* What a second look compared: /proc's view of threads, or the goroutines' own records. */
+static const char *look_what(const struct finding *f)
+{
+	return f->ngoids ? "the same goroutines parked at the same PCs, their wait objects' state as it was"
+			 : "same waits, no CPU time, no wake-ups";
+}
+
 static void print_deadlock(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
 {
 	if (f->npids) {
@@ -176,8 +184,7 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 		fprintf(out, " Over a second look of %d ms the spinning threads kept spinning (out of the kernel, "
 			"on a CPU) and their locks stayed taken.", f->confirmed_ms);
 	else if (f->confirmed_ms)
-		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no wake-ups).",
-			f->confirmed_ms);
+		fprintf(out, " Unchanged over a second look of %d ms (%s).", f->confirmed_ms, look_what(f));
 	fprintf(out, "\n%s\n", RULE);
 	if (f->nchain) {
 		print_chain(out, s, f, a);
@@ -214,8 +221,7 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 	fprintf(out, "%s#%d%s: %s", finding_kind_name(f->kind), f->seq,
 		f->maybe_normal ? " (may be normal)" : "", f->summary);
 	if (f->confirmed_ms)
-		fprintf(out, " Unchanged over a second look of %d ms (same waits, no CPU time, no "
-			"wake-ups).", f->confirmed_ms);
+		fprintf(out, " Unchanged over a second look of %d ms (%s).", f->confirmed_ms, look_what(f));
 	fputc('\n', out);
 	switch (f->kind) {
 	case FINDING_SELF_DEADLOCK:
@@ -225,9 +231,12 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
 	case FINDING_ABANDONED_LOCK:
-		if (f->nlocks)
+		if (f->nlocks && f->locks[0].owner_tid)
 			fprintf(out, "  lock: %s, last owner thread %d (gone)\n",
 				lock_words(s, &f->locks[0], a), (int)f->locks[0].owner_tid);
+		else if (f->nlocks)
+			fprintf(out, "  lock: %s, last owner gone (the lock no longer records which thread)\n",
+				lock_words(s, &f->locks[0], a));
 		print_tids(out, "blocked", f->tids, f->ntids);
 		if (f->ntids)
 			print_thread_stack(out, s, f->tids[0], a);
@@ -311,8 +320,8 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 		if (s->findings[i].kind != FINDING_DEADLOCK)
 			print_other(out, s, &s->findings[i], &a);
 	if (s->dropped_findings)
-		fprintf(out, "%d finding%s dropped: %s threads moved on (ran, woke up or changed "
-			"waits) during a second look of %d ms, as a busy healthy process does.\n\n",
+		fprintf(out, "%d finding%s dropped: %s threads or goroutines moved on (ran, woke up or "
+			"changed waits) during a second look of %d ms, as a busy healthy process does.\n\n",
 			s->dropped_findings, s->dropped_findings == 1 ? "" : "s",
 			s->dropped_findings == 1 ? "its" : "their", s->second_look_ms);
 	arena_free(&a);

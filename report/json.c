@@ -8,7 +8,7 @@
 #include <time.h>
 
 static void frame_json(struct jsonw *w, const struct snapshot *s, const struct pcsym *ps, uint64_t pc,
-		       const struct sym_frame *f)
+		       const struct sym_frame *f, bool scanned)
 {
 	uint64_t module_offset;
 	const struct module *m = pcsym_module(s, ps, pc, &module_offset);
@@ -46,6 +46,8 @@ static void frame_json(struct jsonw *w, const struct snapshot *s, const struct p
 	jw_str(w, f && (f->function || f->near_symbol) ? sym_source_name(f->source) : NULL);
 	jw_key(w, "near_symbol");
 	jw_str(w, f ? f->near_symbol : NULL);
+	jw_key(w, "found_by");	/* a scan of the stack (unwind/scan.c); null: CFI or registers */
+	jw_str(w, scanned ? "scan" : NULL);
 	jw_obj_end(w);
 }
 
@@ -55,12 +57,13 @@ static void frames_json(struct jsonw *w, const struct snapshot *s, const struct 
 	jw_arr(w);
 	for (int i = 0; i < t->npcs; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
+		bool scanned = t->scanned && t->scanned[i];
 		if (!ps || ps->nframes == 0) {
-			frame_json(w, s, ps, t->pcs[i], NULL);
+			frame_json(w, s, ps, t->pcs[i], NULL, scanned);
 			continue;
 		}
 		for (int k = 0; k < ps->nframes; k++)
-			frame_json(w, s, ps, t->pcs[i], &ps->frames[k]);
+			frame_json(w, s, ps, t->pcs[i], &ps->frames[k], scanned);
 	}
 	jw_arr_end(w);
 }
@@ -86,6 +89,8 @@ static void wait_json(struct jsonw *w, const struct wait *wt)
 		jw_int(w, wt->owner_tid);
 	else
 		jw_null(w);
+	jw_key(w, "owner_died");	/* the lock says its owner exited holding it, not who */
+	jw_bool(w, wt->owner_died);
 	/* locks that record no owner: a likely holder is inferred, never an owner */
 	jw_key(w, "likely_owner_tid");
 	if (wt->likely_owner)

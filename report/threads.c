@@ -93,8 +93,8 @@ int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 		for (int k = 0; k < t->npcs; k++) {
 			const struct pcsym *ps = t->syms ? t->syms[k] : NULL;
 			if (!ps || ps->nframes == 0) {
-				fprintf(out, "%s()\n\t?:0 pc=0x%llx\n", frame_label(s, ps, t->pcs[k], NULL, false, &a),
-					(unsigned long long)t->pcs[k]);
+				fprintf(out, "%s()\n\t?:0 pc=0x%llx%s\n", frame_label(s, ps, t->pcs[k], NULL, false, &a),
+					(unsigned long long)t->pcs[k], t->scanned && t->scanned[k] ? " [scanned]" : "");
 				continue;
 			}
 			for (int f = 0; f < ps->nframes; f++) {
@@ -103,6 +103,8 @@ int report_threads(FILE *out, const struct snapshot *s, struct err *e)
 					fr->file ? fr->file : "?", fr->line);
 				if (frame_named(fr) && !fr->inlined && fr->func_entry && ps->lookup_pc >= fr->func_entry)
 					fprintf(out, " +0x%llx", (unsigned long long)(ps->lookup_pc - fr->func_entry));
+				if (t->scanned && t->scanned[k])
+					fputs(" [scanned]", out);
 				fputc('\n', out);
 			}
 		}

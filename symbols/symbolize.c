@@ -333,7 +333,10 @@ static void name_from_elf(struct symbolizer *sz, Dwfl_Module *mod, struct module
 		GElf_Off off = 0;
 		GElf_Sym sym;
 		symname = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
-		if (symname && entry)
+		/* a symbol without a size (musl's assembly: __clone, memset, __syscall_cp_asm)
+		 * or one the PC lies past: the nearest below, a guess like .dynsym's */
+		near = symname && off > 0 && (sym.st_size == 0 || off >= sym.st_size);
+		if (symname && entry && !near)
 			*entry = pc - off;
 	} else {
 		struct modindex *mi = symbolizer_modindex(sz, mod);

@@ -27,6 +27,14 @@ if ! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q "install ok instal
 		echo "rustc not installed; the Rust tests will be skipped"
 fi
 
+# Optional: Debian's musl-tools (musl-gcc, musl 1.2.3, and /lib/ld-musl-x86_64.so.1), for the
+# musl targets' tests (tests/e2e/test_musl.py). Best effort: skipped, counted, if missing.
+if ! dpkg-query -W -f='${Status}' musl-tools 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): musl-tools"
+	$SUDO apt-get install -y -qq --no-install-recommends musl-tools musl-dev musl >/dev/null 2>&1 ||
+		echo "musl-tools not installed; the musl tests will be skipped"
+fi
+
 # Optional: qemu-user and Debian's aarch64 cross compiler (with libc6-arm64-cross, the
 # sysroot /usr/aarch64-linux-gnu), for tests/e2e/test_aarch64.py: programs cross-built for
 # aarch64, run under qemu-aarch64, their guest cores read here. Best effort: skipped without.
@@ -56,6 +64,26 @@ if ! dpkg-query -W -f='${Status}' debuginfod 2>/dev/null | grep -q "install ok i
 	$SUDO apt-get install -y -qq --no-install-recommends debuginfod libdebuginfod1 >/dev/null 2>&1 ||
 		echo "debuginfod not installed; its tests will be skipped"
 fi
+
+# Optional: Debian's etcd-server and caddy (go1.19, stripped, linked externally), for the
+# real-world Go tests (tests/e2e/test_realworld_go.py), which start their own on 127.0.0.1
+# with their data in a scratch directory. Where a service manager started the packages' own
+# services on install (caddy's listens on every address's port 80), this script stops and
+# disables them again. Best effort: the tests are skipped if missing.
+for p in etcd-server caddy; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		echo "installing (optional): $p"
+		if $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1; then
+			svc=$p
+			[ "$p" = etcd-server ] && svc=etcd
+			if [ -d /run/systemd/system ]; then
+				$SUDO systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+			fi
+		else
+			echo "$p not installed; its tests will be skipped"
+		fi
+	fi
+done
 
 # Optional: mariadb-server, a large real C++ service for the real-world tests (wait kinds over
 # three attaches, no finding while healthy); the test starts its own mariadbd on 127.0.0.1 from

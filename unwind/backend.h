@@ -7,6 +7,9 @@
 struct unwind_walk {
 	struct symbolizer *sz;	/* may be NULL for backends that open modules themselves */
 	int max_frames;
+	/* Per task (index in s->tasks): the SP of the frame the walk stopped at for want of
+	 * CFI, where the stack scan starts (unwind_want_scan); 0 when none. */
+	uint64_t *scan_sp;
 };
 
 struct unwind_backend {
@@ -56,4 +59,16 @@ const char *unwind_check_caller(struct snapshot *s, size_t i, uint64_t prev_pc, 
  * the caller's rbp at [rbp], its PC at [rbp+8], its SP rbp+16, which must lie above sp. */
 bool unwind_fp_step(struct snapshot *s, uint64_t rbp, uint64_t sp, uint64_t *pc, uint64_t *new_sp,
 		    uint64_t *new_rbp);
+/* Musl's libraries (Debian's, Alpine's) carry no CFI for their own functions and keep no
+ * frame pointers: on a musl target, a frame without CFI in a module that is there is not
+ * stepped out of by its frame pointer (which would be any value the code left in rbp)
+ * but by a scan of the stack (unwind/scan.c). Whether frame i (pc) is such a frame. */
+bool unwind_want_scan(struct snapshot *s, size_t i, uint64_t pc);
+/* Continue t's stack above its last frame (whose SP is sp) with the return addresses a
+ * scan of the stack finds, each marked in t->scanned; sets or clears t->unwind_error. One
+ * scanner serves every thread of the snapshot (it keeps its answers). */
+struct unwind_scanner;
+struct unwind_scanner *unwind_scanner_new(struct snapshot *s, struct symbolizer *sz);
+void unwind_scan_task(struct unwind_scanner *sc, struct task *t, uint64_t sp, int max_frames);
+void unwind_scanner_free(struct unwind_scanner *sc);
 #endif

@@ -67,6 +67,13 @@ const char *unwind_missing_module_error(struct snapshot *s, size_t i, uint64_t p
 			    "no CFI to unwind past it", i, (unsigned long long)pc, m->name);
 }
 
+bool unwind_want_scan(struct snapshot *s, size_t i, uint64_t pc)
+{
+	const struct module *m = snapshot_module_at(s, unwind_lookup_pc(i, pc));
+	/* the scan decodes x86_64 calls */
+	return s->libc == LIBC_MUSL && (!s->arch || s->arch->id == ARCH_X86_64) && m && !m->missing;
+}
+
 const char *unwind_check_caller(struct snapshot *s, size_t i, uint64_t prev_pc, uint64_t pc, bool by_fp)
 {
 	const struct mapping *m = snapshot_mapping_at(s, pc - 1);
@@ -146,5 +153,17 @@ int unwind_snapshot(struct snapshot *s, struct symbolizer *sz, enum unwinder whi
 			      "it was built for); libdw's is used", backends[which]->name, s->arch->name);
 		which = UNWINDER_LIBDW;
 	}
-	return backends[which]->walk(s, &w, e);
+	w.scan_sp = xcalloc(s->ntasks ? s->ntasks : 1, sizeof(*w.scan_sp));
+	int r = backends[which]->walk(s, &w, e);
+	struct unwind_scanner *scan = NULL;
+	for (size_t i = 0; r == 0 && i < s->ntasks; i++) {
+		if (!w.scan_sp[i])
+			continue;
+		if (!scan)
+			scan = unwind_scanner_new(s, sz);
+		unwind_scan_task(scan, &s->tasks[i], w.scan_sp[i], w.max_frames);
+	}
+	unwind_scanner_free(scan);
+	free(w.scan_sp);
+	return r;
 }

@@ -114,6 +114,8 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	bool act;
 	if (!dwfl_frame_pc(frame, &pc, &act))
 		return DWARF_CB_ABORT;
+	if (task->npcs > 0 && !c->last_has_cfi && unwind_want_scan(c->s, (size_t)task->npcs - 1, c->last_pc))
+		return DWARF_CB_ABORT;	/* not by its frame pointer: the scan takes over */
 	if (task->npcs > 0 && !c->last_has_cfi) {
 		/* libdwfl stepped by the frame pointer: not out of a missing file, and only to code */
 		const char *why = unwind_missing_module_error(c->s, (size_t)task->npcs - 1, c->last_pc);
@@ -202,6 +204,13 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 		c.ended = false;
 		c.last_by_fp = false;
 		int r = dwfl_getthread_frames(dwfl, task->tid, frame_cb, &c);
+		if (task->npcs && !c.last_has_cfi && !task->truncated &&
+		    unwind_want_scan(s, (size_t)task->npcs - 1, c.last_pc)) {
+			w->scan_sp[i] = c.prev_sp;
+			task->unwind_error = arena_printf(&s->arena, "frame #%d (0x%llx) has no CFI (%s)",
+							  task->npcs - 1, (unsigned long long)c.last_pc, no_cfi);
+			continue;
+		}
 		/* a frame without CFI whose rbp is 0 is the end of a frame-pointer chain (Go's
 		 * mstart, glibc's clone and _start clear it), and so is a frame reached by the
 		 * frame pointer that leads nowhere (Go's stripped binaries have no CFI at all) */

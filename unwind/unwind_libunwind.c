@@ -368,6 +368,12 @@ static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
 			 * own heuristics; chang's rule, the same as the libdw unwinder's, is taken
 			 * instead (unwind/backend.h). */
 			size_t k = (size_t)task->npcs - 1;
+			if (!have_fde(&c, as, unwind_lookup_pc(k, pc)) && unwind_want_scan(s, k, pc)) {
+				w->scan_sp[i] = sp;
+				task->unwind_error = arena_printf(&s->arena, "frame #%zu (0x%llx) has no CFI (%s)",
+								  k, (unsigned long long)pc, no_table(&c, pc));
+				break;
+			}
 			if (!have_fde(&c, as, unwind_lookup_pc(k, pc))) {
 				const char *why = NULL;
 				if (fp_step(&c, &cur, as, k, pc, sp, by_fp, &why) == 0) {
