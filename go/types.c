@@ -216,6 +216,7 @@ static const struct field_spec specs[] = {
 	F("runtime.g", "m", g_m, true),
 	F("runtime.g", "sched.sp", g_sched_sp, true),
 	F("runtime.g", "sched.pc", g_sched_pc, true),
+	F("runtime.g", "sched.lr", g_sched_lr, false),
 	F("runtime.g", "syscallsp", g_syscallsp, true),
 	F("runtime.g", "syscallpc", g_syscallpc, true),
 	F("runtime.g", "atomicstatus", g_status, true),
