@@ -163,6 +163,8 @@ int go_pclntab_load(struct goreader *r, struct err *e);
 bool go_findfunc(struct goreader *r, uint64_t pc, struct go_func *f);
 bool go_func_by_index(struct goreader *r, uint64_t i, struct go_func *f);
 const char *go_funcname(struct goreader *r, int32_t nameoff);
+/* Where the function holding pc ends (the next one's entry); 0 when pc is in none. */
+uint64_t go_func_end(struct goreader *r, uint64_t pc);
 /* pcvalue: the table's value at targetpc, -1 when none. */
 int32_t go_pcvalue(struct goreader *r, const struct go_func *f, uint32_t off, uint64_t targetpc);
 int32_t go_pcdata(struct goreader *r, const struct go_func *f, uint32_t table, uint64_t pc);

@@ -131,6 +131,19 @@ bool go_findfunc(struct goreader *r, uint64_t pc, struct go_func *f)
 	return decode_func(r, go_le32(ft + (lo - 1) * 8 + 4), f);
 }
 
+uint64_t go_func_end(struct goreader *r, uint64_t pc)
+{
+	if (pc < r->text_start)
+		return 0;
+	uint64_t off = pc - r->text_start;
+	const unsigned char *ft = r->pcln + r->functab_off;
+	if (off >= go_le32(ft + r->nfunc * 8))
+		return 0;
+	/* the first entry past pc starts the next function (the table ends with the text's end) */
+	uint64_t lo = upper_bound(ft, r->nfunc, 8, &off, cmp_off_functab);
+	return r->text_start + go_le32(ft + lo * 8);
+}
+
 const char *go_funcname(struct goreader *r, int32_t nameoff)
 {
 	if (nameoff < 0 || !in_pcln(r, r->funcname_off + (uint64_t)nameoff, 1))

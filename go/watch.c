@@ -35,8 +35,9 @@ void go_watch_waits(struct goreader *r)
 		struct task *t = &r->gs[i];
 		const struct goroutine_info *gi = t->go;
 		const struct go_object *o = gi ? gi->object : NULL;
-		/* netpoll.c watched the fd's pollDesc already */
-		if (!gi || (!o && !gi->nwatch))
+		/* netpoll.c watched the fd's pollDesc already; a goroutine on a nil channel or in
+		 * an empty select has no object but can be a chain's root: its g is watched */
+		if (!gi || (!o && !gi->nwatch && !gi->object_op))
 			continue;
 		uint64_t g = gi->g;
 		go_watch_add(r, t, g + L->g_status, 4, ~(uint64_t)G_SCAN);

@@ -321,3 +321,53 @@ def test_aarch64_go_goroutines():
 
 
 test_aarch64_go_goroutines.timeout = 1500
+
+
+def rewind_like_kernel(core):
+    """Make qemu's core look as the kernel leaves threads interrupted in a call: PC back on
+    the svc (x0 still the first argument, as qemu left it). Every thread but the one that
+    took the signal (the first NT_PRSTATUS) is rewound by 4 bytes, in place."""
+    import struct
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz"))
+    import corefile
+    from rewrite_notes import note_segment
+    pc_at = 112 + 32 * 8	# elf_prstatus.pr_reg, then user_pt_regs.pc
+    with open(core, "r+b") as f:
+        head = f.read(1 << 20)
+        _, ph = note_segment(head)
+        off, size = ph[2], ph[5]
+        pos, first, n = off, True, 0
+        while pos < off + size:
+            namesz, descsz, ntype = struct.unpack_from("<III", head, pos)
+            desc = pos + 12 + ((namesz + 3) & ~3)
+            if ntype == corefile.NT_PRSTATUS:
+                if not first:
+                    pc = struct.unpack_from("<Q", head, desc + pc_at)[0]
+                    f.seek(desc + pc_at)
+                    f.write(struct.pack("<Q", pc - 4))
+                    n += 1
+                first = False
+            pos = desc + ((descsz + 3) & ~3)
+    return n
+
+
+def test_aarch64_rewound_calls():
+    """The kernel's way (PC on the svc, arguments in x0..x5) finds what qemu's way finds:
+    the same core with its threads rewound gives the same findings and waits."""
+    skip = missing_tools()
+    if skip:
+        return skip
+    exe = build_aarch64("an_philosophers")
+    p, core = qemu_core(exe)
+    try:
+        before = chang_json(["core", "--sysroot", SYSROOT, exe, core], timeout=120)
+        check(rewind_like_kernel(core) >= 5, "fewer threads rewound than philosophers")
+        after = chang_json(["core", "--sysroot", SYSROOT, exe, core], timeout=120)
+    finally:
+        p.cleanup()
+    src = "an_philosophers.c"
+    check(summary(after, src) == summary(before, src), "rewound: %r\nas dumped: %r" %
+          (summary(after, src), summary(before, src)))
+    check(any(f["kind"] == "deadlock" for f in after["findings"]), "no deadlock after the rewind")
+    return None
