@@ -7,7 +7,18 @@ SANITIZE  ?= 0
 
 STATIC    ?= 0
 
-ifeq ($(STATIC),1)
+CROSS     ?=
+UNWIND_LIB := -lunwind-x86_64
+
+ifeq ($(CROSS),aarch64)
+# `make cross-aarch64`: chang for aarch64 Linux with Debian's cross compiler and the arm64
+# -dev packages of multiarch (dpkg --add-architecture arm64; README "aarch64").
+CC        := aarch64-linux-gnu-gcc
+BUILD     := build/aarch64
+SANFLAGS  :=
+BIN       := build/aarch64/chang
+UNWIND_LIB := -lunwind-aarch64
+else ifeq ($(STATIC),1)
 # `make static`: one self-contained binary from Debian's static archives (README: "A binary
 # to copy"). No dlopen in it: no debuginfod client, no C++ demangler (chang --version).
 BUILD     := build/static
@@ -27,7 +38,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -I. -I$(BUILD)/gen \
              -DCHANG_VERSION='"$(VERSION)"' $(SANFLAGS) -MMD -MP
 LDFLAGS   += $(SANFLAGS)
-LDLIBS    := -lunwind-ptrace -lunwind-x86_64 -lunwind -ldw -lelf -lprotobuf-c -lz -lzstd -llzma -llz4 -ldeflate -liberty -lcapstone -pthread
+LDLIBS    := -lunwind-ptrace $(UNWIND_LIB) -lunwind -ldw -lelf -lprotobuf-c -lz -lzstd -llzma -llz4 -ldeflate -liberty -lcapstone -pthread
 ifeq ($(STATIC),1)
 # -static: libdw.a needs what libdw.so brings along (bzip2); glibc's static archive warns
 # that dlopen (libdw's debuginfod client, which chang keeps from running) would need its
@@ -45,7 +56,7 @@ MAIN_OBJ  := $(BUILD)/chang.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: deb static docs all deps check check-extended check-unit check-e2e check-asan demo bench fuzz install clean
+.PHONY: cross-aarch64 deb static docs all deps check check-extended check-unit check-e2e check-asan demo bench fuzz install clean
 all: $(BIN)
 
 # Checked once per build directory: a machine without the -dev packages is told which ones
@@ -80,6 +91,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h tests/unit/synthe
 
 deps:
 	@sh tests/install-deps.sh
+
+# chang and its unit tests built for aarch64, the tests run under qemu-aarch64.
+cross-aarch64:
+	@$(MAKE) --no-print-directory CROSS=aarch64 all unit-bins
+	@sh tools/run-cross-units.sh build/aarch64/tests
 
 check: deps
 	@$(MAKE) --no-print-directory all

@@ -20,9 +20,12 @@ const char *describe_object_name(const struct snapshot *s, uint64_t addr, const 
 
 const char *describe_thread(const struct task *t, pid_t tid, struct arena *a)
 {
-	if (t && t->name && *t->name)
-		return arena_printf(a, "thread %d \"%s\"", (int)t->tid, t->name);
-	return arena_printf(a, "thread %d", (int)(t ? t->tid : tid));
+	const char *name = t && t->name && *t->name ? arena_printf(a, "thread %d \"%s\"", (int)t->tid, t->name)
+						   : arena_printf(a, "thread %d", (int)(t ? t->tid : tid));
+	if (t && t->cgo_goroutine)
+		return arena_printf(a, "%s (goroutine %llu's C call)", name,
+				    (unsigned long long)t->cgo_goroutine->goid);
+	return name;
 }
 
 static const char *fd_object(const struct wait *w, struct arena *a)

@@ -12,8 +12,8 @@
 #include "analyzers/describe.h"
 #include "symbols/symbols.h"
 #include "image/target.h"
+#include "util/coderefs.h"
 #include "util/xalloc.h"
-#include <capstone/capstone.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +38,7 @@ struct scan {
 	struct hit *hits;	/* [task * nlocks + lock] */
 	size_t code_left;
 	bool code_skipped;
-	csh cs;
-	bool have_cs;
+	struct code_scanner *cs;	/* NULL when Capstone could not start */
 };
 
 static int lock_index(const struct scan *sc, uint64_t addr)
@@ -88,36 +87,20 @@ static void scan_stack(struct scan *sc, size_t ti)
 	}
 }
 
-#define CALL_LOOKAHEAD 8
-
 /* The function a direct call lands in, through a PLT stub's GOT slot when it is one
  * (`[endbr64;] [bnd] jmp *GOT(%rip)`), by its symbol name. */
 static const char *call_target_name(struct scan *sc, uint64_t target)
 {
-	const char *name = NULL;
-	bool stub_seen = false;
 	unsigned char stub[16];
 	size_t n = target_read(sc->s->target, target, stub, sizeof(stub));
-	const uint8_t *p = stub;
-	uint64_t addr = target;
-	cs_insn *insn = cs_malloc(sc->cs);
-	for (int k = 0; k < 2 && n > 0 && cs_disasm_iter(sc->cs, &p, &n, &addr, insn); k++) {
-		const cs_x86 *x = &insn->detail->x86;
-		if (insn->id == X86_INS_ENDBR64)
-			continue;
-		if (insn->id != X86_INS_JMP || x->op_count != 1 || x->operands[0].type != X86_OP_MEM ||
-		    x->operands[0].mem.base != X86_REG_RIP)
-			break;
-		uint64_t slot = insn->address + insn->size + (uint64_t)x->operands[0].mem.disp, fn;
-		stub_seen = true;
-		/* the slot's relocation names the function; a copied slot, where it landed */
-		name = symbolizer_got_slot_name(sc->s->symbolizer, slot);
-		if (!name && target_read_u64(sc->s->target, slot, &fn))
-			name = symbolizer_function_at(sc->s->symbolizer, fn);
-		break;
-	}
-	cs_free(insn, 1);
-	return stub_seen ? name : symbolizer_function_at(sc->s->symbolizer, target);
+	uint64_t slot, fn;
+	if (!code_jump_slot(sc->cs, stub, n, target, &slot))
+		return symbolizer_function_at(sc->s->symbolizer, target);
+	/* the slot's relocation names the function; a copied slot, where it landed */
+	const char *name = symbolizer_got_slot_name(sc->s->symbolizer, slot);
+	if (!name && target_read_u64(sc->s->target, slot, &fn))
+		name = symbolizer_function_at(sc->s->symbolizer, fn);
+	return name;
 }
 
 /* A lock function: pthread_mutex_lock, pthread_spin_lock, pthread_rwlock_wrlock, a Rust or
@@ -131,24 +114,32 @@ static bool lock_function(const char *name)
 	       !strstr(fn, "trylock") && !strstr(fn, "clock");
 }
 
-/* After the instruction taking a lock's address: is it handed to a lock function? */
-static const char *called_lock(struct scan *sc, const uint8_t *p, size_t n, uint64_t addr)
+struct code_ctx {
+	struct scan *sc;
+	size_t ti;
+	const char *fn;
+};
+
+static bool want_lock(void *ctx, uint64_t target)
 {
-	cs_insn *insn = cs_malloc(sc->cs);
-	const char *found = NULL;
-	for (int k = 0; k < CALL_LOOKAHEAD && n > 0 && cs_disasm_iter(sc->cs, &p, &n, &addr, insn); k++) {
-		if (insn->id != X86_INS_CALL)
-			continue;
-		const cs_x86 *x = &insn->detail->x86;
-		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
-			const char *name = call_target_name(sc, (uint64_t)x->operands[0].imm);
-			if (name && lock_function(name))
-				found = name;
-		}
-		break;	/* the first call after it is the one it is for */
+	const struct code_ctx *c = ctx;
+	return lock_index(c->sc, target) >= 0;
+}
+
+static void lock_ref(void *ctx, const struct code_ref *r)
+{
+	const struct code_ctx *c = ctx;
+	struct hit *h = &c->sc->hits[c->ti * (size_t)c->sc->nlocks + (size_t)lock_index(c->sc, r->addr)];
+	if (h->function && h->lock_call)
+		return;
+	/* the code up to the PC only: a call after it is still to come */
+	const char *name = r->callee ? call_target_name(c->sc, r->callee) : NULL;
+	const char *lc = name && lock_function(name) ? name : NULL;
+	if (!h->function || lc) {
+		h->function = c->fn;
+		h->code_at = r->at;
+		h->lock_call = lc;
 	}
-	cs_free(insn, 1);
-	return found;
 }
 
 /* RIP-relative operands in [entry, end): the static addresses the code takes. */
@@ -162,36 +153,15 @@ static void scan_code(struct scan *sc, size_t ti, const char *fn, uint64_t entry
 	sc->code_left -= len;
 	unsigned char *code = xmalloc(len);
 	size_t n = target_read(sc->s->target, entry, code, len);
-	const uint8_t *p = code;
-	uint64_t addr = entry;
-	cs_insn *insn = cs_malloc(sc->cs);
-	while (n > 0 && cs_disasm_iter(sc->cs, &p, &n, &addr, insn)) {
-		const cs_x86 *x = &insn->detail->x86;
-		for (int k = 0; k < x->op_count; k++) {
-			if (x->operands[k].type != X86_OP_MEM || x->operands[k].mem.base != X86_REG_RIP)
-				continue;
-			uint64_t target = insn->address + insn->size + (uint64_t)x->operands[k].mem.disp;
-			int li = lock_index(sc, target);
-			struct hit *h = li >= 0 ? &sc->hits[ti * (size_t)sc->nlocks + (size_t)li] : NULL;
-			if (h && (!h->function || !h->lock_call)) {
-				/* the code up to the PC only: a call after it is still to come */
-				const char *lc = called_lock(sc, p, n, addr);
-				if (!h->function || lc) {
-					h->function = fn;
-					h->code_at = insn->address;
-					h->lock_call = lc;
-				}
-			}
-		}
-	}
-	cs_free(insn, 1);
+	struct code_ctx c = { sc, ti, fn };
+	code_refs(sc->cs, code, n, entry, want_lock, lock_ref, &c);
 	free(code);
 }
 
 static void scan_frames(struct scan *sc, size_t ti)
 {
 	struct task *t = &sc->s->tasks[ti];
-	if (!t->syms || !sc->have_cs || !sc->s->target)
+	if (!t->syms || !sc->cs || !sc->s->target)
 		return;
 	for (int i = 0; i < t->npcs && i < FRAMES_MAX; i++) {
 		const struct pcsym *ps = t->syms[i];
@@ -279,13 +249,11 @@ void infer_likely_holders(struct snapshot *s)
 		sc.hits[k].stack_off = -1;
 	/* the code reading below (RIP-relative operands, PLT stubs) is x86_64's */
 	bool x86 = s->arch && s->arch->id == ARCH_X86_64;
-	sc.have_cs = x86 && cs_open(CS_ARCH_X86, CS_MODE_64, &sc.cs) == CS_ERR_OK;
-	if (sc.have_cs)
-		cs_option(sc.cs, CS_OPT_DETAIL, CS_OPT_ON);
-	else if (!x86)
+	sc.cs = x86 ? code_scanner_new() : NULL;
+	if (!x86)
 		snapshot_warn(s, "likely lock holders of a %s target rest on stacks and registers only: "
 			      "chang reads x86_64 code only", s->arch ? s->arch->name : "?");
-	else
+	else if (!sc.cs)
 		snapshot_warn(s, "the disassembler (Capstone) could not start: likely lock holders rest on "
 			      "stacks and registers only");
 	for (size_t i = 0; i < s->ntasks; i++) {
@@ -301,7 +269,6 @@ void infer_likely_holders(struct snapshot *s)
 		if (li >= 0)
 			choose(&sc, t, li);
 	}
-	if (sc.have_cs)
-		cs_close(&sc.cs);
+	code_scanner_free(sc.cs);
 	free(sc.hits);
 }

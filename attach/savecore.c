@@ -36,7 +36,7 @@
 struct fpregs {
 	pid_t tid;
 	bool valid;
-	struct user_fpregs_struct fp;
+	elf_fpregset_t fp;	/* the host's floating-point registers (NT_PRFPREG's layout) */
 };
 
 struct core_save {
@@ -684,7 +684,9 @@ void core_save_frozen(struct core_save *cs, struct target *t, struct snapshot *s
 			continue;
 		struct fpregs *f = &cs->fp[cs->nfp++];
 		f->tid = k->tid;
-		f->valid = ptrace(PTRACE_GETFPREGS, k->tid, 0, &f->fp) == 0;
+		struct iovec iov = { &f->fp, sizeof(f->fp) };
+		f->valid = ptrace(PTRACE_GETREGSET, k->tid, (void *)(uintptr_t)NT_PRFPREG, &iov) == 0 &&
+			   iov.iov_len == sizeof(f->fp);
 	}
 	qsort(cs->fp, cs->nfp, sizeof(*cs->fp), fp_cmp);
 	if (cs->full)

@@ -22,7 +22,7 @@ enum core_comp core_comp_of(const char *path);
 struct core_thread {
 	pid_t tid;
 	const struct regs *regs;		/* the host's (coreemit writes the host's notes) */
-	const struct user_fpregs_struct *fp;	/* NULL: not read */
+	const elf_fpregset_t *fp;		/* the host's; NULL: not read */
 	const char *name;			/* NULL or "": none */
 };
 

@@ -32,7 +32,7 @@ static bool is_dead(uint32_t status)
 }
 
 struct graw {
-	uint64_t gp, goid, m, lo, hi, pc, sp, startpc, gopc, waitsince, lockedm, labels, waiting, parent;
+	uint64_t gp, goid, m, lo, hi, pc, sp, lr, startpc, gopc, waitsince, lockedm, labels, waiting, parent;
 	uint32_t status;
 	uint8_t reason;
 	bool trap, syscall, scan, nostack, badsp;
@@ -109,6 +109,7 @@ static void start_point(struct goreader *r, const unsigned char *b, struct graw 
 		if (th && th->have_regs && regs_sp(&th->regs) >= g->lo && regs_sp(&th->regs) < g->hi) {
 			g->pc = regs_pc(&th->regs);
 			g->sp = regs_sp(&th->regs);
+			g->lr = th->regs.arch->lr >= 0 ? th->regs.w[th->regs.arch->lr] : 0;
 			g->trap = true;
 			return;
 		}
@@ -127,6 +128,7 @@ static void start_point(struct goreader *r, const unsigned char *b, struct graw 
 	}
 	g->pc = go_le64(b + L->g_sched_pc);
 	g->sp = go_le64(b + L->g_sched_sp);
+	g->lr = L->g_sched_lr ? go_le64(b + L->g_sched_lr) : 0;
 }
 
 static int cmp_goid(const void *a, const void *b)
@@ -322,7 +324,7 @@ int go_read_goroutines(struct goreader *r, struct err *e)
 		struct go_unwind_result ur = { .error = g->badsp ? "its stack pointer lies outside its stack"
 								  : "running, and not stopped (--no-stop): no stack" };
 		if (!g->nostack && !g->badsp)
-			go_unwind(r, g->pc, g->sp, g->trap, g->syscall, pcbuf, r->max_depth, &ur);
+			go_unwind(r, g->pc, g->sp, g->lr, g->trap, g->syscall, pcbuf, r->max_depth, &ur);
 		t->npcs = ur.n;
 		t->truncated = ur.truncated;
 		t->unwind_error = ur.error;

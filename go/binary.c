@@ -67,10 +67,17 @@ int go_elf_load(struct goreader *r, struct err *e)
 	if (!elf)
 		return err_set(e, ERR_FAIL, "executable: not an ELF file (%s)", elf_errmsg(-1));
 	GElf_Ehdr eh;
-	if (!gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+	if (!gelf_getehdr(elf, &eh) || (eh.e_machine != EM_X86_64 && eh.e_machine != EM_AARCH64) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64) {
 		elf_end(elf);
-		return err_set(e, ERR_FAIL, "executable: only linux/amd64 Go binaries are supported");
+		return err_set(e, ERR_FAIL, "executable: only linux/amd64 and linux/arm64 Go binaries are supported");
 	}
+	if (r->s && r->s->arch && r->s->arch->e_machine != eh.e_machine) {
+		elf_end(elf);
+		return err_set(e, ERR_FAIL, "executable: a Go binary for %s, but the target is %s",
+			       eh.e_machine == EM_AARCH64 ? "arm64" : "amd64", r->s->arch->name);
+	}
+	r->uses_lr = eh.e_machine == EM_AARCH64;
 	el->pie = eh.e_type == ET_DYN;
 	el->bias = 0;
 	if (el->pie && r->from_file) {

@@ -102,6 +102,24 @@ static void plain_waits(struct goreader *r)
 	}
 }
 
+/* A goroutine inside a C call (its traceback starts in runtime.cgocall) runs it on its M's
+ * thread: that thread's native frames (the C code, down to runtime.asmcgocall, where the
+ * stack switches) are the rest of the goroutine's stack, and its pthread waits are the
+ * goroutine's. */
+static void link_cgo_threads(struct goreader *r)
+{
+	for (size_t i = 0; i < r->ngs; i++) {
+		const struct task *g = &r->gs[i];
+		const struct pcsym *ps = g->npcs && g->syms ? g->syms[0] : NULL;
+		const char *fn = ps && ps->nframes ? ps->frames[0].function : NULL;
+		if (!g->tid || !fn || strcmp(fn, "runtime.cgocall") != 0)
+			continue;
+		for (size_t k = 0; k < r->s->ntasks; k++)
+			if (r->s->tasks[k].tid == g->tid && r->s->tasks[k].kind == TASK_THREAD)
+				r->s->tasks[k].cgo_goroutine = g;
+	}
+}
+
 static void reader_free(struct goreader *r)
 {
 	go_elf_free(&r->elf);
@@ -251,6 +269,7 @@ int go_capture(struct target *t, struct snapshot *s, int exe_fd, struct go_prep 
 		go_netpoll_waits(&r);
 		go_watch_waits(&r);
 		plain_waits(&r);
+		link_cgo_threads(&r);
 		s->goroutines = r.gs;
 		s->ngoroutines = r.ngs;
 	}

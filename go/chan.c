@@ -83,23 +83,26 @@ static struct go_object *chan_at(struct goreader *r, struct chan_memo *m, uint64
 	return m->v[h] = read_chan(r, c);
 }
 
-/* The global variable holding channel c ("main.logCh"), from .symtab; stripped binaries
- * would only give a section offset, which names nothing for a reader. */
-static const char *holder_name(struct goreader *r, const unsigned char *const *bufs, const struct go_section *const *secs,
-			       int nsecs, uint64_t c)
+/* The global variable holding channel c: its address (which code that uses the channel
+ * loads, stripped or not) and its name ("main.logCh") from .symtab; stripped binaries would
+ * only give a section offset, which names nothing for a reader. */
+static void find_holder(struct goreader *r, const unsigned char *const *bufs, const struct go_section *const *secs,
+			int nsecs, struct go_object *o)
 {
 	for (int k = 0; k < nsecs; k++) {
 		if (!bufs[k])
 			continue;
 		for (uint64_t off = 0; off + 8 <= secs[k]->size; off += 8) {
-			if (go_le64(bufs[k] + off) != c)
+			if (go_le64(bufs[k] + off) != o->address)
 				continue;
-			const char *n = go_data_name(r, secs[k]->addr + off);
-			if (n && n[0] != '.')
-				return n;
+			const char *n = r->elf.nobjs ? go_data_name(r, secs[k]->addr + off) : NULL;
+			if (n && n[0] == '.')
+				continue;
+			o->holder = secs[k]->addr + off;
+			o->symbol = n;
+			return;
 		}
 	}
-	return NULL;
 }
 
 static int cmp_waiters(const void *a, const void *b)
@@ -111,7 +114,7 @@ static int cmp_waiters(const void *a, const void *b)
 
 static void name_channels(struct goreader *r, struct chan_memo *m)
 {
-	if (!r->elf.nobjs || !m->n)
+	if (!m->n)
 		return;
 	struct go_object **v = xmalloc(sizeof(*v) * m->n);
 	size_t n = 0;
@@ -136,7 +139,7 @@ static void name_channels(struct goreader *r, struct chan_memo *m)
 		ns++;
 	}
 	for (size_t i = 0; i < n && i < NAMED_CHANNELS; i++)
-		v[i]->symbol = holder_name(r, (const unsigned char *const *)bufs, secs, ns, v[i]->address);
+		find_holder(r, (const unsigned char *const *)bufs, secs, ns, v[i]);
 	for (int k = 0; k < ns; k++)
 		free(bufs[k]);
 	free(v);

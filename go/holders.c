@@ -1,152 +1,341 @@
-/* A guess at who holds a sync.Mutex, which records no owner. For each goroutine blocked
- * locking a mutex, the code of its blocked function from entry up to the call it blocks in
- * is scanned for locks of the other contended global mutexes: `LEA mu(SB)` followed by the
- * inlined Lock fast path (LOCK CMPXCHG) or a call to sync.(*Mutex).Lock, minus those undone
- * by the inlined Unlock (LOCK XADD) or a call to Unlock. It follows code in address order,
- * not control flow, and sees only globals: findings built on it say "likely". */
+/* Evidence of who would release what others wait for, since the Go runtime records no
+ * mutex owner, no channel consumer and no one who will call a WaitGroup's Done. For every
+ * goroutine, the code of each of its current functions (outside the runtime and sync), from
+ * the function's entry up to the call it is in now, is decoded (util/coderefs.c, Capstone)
+ * for the objects goroutines wait on: a global sync.Mutex locked (the inlined fast path's
+ * LOCK CMPXCHG or a call to Lock) and not unlocked (LOCK XADD, a call to Unlock); the global
+ * holding a channel loaded for runtime.chanrecv/chansend/closechan/selectgo, or just loaded;
+ * a global WaitGroup handed to Add or Done. It follows code in address order, not control
+ * flow, and sees only globals: what is built on it says "likely", with this evidence. */
 #include "go/internal.h"
+#include "util/arch.h"
+#include "util/coderefs.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>
 
 #define CODE_MAX (64u << 10)
-#define LOOKAHEAD 40
-#define MAX_HELD 16
+#define MAX_OBJS 256
+#define FRAMES_MAX 16
 
-struct tally {
-	const struct go_object *o;
+/* an address whose use in code means an object: a global mutex or WaitGroup itself, or the
+ * global holding a channel */
+struct watched {
+	uint64_t addr;
+	int oi;
+};
+
+/* what one function's code, on the way to one return address, did with each object */
+struct fref {
+	int oi;
+	int net;		/* mutexes: locks minus unlocks in address order before the PC */
+	bool held;		/* mutexes: a lock reaches the PC without passing an unlock */
+	unsigned hows;
+	uint64_t at;		/* the first instruction that used it */
+};
+
+/* one use of an object anywhere in the function, before it is known whether it leads to
+ * the PC */
+struct use {
+	int oi;
+	int effect;		/* +1 lock, -1 unlock, 0 neither */
+	unsigned hows;
+	uint64_t at, effect_at;
+};
+
+struct frame_memo {
+	uint64_t entry, ret;	/* entry 0: free slot */
+	struct fref *v;
 	int n;
 };
 
-/* The call site in the goroutine's first frame outside sync and the runtime: its function's
- * entry and the return address of the call it blocks in. */
-static bool blocked_site(const struct task *t, uint64_t *entry, uint64_t *ret)
+struct holders {
+	struct goreader *r;
+	const struct go_object **objs;
+	int nobjs;
+	struct watched *w;
+	int nw;
+	struct frame_memo *memo;
+	size_t memo_cap, memo_n;
+	struct code_scanner *cs;
+	unsigned char *code;
+	/* the frame being decoded */
+	struct use *cur;
+	size_t ncur, capcur;
+};
+
+static int cmp_watched(const void *a, const void *b)
 {
-	for (int i = 0; i < t->npcs; i++) {
-		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
-		if (!ps || !ps->nframes || !ps->frames[0].function)
-			return false;
-		const char *f = ps->frames[0].function;
+	const struct watched *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static int object_at(const struct holders *h, uint64_t addr)
+{
+	size_t lo = 0, hi = (size_t)h->nw;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->w[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < (size_t)h->nw && h->w[lo].addr == addr ? h->w[lo].oi : -1;
+}
+
+static bool want(void *ctx, uint64_t target)
+{
+	return object_at(ctx, target) >= 0;
+}
+
+static const char *callee_name(struct goreader *r, uint64_t target)
+{
+	struct go_func f;
+	return target && go_findfunc(r, target, &f) && f.entry == target ? go_funcname(r, f.nameoff) : NULL;
+}
+
+static bool named(const char *n, const char *a, const char *b)
+{
+	return n && (strcmp(n, a) == 0 || (b && strcmp(n, b) == 0));
+}
+
+static void hit(void *ctx, const struct code_ref *ref)
+{
+	struct holders *h = ctx;
+	int oi = object_at(h, ref->addr);
+	const struct go_object *o = h->objs[oi];
+	const char *callee = ref->atomic ? NULL : callee_name(h->r, ref->callee);
+	int net = 0;
+	unsigned how = 1u << GO_REF_ADDRESS;
+	if (o->kind == WAIT_MUTEX) {
 		/* Go 1.24 moved the Mutex code into internal/sync, behind sync.Mutex */
-		if (strncmp(f, "runtime.", 8) == 0 || strncmp(f, "sync.", 5) == 0 || strncmp(f, "internal/sync.", 14) == 0)
+		if (ref->atomic)
+			net = ref->atomic;
+		else if (named(callee, "sync.(*Mutex).Lock", "internal/sync.(*Mutex).Lock"))
+			net = 1;
+		else if (named(callee, "sync.(*Mutex).Unlock", "internal/sync.(*Mutex).Unlock"))
+			net = -1;
+	} else if (o->kind == WAIT_CHANNEL && callee) {
+		if (named(callee, "runtime.chanrecv1", "runtime.chanrecv2"))
+			how |= 1u << GO_REF_RECEIVED;
+		else if (named(callee, "runtime.chansend1", NULL))
+			how |= 1u << GO_REF_SENT;
+		else if (named(callee, "runtime.closechan", NULL))
+			how |= 1u << GO_REF_CLOSED;
+		else if (strncmp(callee, "runtime.select", 14) == 0)
+			how |= 1u << GO_REF_SELECTED;
+	} else if (o->kind == WAIT_JOIN &&
+		   named(callee, "sync.(*WaitGroup).Add", "sync.(*WaitGroup).Done")) {
+		how |= 1u << GO_REF_ADDED;
+	}
+	VEC_RESERVE(h->cur, h->capcur, h->ncur + 1);
+	h->cur[h->ncur++] = (struct use){ oi, net, how, ref->at, ref->effect_at ? ref->effect_at : ref->at };
+}
+
+/* The uses of the function's code [entry, end) that lead to ret, summed per object: a use
+ * counts when it comes before ret in address order or control can get from it to ret; a
+ * mutex is held when one of its locks gets to ret without passing one of its unlocks (by
+ * address order, locks minus unlocks, when the function has jump tables). */
+static int summarize(struct holders *h, const struct code_cfg *g, uint64_t ret, struct fref *out)
+{
+	int n = 0;
+	bool cfg = g && code_cfg_complete(g);
+	uint64_t *avoid = xmalloc(sizeof(*avoid) * (h->ncur ? h->ncur : 1));
+	for (size_t i = 0; i < h->ncur; i++) {
+		const struct use *u = &h->cur[i];
+		bool counts = u->at < ret || (g && code_cfg_reaches(g, u->at, ret, NULL, 0));
+		if (!counts)
 			continue;
-		/* the physical frame's own return address is that of its innermost inlined call */
-		uint64_t e = ps->frames[0].func_entry;
+		int k;
+		for (k = 0; k < n; k++)
+			if (out[k].oi == u->oi)
+				break;
+		if (k == n) {
+			if (n == MAX_OBJS)
+				continue;
+			out[n++] = (struct fref){ .oi = u->oi, .at = u->at };
+		}
+		out[k].hows |= u->hows;
+		if (u->at < ret)
+			out[k].net += u->effect;
+		if (u->effect > 0 && !out[k].held && cfg) {
+			size_t na = 0;
+			for (size_t j = 0; j < h->ncur; j++)
+				if (h->cur[j].oi == u->oi && h->cur[j].effect < 0)
+					avoid[na++] = h->cur[j].effect_at;
+			out[k].held = code_cfg_reaches(g, u->effect_at, ret, avoid, na);
+		}
+	}
+	if (!cfg)
+		for (int k = 0; k < n; k++)
+			out[k].held = out[k].net > 0;
+	free(avoid);
+	return n;
+}
+
+static uint64_t hash2(uint64_t a, uint64_t b)
+{
+	uint64_t x = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	return x ^ (x >> 29);
+}
+
+static struct frame_memo *memo_slot(struct holders *h, uint64_t entry, uint64_t ret)
+{
+	if (h->memo_n * 2 >= h->memo_cap) {
+		struct frame_memo *old = h->memo;
+		size_t oc = h->memo_cap;
+		h->memo_cap = oc ? oc * 2 : 1024;
+		h->memo = xcalloc(h->memo_cap, sizeof(*h->memo));
+		for (size_t i = 0; i < oc; i++) {
+			if (!old[i].entry)
+				continue;
+			size_t k = hash2(old[i].entry, old[i].ret) & (h->memo_cap - 1);
+			while (h->memo[k].entry)
+				k = (k + 1) & (h->memo_cap - 1);
+			h->memo[k] = old[i];
+		}
+		free(old);
+	}
+	size_t k = hash2(entry, ret) & (h->memo_cap - 1);
+	while (h->memo[k].entry) {
+		if (h->memo[k].entry == entry && h->memo[k].ret == ret)
+			return &h->memo[k];
+		k = (k + 1) & (h->memo_cap - 1);
+	}
+	h->memo_n++;
+	struct frame_memo *m = &h->memo[k];
+	m->entry = entry;
+	m->ret = ret;
+	h->ncur = 0;
+	/* the whole function: a loop's lock or unlock can sit after the PC in address order */
+	uint64_t end = go_func_end(h->r, entry);
+	if (end <= ret || end - entry > CODE_MAX)
+		end = ret;
+	size_t n = (size_t)(end - entry);
+	struct code_cfg *g = NULL;
+	if (go_read(h->r, entry, h->code, n)) {
+		code_refs(h->cs, h->code, n, entry, want, hit, h);
+		if (h->ncur && end > ret)
+			g = code_cfg_build(h->cs, h->code, n, entry);
+	}
+	struct fref out[MAX_OBJS];
+	m->n = h->ncur ? summarize(h, g, ret, out) : 0;
+	if (m->n)
+		m->v = arena_memdup(&h->r->s->arena, out, sizeof(*out) * (size_t)m->n);
+	code_cfg_free(g);
+	return m;
+}
+
+static bool skipped(const char *f)
+{
+	return !f || strncmp(f, "runtime.", 8) == 0 || strncmp(f, "sync.", 5) == 0 || strncmp(f, "internal/", 9) == 0;
+}
+
+/* One goroutine: what each of its current functions did, summed per object. */
+static void goroutine_refs(struct holders *h, struct task *t)
+{
+	struct goroutine_info *gi = (struct goroutine_info *)t->go;
+	struct go_ref refs[32];
+	int nrefs = 0, nets[32];
+	bool first = true;
+	int frames = 0;
+	for (int i = 0; i < t->npcs && t->syms && frames < FRAMES_MAX;) {
+		const struct pcsym *ps = t->syms[i];
+		uint64_t e = ps && ps->nframes ? ps->frames[0].func_entry : 0;
+		/* the physical frame's inlined calls come first, each a PC of its own; its
+		 * return address is that of its innermost inlined call */
 		int j = i;
-		while (j > 0 && t->syms[j - 1] && t->syms[j - 1]->nframes && t->syms[j - 1]->frames[0].func_entry == e)
-			j--;
-		*entry = e;
-		*ret = t->pcs[j];
-		return e && *ret > e;
+		while (j + 1 < t->npcs && t->syms[j + 1] && t->syms[j + 1]->nframes &&
+		       t->syms[j + 1]->frames[0].func_entry == e && e)
+			j++;
+		const char *fn = ps && ps->nframes ? t->syms[j]->frames[0].function : NULL;
+		uint64_t ret = t->pcs[i];
+		int at = i;
+		i = j + 1;
+		if (!e || skipped(fn) || at == 0 || ret <= e || ret - e > CODE_MAX)
+			continue;
+		frames++;
+		const struct frame_memo *m = memo_slot(h, e, ret);
+		for (int k = 0; k < m->n; k++) {
+			const struct fref *f = &m->v[k];
+			const struct go_object *o = h->objs[f->oi];
+			/* the last lock of the awaited mutex is the attempt that blocked: for it,
+			 * locks minus unlocks before the PC, less that one */
+			int net = first && o == gi->object && o->kind == WAIT_MUTEX ? f->net - 1 : f->held;
+			int q;
+			for (q = 0; q < nrefs; q++)
+				if (refs[q].o == o)
+					break;
+			if (q == nrefs) {
+				if (nrefs == 32)
+					continue;
+				refs[nrefs] = (struct go_ref){ o, 0, fn, f->at };
+				nets[nrefs++] = 0;
+			}
+			refs[q].hows |= f->hows;
+			nets[q] = net > nets[q] ? net : nets[q];
+		}
+		first = false;
 	}
-	return false;
-}
-
-static void count(struct tally *v, int *nv, const struct go_object *o, int d)
-{
-	for (int i = 0; i < *nv; i++)
-		if (v[i].o == o) {
-			v[i].n += d;
-			return;
+	const struct go_object *held[32];
+	int nheld = 0;
+	for (int q = 0; q < nrefs; q++)
+		if (refs[q].o->kind == WAIT_MUTEX && nets[q] > 0) {
+			refs[q].hows |= 1u << GO_REF_LOCKED;
+			held[nheld++] = refs[q].o;
 		}
-	if (*nv < MAX_HELD)
-		v[(*nv)++] = (struct tally){ o, d };
-}
-
-/* What follows `LEA mu` within a few instructions: +1 lock, -1 unlock, 0 neither. */
-static int effect(struct goreader *r, const unsigned char *code, size_t n, size_t at, uint64_t base)
-{
-	for (size_t k = at; k + 5 <= n && k < at + LOOKAHEAD; k++) {
-		if (code[k] == 0xf0) {
-			/* LOCK [REX] 0F B1 is CMPXCHG, Mutex.Lock's fast path; 0F C1 is XADD, Unlock's */
-			size_t q = k + 1 + ((code[k + 1] & 0xf0) == 0x40);
-			if (code[q] == 0x0f && code[q + 1] == 0xb1)
-				return 1;
-			if (code[q] == 0x0f && code[q + 1] == 0xc1)
-				return -1;
-		}
-		if (code[k] == 0xe8) {
-			uint64_t target = base + k + 5 + (uint64_t)(int64_t)(int32_t)go_le32(code + k + 1);
-			struct go_func f;
-			const char *name = go_findfunc(r, target, &f) && f.entry == target ? go_funcname(r, f.nameoff) : NULL;
-			if (name && (strcmp(name, "sync.(*Mutex).Lock") == 0 ||
-				     strcmp(name, "internal/sync.(*Mutex).Lock") == 0))
-				return 1;
-			if (name && (strcmp(name, "sync.(*Mutex).Unlock") == 0 ||
-				     strcmp(name, "internal/sync.(*Mutex).Unlock") == 0))
-				return -1;
-			return 0;	/* some other call consumed the address */
-		}
+	if (nrefs) {
+		gi->refs = arena_memdup(&h->r->s->arena, refs, sizeof(*refs) * (size_t)nrefs);
+		gi->nrefs = nrefs;
 	}
-	return 0;
-}
-
-static const struct go_object *mutex_at(const struct go_object *const *objs, int nobjs, uint64_t addr)
-{
-	for (int i = 0; i < nobjs; i++)
-		if (objs[i]->address == addr)
-			return objs[i];
-	return NULL;
+	if (nheld) {
+		gi->likely_holds = arena_memdup(&h->r->s->arena, held, sizeof(*held) * (size_t)nheld);
+		gi->nlikely_holds = nheld;
+	}
 }
 
 void go_guess_holders(struct goreader *r)
 {
-	/* the contended mutexes: only these can explain a wait */
-	const struct go_object **objs = NULL;
-	int nobjs = 0;
-	size_t cap = 0;
-	for (size_t i = 0; i < r->ngs; i++) {
+	struct holders h = { .r = r };
+	/* the objects goroutines wait on: only these can explain a wait */
+	size_t capw = 0;
+	for (size_t i = 0; i < r->ngs && h.nobjs < MAX_OBJS; i++) {
 		const struct go_object *o = r->gs[i].go->object;
-		if (!o || o->kind != WAIT_MUTEX || mutex_at(objs, nobjs, o->address) || nobjs >= 256)
+		uint64_t addr = !o ? 0 : o->kind == WAIT_CHANNEL ? o->holder
+				 : o->kind == WAIT_MUTEX || o->kind == WAIT_JOIN ? o->address : 0;
+		if (!addr || object_at(&h, addr) >= 0)
 			continue;
-		VEC_RESERVE(objs, cap, (size_t)nobjs + 1);
-		objs[nobjs++] = o;
+		h.objs = xrealloc(h.objs, sizeof(*h.objs) * (size_t)(h.nobjs + 1));
+		h.objs[h.nobjs] = o;
+		VEC_RESERVE(h.w, capw, (size_t)h.nw + 1);
+		h.w[h.nw++] = (struct watched){ addr, h.nobjs++ };
+		qsort(h.w, (size_t)h.nw, sizeof(*h.w), cmp_watched);
 	}
-	if (!nobjs)
+	if (!h.nobjs)
 		return;
-	unsigned char *code = xmalloc(CODE_MAX);
-	/* goroutines blocked at one call site share the answer */
-	uint64_t last_entry = 0, last_ret = 0;
-	const struct go_object *held[MAX_HELD];
-	int nheld = 0;
-	const struct go_object *last_wait = NULL;
-	for (size_t i = 0; i < r->ngs; i++) {
-		struct task *t = &r->gs[i];
-		struct goroutine_info *gi = (struct goroutine_info *)t->go;
-		if (!gi->object || gi->object->kind != WAIT_MUTEX)
-			continue;
-		uint64_t entry, ret;
-		if (!blocked_site(t, &entry, &ret))
-			continue;
-		if (entry != last_entry || ret != last_ret || gi->object != last_wait) {
-			last_entry = entry;
-			last_ret = ret;
-			last_wait = gi->object;
-			nheld = 0;
-			size_t n = ret - entry > CODE_MAX ? CODE_MAX : (size_t)(ret - entry);
-			if (!go_read(r, entry, code, n))
-				continue;
-			struct tally v[MAX_HELD];
-			int nv = 0;
-			for (size_t k = 0; k + 7 <= n; k++) {
-				if ((code[k] != 0x48 && code[k] != 0x4c) || code[k + 1] != 0x8d || (code[k + 2] & 0xc7) != 0x05)
-					continue;
-				uint64_t target = entry + k + 7 + (uint64_t)(int64_t)(int32_t)go_le32(code + k + 3);
-				const struct go_object *o = mutex_at(objs, nobjs, target);
-				if (o)
-					count(v, &nv, o, effect(r, code, n, k + 7, entry));
-			}
-			/* the last lock of the awaited mutex is the attempt that blocked */
-			count(v, &nv, gi->object, -1);
-			for (int k = 0; k < nv; k++)
-				if (v[k].n > 0)
-					held[nheld++] = v[k].o;
-		}
-		if (!nheld)
-			continue;
-		gi->likely_holds = arena_memdup(&r->s->arena, held, sizeof(*held) * (size_t)nheld);
-		gi->nlikely_holds = nheld;
+	if (r->s->arch && r->s->arch->id != ARCH_X86_64) {
+		/* the code reading is x86_64's */
+		snapshot_warn(r->s, "goroutines: no likely mutex holders, channel consumers or WaitGroup workers "
+			      "on %s: chang reads x86_64 code only", r->s->arch->name);
+		free(h.objs);
+		free(h.w);
+		return;
 	}
-	free(code);
-	free(objs);
+	h.cs = code_scanner_new();
+	if (!h.cs) {
+		snapshot_warn(r->s, "goroutines: the disassembler (Capstone) could not start: no likely mutex "
+			      "holders, channel consumers or WaitGroup workers");
+		free(h.objs);
+		free(h.w);
+		return;
+	}
+	h.code = xmalloc(CODE_MAX);
+	for (size_t i = 0; i < r->ngs; i++)
+		goroutine_refs(&h, &r->gs[i]);
+	code_scanner_free(h.cs);
+	free(h.code);
+	free(h.cur);
+	free(h.memo);
+	free(h.objs);
+	free(h.w);
 }

@@ -55,8 +55,10 @@ struct go_funcids {
 /* Offsets of the runtime's structures, all from type descriptors. */
 struct go_layout {
 	uint64_t g_size, g_stack_lo, g_stack_hi, g_m, g_sched_sp, g_sched_pc, g_syscallsp, g_syscallpc;
+	uint64_t g_sched_lr;	/* gobuf.lr: 0 when the field is missing (it is there on every arch) */
 	uint64_t g_status, g_goid, g_waitsince, g_waitreason, g_lockedm, g_gopc, g_startpc, g_waiting;
 	uint64_t g_labels, g_parentgoid;
+	uint64_t g_trackingseq;	/* uint8, +1 each time the goroutine stops running (1.19 on) */
 	uint64_t m_procid;
 	uint64_t sudog_size, sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_isselect, sudog_waitlink;
 	uint64_t sudog_c;
@@ -86,6 +88,10 @@ struct goreader {
 	const unsigned char *file;	/* the executable mapped while preparing, else NULL */
 	size_t file_len;
 
+	/* linux/arm64 (a link-register machine: a call leaves its return address in x30, which
+	 * a function with a frame saves at the bottom of it) rather than linux/amd64 */
+	bool uses_lr;
+	unsigned pcquantum;	/* the pclntab's PC step: 1 on amd64, 4 on arm64 */
 	/* version: from the build info, else guessed from the pclntab magic */
 	const char *version;
 	int major, minor;
@@ -157,6 +163,8 @@ int go_pclntab_load(struct goreader *r, struct err *e);
 bool go_findfunc(struct goreader *r, uint64_t pc, struct go_func *f);
 bool go_func_by_index(struct goreader *r, uint64_t i, struct go_func *f);
 const char *go_funcname(struct goreader *r, int32_t nameoff);
+/* Where the function holding pc ends (the next one's entry); 0 when pc is in none. */
+uint64_t go_func_end(struct goreader *r, uint64_t pc);
 /* pcvalue: the table's value at targetpc, -1 when none. */
 int32_t go_pcvalue(struct goreader *r, const struct go_func *f, uint32_t off, uint64_t targetpc);
 int32_t go_pcdata(struct goreader *r, const struct go_func *f, uint32_t table, uint64_t pc);
@@ -208,8 +216,10 @@ struct go_unwind_result {
 	bool truncated;
 	const char *error;
 };
-void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, bool trap, bool syscall, uint64_t *pcs, int max,
-	       struct go_unwind_result *res);
+/* lr: on arm64, the link register of the innermost frame (a frameless function's return
+ * address), 0 when not known; ignored on amd64. */
+void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, uint64_t lr, bool trap, bool syscall, uint64_t *pcs,
+	       int max, struct go_unwind_result *res);
 void go_pccache_free(struct goreader *r);
 
 /* args.c: the argument words of the function at pc (a symbolic PC, as Go's symPC) whose

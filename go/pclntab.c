@@ -51,8 +51,11 @@ int go_pclntab_load(struct goreader *r, struct err *e)
 	default:
 		return err_set(e, ERR_FAIL, "pclntab: unknown magic %#x", r->magic);
 	}
-	if (h[4] != 0 || h[5] != 0 || h[6] != 1 || h[7] != 8)
-		return err_set(e, ERR_FAIL, "pclntab: not an amd64 table (quantum %u, pointer size %u)", h[6], h[7]);
+	/* PCQuantum: 1 on amd64, 4 on arm64 (fixed-size instructions) */
+	if (h[4] != 0 || h[5] != 0 || h[6] != (r->uses_lr ? 4 : 1) || h[7] != 8)
+		return err_set(e, ERR_FAIL, "pclntab: not an %s table (quantum %u, pointer size %u)",
+			       r->uses_lr ? "arm64" : "amd64", h[6], h[7]);
+	r->pcquantum = h[6];
 	r->nfunc = go_le64(h + 8);
 	r->text_start = go_le64(h + 24);
 	r->funcname_off = go_le64(h + 32);
@@ -128,6 +131,19 @@ bool go_findfunc(struct goreader *r, uint64_t pc, struct go_func *f)
 	return decode_func(r, go_le32(ft + (lo - 1) * 8 + 4), f);
 }
 
+uint64_t go_func_end(struct goreader *r, uint64_t pc)
+{
+	if (pc < r->text_start)
+		return 0;
+	uint64_t off = pc - r->text_start;
+	const unsigned char *ft = r->pcln + r->functab_off;
+	if (off >= go_le32(ft + r->nfunc * 8))
+		return 0;
+	/* the first entry past pc starts the next function (the table ends with the text's end) */
+	uint64_t lo = upper_bound(ft, r->nfunc, 8, &off, cmp_off_functab);
+	return r->text_start + go_le32(ft + lo * 8);
+}
+
 const char *go_funcname(struct goreader *r, int32_t nameoff)
 {
 	if (nameoff < 0 || !in_pcln(r, r->funcname_off + (uint64_t)nameoff, 1))
@@ -175,7 +191,7 @@ int32_t go_pcvalue(struct goreader *r, const struct go_func *f, uint32_t off, ui
 			return -1;
 		/* Go's int32 arithmetic wraps; C's signed overflow is undefined, so add unsigned */
 		val = (int32_t)((uint32_t)val + (-(uv & 1) ^ (uv >> 1)));
-		pc += pcd;	/* PCQuantum is 1 on amd64 */
+		pc += (uint64_t)pcd * (r->pcquantum ? r->pcquantum : 1);
 		if (targetpc < pc)
 			return val;
 	}

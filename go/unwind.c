@@ -132,17 +132,22 @@ static bool injected(const struct goreader *r, int fid)
 	return newer && (fid == r->fid.asyncpreempt || fid == r->fid.debugcallv2);
 }
 
-void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, bool trap, bool syscall, uint64_t *pcs, int max,
-	       struct go_unwind_result *res)
+void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, uint64_t lr0, bool trap, bool syscall, uint64_t *pcs,
+	       int max, struct go_unwind_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	if (!r->uses_lr)
+		lr0 = 0;
 	if (pc == 0) {
-		/* a call through a nil func value: start in the caller */
+		/* a call through a nil func value: start in the caller (arm64: whose return
+		 * address the caller stored at the bottom of its frame, SP unchanged) */
 		if (!go_u64(r, sp, &pc)) {
 			res->error = "cannot read the stack";
 			return;
 		}
-		sp += 8;
+		if (!r->uses_lr)
+			sp += 8;
+		lr0 = 0;
 	}
 	int callee = 0;		/* funcID_normal */
 	bool first = true;
@@ -166,17 +171,27 @@ void go_unwind(struct goreader *r, uint64_t pc, uint64_t sp, bool trap, bool sys
 			res->error = "bad frame size in the pcsp table";
 			return;
 		}
-		uint64_t fp = sp + (uint64_t)e->spdelta + 8;
-		uint64_t lr = 0;
+		/* amd64: the call pushed the return address just above the frame. arm64: it is in
+		 * the link register, which a function with a frame stores at its bottom (0(SP));
+		 * only the innermost frame of a frameless function still has it in the register
+		 * (runtime.unwinder.resolveInternal) */
+		uint64_t fp = sp + (uint64_t)e->spdelta + (r->uses_lr ? 0 : 8);
+		uint64_t lr = first ? lr0 : 0;
 		bool lr_ok = true;
-		if (!(flag & (FLAG_TOPFRAME | FLAG_SPWRITE)))
-			lr_ok = go_u64(r, fp - 8, &lr);
+		if (!(flag & (FLAG_TOPFRAME | FLAG_SPWRITE))) {
+			if (!r->uses_lr)
+				lr_ok = go_u64(r, fp - 8, &lr);
+			else if ((first && sp < fp) || lr == 0)
+				lr_ok = go_u64(r, sp, &lr);
+		} else {
+			lr = 0;
+		}
 		int k;
 		for (k = 0; k < e->nlog && res->n < max; k++) {
 			const struct logical *lg = &e->log[k];
 			if (!(lg->funcid == r->fid.wrapper && elide_wrapper_calling(r, callee))) {
-				if (r->unwind_argps)
-					r->unwind_argps[res->n] = fp;
+				if (r->unwind_argps)	/* arm64: past the caller's saved-LR slot */
+					r->unwind_argps[res->n] = fp + (r->uses_lr ? 8 : 0);
 				pcs[res->n++] = lg->rpc;
 			}
 			callee = lg->funcid;

@@ -148,6 +148,7 @@ struct go_object {
 	const char *type;	/* "chan string", "sync.Mutex", "sync.RWMutex", "sync.WaitGroup" */
 	uint64_t address;
 	const char *symbol;	/* the global holding or being it ("main.logCh"), NULL for heap */
+	uint64_t holder;	/* channels: the address of the global holding it, 0 when none */
 	/* channels */
 	uint64_t qcount, capacity;
 	bool closed;
@@ -157,6 +158,25 @@ struct go_object {
 	const char *state;
 	bool locked;
 	int sema_waiters;
+};
+
+/* A goroutine's code used an object others wait on: the Go runtime records no owner, no
+ * consumer and no one who will call Done, so this is the evidence there is. */
+enum go_ref_how {
+	GO_REF_ADDRESS,		/* took its address (or loaded the global holding it) */
+	GO_REF_LOCKED,		/* locked the mutex and had not unlocked it */
+	GO_REF_RECEIVED,	/* received from the channel (runtime.chanrecv1/2) */
+	GO_REF_SENT,		/* sent on it (runtime.chansend1) */
+	GO_REF_CLOSED,		/* closed it */
+	GO_REF_SELECTED,	/* used it in a select */
+	GO_REF_ADDED,		/* WaitGroup.Add / Done on it */
+};
+
+struct go_ref {
+	const struct go_object *o;
+	unsigned hows;		/* 1 << enum go_ref_how, for each thing its code did with it */
+	const char *function;	/* the current function whose code did it */
+	uint64_t at;		/* the instruction */
 };
 
 /* A word of the target that stays as it was while a goroutine stays in its wait, and its
@@ -192,6 +212,10 @@ struct goroutine_info {
 	 * blocks in and did not unlock (a guess from the code; sync.Mutex records no owner). */
 	const struct go_object **likely_holds;
 	int nlikely_holds;
+	/* What its current functions did, in their code before where each is now, with the
+	 * objects others wait on (go/holders.c): evidence of who would release them. */
+	const struct go_ref *refs;
+	int nrefs;
 	/* What must stay unchanged while it stays in this wait: its g's status (less the GC's
 	 * scan bit), wait reason, saved SP and PC and sudog list, the state words of its
 	 * object, its fd's pollDesc slot (go/watch.c). NULL for goroutines no finding can be
@@ -236,6 +260,9 @@ struct task {
 	const char *state;	/* "running", "runnable", or a wait kind name, "stopped", "zombie" */
 	struct wait *wait;	/* NULL when not waiting */
 	int group;		/* index into snapshot.groups */
+	/* Threads of a Go target: the goroutine whose C call (cgo) runs on this thread, whose
+	 * Go frames continue this thread's native ones past runtime.asmcgocall; NULL none. */
+	const struct task *cgo_goroutine;
 };
 
 struct group {
@@ -264,6 +291,21 @@ struct finding_lock {
 	int nwaiters;
 };
 
+/* One step of a Go blocking chain: goroutines waiting on an object, and the goroutine that
+ * would release it (its likely holder, consumer, or the one to call Done), which is the
+ * next step; the root, last, has no one after it. */
+struct chain_link {
+	uint64_t goid;		/* the goroutine (the first of count) */
+	int count;		/* goroutines waiting on the object the same way */
+	const char *op;		/* "sending on", "locking", "waiting for" */
+	const struct go_object *object;	/* NULL when the root waits on nothing go/ could name */
+	const char *site;	/* "main.consume (main.go:40)" */
+	uint64_t next_goid;	/* 0 at the root */
+	const char *relation;	/* what the next one is to the object: "likely receives from it" */
+	bool inferred;		/* every edge here is: the Go runtime records none of these */
+	const char *evidence;
+};
+
 struct finding {
 	enum finding_kind kind;
 	int seq;		/* 1-based number within its kind: "deadlock#1" */
@@ -289,6 +331,8 @@ struct finding {
 	int npids;
 	pid_t *tid_pids;
 	const char *evidence;	/* inferred findings: what the inference rests on, or NULL */
+	struct chain_link *chain;	/* Go blocking chains and cycles, step by step */
+	int nchain;
 };
 
 /* An open file descriptor of a live target (from /proc/PID/fd and fdinfo). */

@@ -16,11 +16,19 @@ static const char *lock_words(const struct snapshot *s, const struct finding_loc
 	return arena_printf(a, "%s (%#llx)", name, (unsigned long long)l->address);
 }
 
+/* Where a thread running a goroutine's C call switched stacks: its frames past it are the
+ * goroutine's, printed from the goroutine (the native unwinder would read g0's garbage). */
+static bool stack_switch(const struct task *t, const struct sym_frame *f)
+{
+	return t->cgo_goroutine && f && f->function && strncmp(f->function, "runtime.asmcgocall", 18) == 0;
+}
+
 static void print_stack(FILE *out, const struct snapshot *s, const struct task *t, const char *indent)
 {
 	int shown = 0;
+	bool cut = false;
 	struct arena a = { 0 };
-	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN; i++) {
+	for (int i = 0; i < t->npcs && shown < FRAMES_SHOWN && !cut; i++) {
 		const struct pcsym *ps = t->syms ? t->syms[i] : NULL;
 		const char *mark = t->scanned && t->scanned[i] ? " [scanned]" : "";
 		if (!ps || ps->nframes == 0) {
@@ -32,21 +40,30 @@ static void print_stack(FILE *out, const struct snapshot *s, const struct task *
 			const struct sym_frame *f = &ps->frames[k];
 			fprintf(out, "%sat %s", indent, frame_label(s, ps, t->pcs[i], f, false, &a));
 			const char *where = f->file || !frame_named(f) ? NULL : frame_where(s, ps, t->pcs[i], &a);
-			if (f->file) {
+			if (stack_switch(t, f))
+				where = NULL, cut = true;	/* assembler: no line of its own */
+			else if (f->file) {
 				const char *base = strrchr(f->file, '/');
 				fprintf(out, " (%s:%d)", base ? base + 1 : f->file, f->line);
-			} else if (where) {
-				fprintf(out, " (%s)", where);
 			}
+			if (where)
+				fprintf(out, " (%s)", where);
 			fprintf(out, "%s%s\n", f->inlined ? " [inlined]" : "", mark);
+			if (cut)
+				break;
 		}
 	}
 	arena_free(&a);
 	if (t->npcs == 0)
 		fprintf(out, "%s(no stack%s%s)\n", indent, t->unwind_error ? ": " : "",
 			t->unwind_error ? t->unwind_error : "");
-	else if (shown >= FRAMES_SHOWN || t->truncated)
+	else if (!cut && (shown >= FRAMES_SHOWN || t->truncated))
 		fprintf(out, "%s...\n", indent);
+	if (cut) {
+		fprintf(out, "%s-- the C call of goroutine %llu, whose Go frames follow:\n", indent,
+			(unsigned long long)t->cgo_goroutine->goid);
+		print_stack(out, s, t->cgo_goroutine, indent);
+	}
 }
 
 static void print_thread_stack(FILE *out, const struct snapshot *s, pid_t tid, struct arena *a)
@@ -114,6 +131,38 @@ static void print_cross_process(FILE *out, const struct snapshot *s, const struc
 	fputc('\n', out);
 }
 
+static const struct task *goroutine_of(const struct snapshot *s, uint64_t goid)
+{
+	for (size_t i = 0; i < s->ngoroutines; i++)
+		if (s->goroutines[i].goid == goid)
+			return &s->goroutines[i];
+	return NULL;
+}
+
+/* A Go chain step by step, each inferred edge with its evidence, and the root's stack. */
+static void print_chain(FILE *out, const struct snapshot *s, const struct finding *f, struct arena *a)
+{
+	for (int i = 0; i < f->nchain; i++) {
+		const struct chain_link *c = &f->chain[i];
+		const char *who = c->count > 1 ? arena_printf(a, "%d goroutines (e.g. %llu)", c->count,
+							     (unsigned long long)c->goid)
+					       : arena_printf(a, "goroutine %llu", (unsigned long long)c->goid);
+		const char *obj = !c->object ? "" : c->object->symbol ? c->object->symbol
+					       : arena_printf(a, "%#llx", (unsigned long long)c->object->address);
+		fprintf(out, "  %s%s%s%s %s %s%s\n", c->next_goid ? "" : "root: ", who, c->site ? " in " : "",
+			c->site ? c->site : "", c->op, c->object && c->object->type ? c->object->type : "",
+			c->object ? arena_printf(a, " %s", obj) : "");
+		if (c->next_goid)
+			fprintf(out, "    -> goroutine %llu, which %s\n       (inferred: %s)\n",
+				(unsigned long long)c->next_goid, c->relation, c->evidence ? c->evidence : "no evidence kept");
+	}
+	const struct task *root = f->chain[f->nchain - 1].next_goid ? NULL : goroutine_of(s, f->chain[f->nchain - 1].goid);
+	if (root) {
+		fprintf(out, "  root goroutine %llu:\n", (unsigned long long)root->goid);
+		print_stack(out, s, root, "\t");
+	}
+}
+
 /* What a second look compared: /proc's view of threads, or the goroutines' own records. */
 static const char *look_what(const struct finding *f)
 {
@@ -137,6 +186,11 @@ static void print_deadlock(FILE *out, const struct snapshot *s, const struct fin
 	else if (f->confirmed_ms)
 		fprintf(out, " Unchanged over a second look of %d ms (%s).", f->confirmed_ms, look_what(f));
 	fprintf(out, "\n%s\n", RULE);
+	if (f->nchain) {
+		print_chain(out, s, f, a);
+		fputc('\n', out);
+		return;
+	}
 	for (int i = 0; i < f->ntids; i++) {
 		const struct task *t = snapshot_find_task(s, f->tids[i]);
 		const struct finding_lock *l = i < f->nlocks ? &f->locks[i] : NULL;
@@ -188,6 +242,10 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_thread_stack(out, s, f->tids[0], a);
 		break;
 	case FINDING_BLOCKING_CHAIN:
+		if (f->nchain) {
+			print_chain(out, s, f, a);
+			break;
+		}
 		if (f->npids) {
 			print_tids(out, "blocked", f->tids, 1);
 			break;

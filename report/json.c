@@ -125,6 +125,46 @@ static void tids_json(struct jsonw *w, const pid_t *tids, int n)
 	jw_arr_end(w);
 }
 
+static void go_object_json(struct jsonw *w, const struct go_object *o, const char *op);
+
+/* Go blocking chains: each step, the goroutine that would release it, inferred, with the
+ * evidence; the root last. */
+static void chain_json(struct jsonw *w, const struct finding *f)
+{
+	jw_key(w, "root_goid");	/* null for a cycle, which has none */
+	if (f->chain[f->nchain - 1].next_goid)
+		jw_null(w);
+	else
+		jw_uint(w, f->chain[f->nchain - 1].goid);
+	jw_key(w, "chain");
+	jw_arr(w);
+	for (int i = 0; i < f->nchain; i++) {
+		const struct chain_link *c = &f->chain[i];
+		jw_obj(w);
+		jw_key(w, "goid");
+		jw_uint(w, c->goid);
+		jw_key(w, "count");
+		jw_int(w, c->count);
+		jw_key(w, "site");
+		jw_str(w, c->site);
+		jw_key(w, "object");
+		go_object_json(w, c->object, c->op);
+		jw_key(w, "next_goid");
+		if (c->next_goid)
+			jw_uint(w, c->next_goid);
+		else
+			jw_null(w);
+		jw_key(w, "relation");
+		jw_str(w, c->relation);
+		jw_key(w, "inferred");
+		jw_bool(w, c->inferred);
+		jw_key(w, "evidence");
+		jw_str(w, c->evidence);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static void finding_json(struct jsonw *w, const struct finding *f)
 {
 	jw_obj(w);
@@ -163,7 +203,9 @@ static void finding_json(struct jsonw *w, const struct finding *f)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
-	if (f->kind == FINDING_BLOCKING_CHAIN) {
+	if (f->nchain)
+		chain_json(w, f);
+	else if (f->kind == FINDING_BLOCKING_CHAIN) {
 		jw_key(w, "root_tid");
 		jw_int(w, f->root_tid);
 	}
@@ -293,16 +335,15 @@ static void cross_process_json(struct jsonw *w, const struct snapshot *s)
 }
 
 /* Go targets: what the runtime records per goroutine, beside the OS threads. */
-static void go_object_json(struct jsonw *w, const struct goroutine_info *gi)
+static void go_object_json(struct jsonw *w, const struct go_object *o, const char *op)
 {
-	const struct go_object *o = gi->object;
-	if (!o && !gi->object_op) {
+	if (!o && !op) {
 		jw_null(w);
 		return;
 	}
 	jw_obj(w);
 	jw_key(w, "op");
-	jw_str(w, gi->object_op);
+	jw_str(w, op);
 	jw_key(w, "type");
 	jw_str(w, o ? o->type : NULL);
 	jw_key(w, "address");
@@ -390,7 +431,7 @@ static void goroutines_json(struct jsonw *w, const struct snapshot *s)
 		wait_json(w, t->wait);
 		jw_key(w, "object");
 		if (gi)
-			go_object_json(w, gi);
+			go_object_json(w, gi->object, gi->object_op);
 		else
 			jw_null(w);
 		jw_key(w, "likely_holds");
@@ -581,6 +622,11 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 			jw_null(w);
 		jw_key(w, "name");
 		jw_str(w, t->name);
+		jw_key(w, "cgo_goid");	/* Go: the goroutine whose C call runs on this thread */
+		if (t->cgo_goroutine)
+			jw_uint(w, t->cgo_goroutine->goid);
+		else
+			jw_null(w);
 		jw_key(w, "kernel_state");
 		char ks[2] = { t->kstate ? t->kstate : '?', 0 };
 		jw_str(w, ks);

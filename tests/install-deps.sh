@@ -49,6 +49,18 @@ if [ -n "$missing_a64" ]; then
 		echo "qemu-user or the aarch64 cross compiler not installed; the aarch64 tests will be skipped"
 fi
 
+# Opt-in (CHANG_CROSS_AARCH64=1): what `make cross-aarch64` needs, Debian's arm64 -dev
+# packages through multiarch. They are Multi-Arch: same, so apt first brings the amd64 ones
+# to the same versions (bookworm's point and security updates); nothing is removed.
+if [ -n "${CHANG_CROSS_AARCH64:-}" ]; then
+	dpkg --print-foreign-architectures | grep -qx arm64 || { $SUDO dpkg --add-architecture arm64 && $SUDO apt-get update -qq; }
+	echo "installing (opt-in): the arm64 -dev packages for make cross-aarch64"
+	$SUDO apt-get install -y -qq --no-install-recommends gcc-aarch64-linux-gnu qemu-user libdw-dev:arm64 \
+		libelf-dev:arm64 libunwind-dev:arm64 libprotobuf-c-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64 \
+		liblzma-dev:arm64 liblz4-dev:arm64 libdeflate-dev:arm64 libiberty-dev:arm64 libcapstone-dev:arm64 \
+		>/dev/null || echo "the arm64 -dev packages could not be installed; make cross-aarch64 will not build"
+fi
+
 # Optional: Debian's stripped memcached (no -dbgsym), a real program without symbols for the
 # stripped-frames tests; they start it on 127.0.0.1 themselves. Best effort: skipped if missing.
 if ! dpkg-query -W -f='${Status}' memcached 2>/dev/null | grep -q "install ok installed"; then

@@ -15,6 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* This backend is x86_64's libunwind (its register numbers, its table search); a chang built
+ * for another architecture (make cross-aarch64) has it serve nothing, and libdw's unwinder
+ * walks instead (unwind_snapshot says so). The one architecture switch of the file. */
+#if defined(__x86_64__)
 extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
 					      unw_dyn_info_t *di, unw_proc_info_t *pi,
 					      int need_unwind_info, void *arg);
@@ -406,5 +410,17 @@ static bool serves(const struct arch *a)
 {
 	return a && a->id == ARCH_X86_64;
 }
+
+#else
+static bool serves(const struct arch *a)
+{
+	return false;
+}
+
+static int walk(struct snapshot *s, const struct unwind_walk *w, struct err *e)
+{
+	return err_set(e, ERR_FAIL, "the libunwind unwinder of this chang reads x86_64 stacks only");
+}
+#endif
 
 const struct unwind_backend unwind_backend_libunwind = { .name = "libunwind", .serves = serves, .walk = walk };

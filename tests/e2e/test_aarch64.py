@@ -48,7 +48,10 @@ def build_aarch64(name, static=False):
 def qemu_core(binary, args=()):
     """Run binary under qemu-aarch64 until READY and every thread sleeps, SIGABRT it, and
     return (Program, the guest core qemu wrote)."""
-    p = Program(QEMU, args=["-L", SYSROOT, binary] + list(args), core_limit=True)
+    # LD_LIBRARY_PATH=/lib (which qemu -L maps into the sysroot): with Debian's arm64
+    # multiarch libc6 installed, the guest's loader would take libc from the host's
+    # /etc/ld.so.cache (/lib/aarch64-linux-gnu, another build than the cross loader's) and hang
+    p = Program(QEMU, args=["-L", SYSROOT, "-E", "LD_LIBRARY_PATH=/lib", binary] + list(args), core_limit=True)
     try:
         p.wait_ready(timeout=60)
         os.kill(p.pid, signal.SIGABRT)
@@ -214,3 +217,157 @@ for _t in (test_aarch64_abba_deadlock, test_aarch64_abba_deadlock_static, test_a
            test_aarch64_rwlock_cycle, test_aarch64_condvar_waiters, test_aarch64_abandoned_lock,
            test_aarch64_stdio_lock_owner, test_aarch64_philosophers_static):
     _t.timeout = 240
+
+
+# ---- Go on arm64: goroutines from qemu's core of a GOARCH=arm64 program ----
+
+GO_SCENARIOS = ("chansend", "mutexdeadlock", "mixed")
+
+
+def build_go_arm64(scenario, go, label):
+    from test_go import BIN_DIR
+    src = os.path.join(PROGRAMS, "go", scenario)
+    os.makedirs(BIN_DIR, exist_ok=True)
+    out = os.path.join(BIN_DIR, scenario + label + ".arm64")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(os.path.join(src, "main.go")):
+        return out
+    # internal linking, no cgo: nothing of the host's C toolchain
+    env = dict(os.environ, GO111MODULE="off", GOFLAGS="", GOTOOLCHAIN="local", CGO_ENABLED="0",
+               GOARCH="arm64", GOOS="linux", GOCACHE=os.path.join(OUT, "gocache"),
+               GOPATH=os.path.join(OUT, "gopath"))
+    r = subprocess.run([go, "build", "-o", out, "."], cwd=src, env=env, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise TestFailure("GOARCH=arm64 go build %s failed:\n%s" % (scenario, r.stderr[-2000:]))
+    return out
+
+
+def go_qemu_core(binary):
+    """The scenario under qemu-aarch64 with its oracles (Go's own debug=1) written at READY;
+    then SIGABRT, which Go with GOTRACEBACK=crash turns into a core (qemu writes it)."""
+    cwd = os.path.join(OUT, "run", "%s-%d" % (os.path.basename(binary), os.getpid()))
+    os.makedirs(cwd, exist_ok=True)
+    env = dict(os.environ, ORACLE_DIR=cwd, GOTRACEBACK="crash")
+    # Go's crash dump of every goroutine goes to a file, not the test's output; exec keeps
+    # the pid qemu's
+    p = Program("/bin/sh", args=["-c", 'exec %s "$0" 2>%s' % (QEMU, os.path.join(cwd, "stderr.txt")), binary],
+                cwd=cwd, env=env, core_limit=True)
+    try:
+        p.wait_line("READY", timeout=120)
+        with open(os.path.join(cwd, "goroutine.debug1.txt")) as f:
+            oracle = f.read()
+        os.kill(p.pid, signal.SIGABRT)
+        p.proc.wait(timeout=120)
+        cores = glob.glob(os.path.join(cwd, "qemu_%s_*_%d.core" % (os.path.basename(binary), p.pid)))
+        check(cores, "qemu wrote no guest core of the Go program in %s: %r" % (cwd, os.listdir(cwd)))
+        for c in glob.glob(os.path.join(cwd, "core*")):
+            os.unlink(c)
+        return p, cores[0], oracle
+    except Exception:
+        p.cleanup()
+        raise
+
+
+def group_shapes(text):
+    """Go's debug=1 groups without their PCs: count and function names, which are the same
+    on amd64 and arm64 for the same scenario."""
+    from test_go import left_out, parse_profile
+    _, groups = parse_profile(text)
+    out = []
+    for g in groups:
+        if left_out(g):
+            continue
+        lines = g.split("\n")
+        fns = tuple(l.split()[2].rsplit("+", 1)[0] for l in lines if l.startswith("#\t0x"))
+        out.append((lines[0].split(" @ ")[0], fns))
+    return sorted(out)
+
+
+def test_aarch64_go_goroutines():
+    """chang's goroutine profile from qemu's core of a GOARCH=arm64 program equals Go's own
+    debug=1 (written by the program under qemu), group for group, byte for byte; and the
+    groups have the shapes (counts, functions) the same scenario has on amd64."""
+    skip = missing_tools()
+    if skip:
+        return skip
+    from test_go import compare_profiles, go_for, start, build as build_amd64, NEWEST_GO
+    import shutil
+    chains = []
+    if shutil.which("go"):
+        chains.append(("", shutil.which("go")))
+    if go_for(NEWEST_GO) and "asan" not in os.environ.get("CHANG_BIN", ""):
+        chains.append((".go" + NEWEST_GO, go_for(NEWEST_GO)))
+    if not chains:
+        return "skip: no Go toolchain (apt-get install golang-go)"
+    done = 0
+    for label, go in chains:
+        for sc in GO_SCENARIOS:
+            exe = build_go_arm64(sc, go, label)
+            p, core, oracle = go_qemu_core(exe)
+            try:
+                got = run_chang(["core", exe, core, "--format=goroutine"], timeout=180).stdout
+                rep = chang_json(["core", exe, core], timeout=180)
+            finally:
+                p.cleanup()
+            check(rep["arch"] == "aarch64" and rep.get("go_version"), "%s%s: %r %r" %
+                  (sc, label, rep["arch"], rep.get("go_version")))
+            n = compare_profiles(got, [oracle])
+            check(n >= 3, "%s%s: only %d groups compared" % (sc, label, n))
+            with start(build_amd64(sc, go, label)) as xp:
+                amd64 = xp.ready_oracle
+            check(group_shapes(got) == group_shapes(amd64), "%s%s: arm64 groups differ from amd64's:\n%r\n%r" %
+                  (sc, label, group_shapes(got), group_shapes(amd64)))
+            done += 1
+    return None
+
+
+test_aarch64_go_goroutines.timeout = 1500
+
+
+def rewind_like_kernel(core):
+    """Make qemu's core look as the kernel leaves threads interrupted in a call: PC back on
+    the svc (x0 still the first argument, as qemu left it). Every thread but the one that
+    took the signal (the first NT_PRSTATUS) is rewound by 4 bytes, in place."""
+    import struct
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz"))
+    import corefile
+    from rewrite_notes import note_segment
+    pc_at = 112 + 32 * 8	# elf_prstatus.pr_reg, then user_pt_regs.pc
+    with open(core, "r+b") as f:
+        head = f.read(1 << 20)
+        _, ph = note_segment(head)
+        off, size = ph[2], ph[5]
+        pos, first, n = off, True, 0
+        while pos < off + size:
+            namesz, descsz, ntype = struct.unpack_from("<III", head, pos)
+            desc = pos + 12 + ((namesz + 3) & ~3)
+            if ntype == corefile.NT_PRSTATUS:
+                if not first:
+                    pc = struct.unpack_from("<Q", head, desc + pc_at)[0]
+                    f.seek(desc + pc_at)
+                    f.write(struct.pack("<Q", pc - 4))
+                    n += 1
+                first = False
+            pos = desc + ((descsz + 3) & ~3)
+    return n
+
+
+def test_aarch64_rewound_calls():
+    """The kernel's way (PC on the svc, arguments in x0..x5) finds what qemu's way finds:
+    the same core with its threads rewound gives the same findings and waits."""
+    skip = missing_tools()
+    if skip:
+        return skip
+    exe = build_aarch64("an_philosophers")
+    p, core = qemu_core(exe)
+    try:
+        before = chang_json(["core", "--sysroot", SYSROOT, exe, core], timeout=120)
+        check(rewind_like_kernel(core) >= 5, "fewer threads rewound than philosophers")
+        after = chang_json(["core", "--sysroot", SYSROOT, exe, core], timeout=120)
+    finally:
+        p.cleanup()
+    src = "an_philosophers.c"
+    check(summary(after, src) == summary(before, src), "rewound: %r\nas dumped: %r" %
+          (summary(after, src), summary(before, src)))
+    check(any(f["kind"] == "deadlock" for f in after["findings"]), "no deadlock after the rewind")
+    return None

@@ -44,7 +44,7 @@ static void one_func(struct goreader *r, const struct go_func *f, uint64_t salt)
 			FUZZ_CHECK(strlen(ps->frames[0].function) < r->pcln_len);
 		uint64_t out[40];
 		struct go_unwind_result res;
-		go_unwind(r, pc, STACK + (salt & 0x38), salt & 1, salt & 2, out, 40, &res);
+		go_unwind(r, pc, STACK + (salt & 0x38), 0, salt & 1, salt & 2, out, 40, &res);
 		FUZZ_CHECK(res.n >= 0 && res.n <= 40);
 	}
 }

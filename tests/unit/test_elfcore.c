@@ -83,9 +83,11 @@ static int16_t prstatus_sig = 19;
 
 static void put_prstatus(struct buf *b, pid_t tid, int64_t orig_rax, uint64_t rdi, uint64_t rip)
 {
-	unsigned char d[sizeof(struct elf_prstatus)];
+	/* an x86_64 core's note whatever the host (the unit tests also run on aarch64) */
+	unsigned char d[336];
+	_Static_assert(sizeof(d) == 112 + sizeof(struct x86_64_regs) + 8, "x86_64 elf_prstatus");
 	memset(d, 0, sizeof(d));
-	struct user_regs_struct r;
+	struct x86_64_regs r;
 	memset(&r, 0, sizeof(r));
 	r.orig_rax = (uint64_t)orig_rax;
 	r.rdi = rdi;
@@ -98,9 +100,9 @@ static void put_prstatus(struct buf *b, pid_t tid, int64_t orig_rax, uint64_t rd
 	r.rsp = 0x7ffd00000f00;
 	int32_t t = tid;
 	int16_t sig = prstatus_sig;
-	memcpy(d + offsetof(struct elf_prstatus, pr_pid), &t, 4);
-	memcpy(d + offsetof(struct elf_prstatus, pr_cursig), &sig, 2);
-	memcpy(d + offsetof(struct elf_prstatus, pr_reg), &r, sizeof(r));
+	memcpy(d + 32, &t, 4);		/* pr_pid */
+	memcpy(d + 12, &sig, 2);	/* pr_cursig */
+	memcpy(d + 112, &r, sizeof(r));	/* pr_reg */
 	put_note(b, "CORE", NT_PRSTATUS, d, sizeof(d));
 }
 

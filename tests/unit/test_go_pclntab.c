@@ -166,18 +166,18 @@ static void unit_tests(void)
 	 * as that address and then entry+parentPc+1 for f0 itself; TOPFRAME ends the walk */
 	uint64_t pcs[8];
 	struct go_unwind_result ur;
-	go_unwind(&r, TEXT + 0x50, STACK, false, false, pcs, 8, &ur);
+	go_unwind(&r, TEXT + 0x50, STACK, 0, false, false, pcs, 8, &ur);
 	CHECKF(ur.n == 3 && !ur.error && !ur.truncated, "n=%d error=%s", ur.n, ur.error ? ur.error : "");
 	CHECKF(pcs[0] == TEXT + 0x50 && pcs[1] == TEXT + 0x14 && pcs[2] == TEXT + 0x21, "pcs %#llx %#llx %#llx",
 	       (unsigned long long)pcs[0], (unsigned long long)pcs[1], (unsigned long long)pcs[2]);
 	/* a thread's interrupted PC is not a return address: recorded +1 */
-	go_unwind(&r, TEXT + 0x50, STACK, true, false, pcs, 8, &ur);
+	go_unwind(&r, TEXT + 0x50, STACK, 0, true, false, pcs, 8, &ur);
 	CHECK(ur.n == 3 && pcs[0] == TEXT + 0x51);
 	/* the depth limit cuts inside the inline expansion and says so */
-	go_unwind(&r, TEXT + 0x50, STACK, false, false, pcs, 2, &ur);
+	go_unwind(&r, TEXT + 0x50, STACK, 0, false, false, pcs, 2, &ur);
 	CHECK(ur.n == 2 && ur.truncated);
 	/* a PC in no function is an error, not a guess */
-	go_unwind(&r, TEXT + 0x100, STACK, false, false, pcs, 8, &ur);
+	go_unwind(&r, TEXT + 0x100, STACK, 0, false, false, pcs, 8, &ur);
 	CHECK(ur.n == 0 && ur.error);
 
 	/* CallersFrames: pc-1, the inline tree's name, the physical entry */
