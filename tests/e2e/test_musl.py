@@ -1,4 +1,4 @@
-"""musl targets (tests/programs/musl/*.c built with Debian's musl-gcc, musl 1.2.3, static and
+"""musl targets (tests/programs/musl/*.c and tests/programs/abba.c built with Debian's musl-gcc, musl 1.2.3, static and
 dynamic): chang names the C library, reads musl's lock words by musl's rules only (a normal
 mutex holds EBUSY, never an owner TID 16; never a "barrier"), walks musl's CFI-less frames by
 scanning the stack (frames marked as found by scanning), finds the AB-BA deadlock (inferred
@@ -20,6 +20,8 @@ def musl_build(name, static):
     if not shutil.which("musl-gcc"):
         return None
     src = os.path.join(MUSL_SRC, name + ".c")
+    if not os.path.exists(src):
+        src = os.path.join(PROGRAMS, name + ".c")	# the glibc tests' program, built for musl
     out_dir = os.path.join(OUT, "bin")
     os.makedirs(out_dir, exist_ok=True)
     out = os.path.join(out_dir, "musl-%s-%s" % (name, "static" if static else "dynamic"))
@@ -109,7 +111,7 @@ def test_musl_abba_owners():
         exe = musl_build("abba", True)
         if not exe:
             return NO_MUSL
-        with Program(exe, args=[kind], threads=3) as p:
+        with Program(exe, threads=3, env=dict(os.environ, CHANG_TEST_MUTEX_TYPE=kind)) as p:
             p.wait_ready()
             check_abba(chang_json(["attach", "--pid", str(p.pid)]), kind, True, proven=True)
 

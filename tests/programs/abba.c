@@ -58,3 +58,27 @@ int main(void)
 	pthread_join(b, NULL);
 	return 0;
 }
+
+/* The mutexes' type, from CHANG_TEST_MUTEX_TYPE: normal (the default; musl's lock word then
+ * holds EBUSY and no owner), recursive, errorcheck or robust (whose words hold the owner's
+ * TID); the musl tests build this program with musl-gcc. Set before main, and written below
+ * it so that the lines the tests check stay where they are. */
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((constructor)) static void set_mutex_type(void)
+{
+	const char *type = getenv("CHANG_TEST_MUTEX_TYPE");
+	if (!type)
+		return;
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	if (strcmp(type, "recursive") == 0)
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	else if (strcmp(type, "errorcheck") == 0)
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
+	else if (strcmp(type, "robust") == 0)
+		pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&lock_a, &ma);
+	pthread_mutex_init(&lock_b, &ma);
+}
