@@ -9,6 +9,9 @@
 //	flusher:       would call flushWG.Done (deferred); locks statsMu
 //	report:        locked statsMu, then waits on statsReady, which nobody sends to
 //
+//	takeJob:       jobsCond.Wait()
+//	produceJobs:   its loop signals jobsCond; waits on jobSrc, which nobody sends to
+//
 //	auditor:       locked auditMu, sends more than auditCh holds
 //	auditSink:     auditCh's only consumer; locks auditMu for each value: a cycle
 //
@@ -34,6 +37,10 @@ var (
 	flushWG    sync.WaitGroup
 	statsMu    sync.Mutex
 	statsReady = make(chan int)
+	jobsMu     sync.Mutex
+	jobsCond   = sync.NewCond(&jobsMu)
+	jobs       []int
+	jobSrc     = make(chan int)
 	auditCh    = make(chan int, 4)
 	auditMu    sync.Mutex
 	healthy    = os.Getenv("CHANG_HEALTHY") == "1"
@@ -110,6 +117,37 @@ func shutdown() {
 }
 
 //go:noinline
+func takeJob() {
+	for {
+		jobsMu.Lock()
+		for len(jobs) == 0 {
+			jobsCond.Wait()
+		}
+		jobs = jobs[1:]
+		jobsMu.Unlock()
+	}
+}
+
+//go:noinline
+func produceJobs() {
+	for {
+		j := <-jobSrc
+		jobsMu.Lock()
+		jobs = append(jobs, j)
+		jobsCond.Signal()
+		jobsMu.Unlock()
+	}
+}
+
+//go:noinline
+func feedJobs() {
+	for i := 0; ; i++ {
+		jobSrc <- i
+		time.Sleep(time.Millisecond)
+	}
+}
+
+//go:noinline
 func auditor() {
 	batch := 8
 	if healthy {
@@ -152,7 +190,7 @@ func settled() bool {
 		if bytes.Contains(head, []byte("running")) || bytes.Contains(head, []byte("runnable")) {
 			continue
 		}
-		for _, fn := range []string{"main.handle(", "main.writeLog(", "main.rotate(", "main.flusher(", "main.shutdown(", "main.report(", "main.auditor(", "main.auditSink("} {
+		for _, fn := range []string{"main.handle(", "main.writeLog(", "main.rotate(", "main.flusher(", "main.shutdown(", "main.report(", "main.auditor(", "main.auditSink(", "main.takeJob(", "main.produceJobs("} {
 			if bytes.Contains(g, []byte(fn)) {
 				blocked[fn]++
 			}
@@ -160,7 +198,8 @@ func settled() bool {
 	}
 	return len(logCh) == cap(logCh) && blocked["main.handle("] == handlers && blocked["main.writeLog("] == 1 &&
 		blocked["main.rotate("] == 1 && blocked["main.flusher("] == 1 && blocked["main.shutdown("] == 1 &&
-		blocked["main.report("] == 1 && blocked["main.auditor("] == 1 && blocked["main.auditSink("] == 1
+		blocked["main.report("] == 1 && blocked["main.auditor("] == 1 && blocked["main.auditSink("] == 1 &&
+		blocked["main.takeJob("] == 1 && blocked["main.produceJobs("] == 1
 }
 
 func main() {
@@ -176,6 +215,11 @@ func main() {
 		}()
 	}
 	go writeLog()
+	go takeJob()
+	go produceJobs()
+	if healthy {
+		go feedJobs()
+	}
 	go auditSink()
 	go auditor()
 	for i := 0; i < handlers; i++ {
