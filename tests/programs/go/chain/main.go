@@ -149,17 +149,19 @@ func feedJobs() {
 
 //go:noinline
 func auditor() {
-	batch := 8
-	if healthy {
-		batch = 2
-	}
 	for i := 0; ; i++ {
 		auditMu.Lock()
-		for k := 0; k < batch; k++ {
+		if healthy {
+			// sends outside the lock: the sink, which locks it per value, keeps up
+			auditMu.Unlock()
+			auditCh <- i
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		for k := 0; k < 8; k++ {
 			auditCh <- i
 		}
 		auditMu.Unlock()
-		time.Sleep(time.Millisecond)
 	}
 }
 
