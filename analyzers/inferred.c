@@ -6,7 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long next_of(const struct snapshot *s, long i, bool *inferred)
+/* A chain says many threads are stuck behind one: it takes only likely holders with more
+ * than one piece of evidence (a thread that merely took a lock's address, main initialising
+ * it say, is no holder to blame), and no spinlock waiters: they spin, they are not blocked,
+ * and analyzers/spinlock.c judges them. */
+#define CHAIN_MIN_STRENGTH 2
+
+static long next_edge(const struct snapshot *s, long i, bool *inferred, bool chain)
 {
 	const struct wait *w = s->tasks[i].wait;
 	*inferred = false;
@@ -15,10 +21,20 @@ static long next_of(const struct snapshot *s, long i, bool *inferred)
 	pid_t to = 0;
 	if (w->owner_known && w->owner_tid && (w->kind == WAIT_MUTEX || w->kind == WAIT_RWLOCK || w->kind == WAIT_JOIN))
 		to = w->owner_tid;
-	else if (w->likely_owner)
+	else if (w->likely_owner && (!chain || (w->likely_strength >= CHAIN_MIN_STRENGTH && w->kind != WAIT_SPINLOCK)))
 		to = w->likely_owner, *inferred = true;
 	const struct task *o = to ? snapshot_find_task(s, to) : NULL;
 	return o ? (long)(o - s->tasks) : -1;
+}
+
+static long next_of(const struct snapshot *s, long i, bool *inferred)
+{
+	return next_edge(s, i, inferred, false);
+}
+
+static long chain_next(const struct snapshot *s, long i, bool *inferred)
+{
+	return next_edge(s, i, inferred, true);
 }
 
 static void emit(struct snapshot *s, const long *cyc, long k, struct finding_list *out)
@@ -73,6 +89,123 @@ static void emit(struct snapshot *s, const long *cyc, long k, struct finding_lis
 	f->summary = arena_printf(a, "%s.", text);
 }
 
+static bool is_lock(enum wait_kind k)
+{
+	return k == WAIT_MUTEX || k == WAIT_RWLOCK;
+}
+
+/* The lock entry for thread i's wait inside a chain finding, once per lock. */
+static void add_lock(struct snapshot *s, struct finding *f, int cap, long i, long holder)
+{
+	const struct wait *w = s->tasks[i].wait;
+	for (int k = 0; k < f->nlocks; k++)
+		if (f->locks[k].kind == w->kind && f->locks[k].address == w->address) {
+			if (f->locks[k].nwaiters < cap)
+				f->locks[k].waiters[f->locks[k].nwaiters++] = s->tasks[i].tid;
+			return;
+		}
+	struct finding_lock *l = &f->locks[f->nlocks++];
+	bool inf = !(w->owner_known && w->owner_tid == s->tasks[holder].tid);
+	l->kind = w->kind;
+	l->address = w->address;
+	l->symbol = w->symbol;
+	l->owner_tid = s->tasks[holder].tid;
+	l->owner_inferred = inf;
+	l->evidence = inf ? w->evidence : NULL;
+	l->waiters = ARENA_NEW(&s->arena, pid_t, cap);
+	l->waiters[l->nwaiters++] = s->tasks[i].tid;
+}
+
+/* One chain: every thread whose walk ends at root r, at least one of them over a likely
+ * holder (chains of recorded owners only are waitgraph_findings'). */
+static void emit_chain(struct snapshot *s, long r, const long *root, long n, struct finding_list *out)
+{
+	struct arena *a = &s->arena;
+	int members = 0;
+	for (long i = 0; i < n; i++)
+		members += root[i] == r && i != r;
+	struct finding *f = findings_push(out, FINDING_BLOCKING_CHAIN);
+	f->inferred = true;
+	f->evidence = "locks on the way record no owner: each holder is likely, from a pointer to the lock on "
+		      "its stack or in a register (a guard) and/or its current code taking the lock's address";
+	f->root_tid = s->tasks[r].tid;
+	f->tids = ARENA_NEW(a, pid_t, members);
+	f->locks = ARENA_NEW(a, struct finding_lock, members);
+	for (long i = 0; i < n; i++) {
+		if (root[i] != r || i == r)
+			continue;
+		f->tids[f->ntids++] = s->tasks[i].tid;
+		bool inf;
+		long h = chain_next(s, i, &inf);
+		if (h >= 0 && is_lock(s->tasks[i].wait->kind))
+			add_lock(s, f, members, i, h);
+	}
+	f->count = f->ntids;
+	char *text = arena_printf(a, "inferred blocking chain: %d %s behind %s, which is %s", f->ntids,
+				  f->ntids == 1 ? "thread is blocked" : "threads are blocked",
+				  describe_thread(&s->tasks[r], 0, a), describe_doing(s, &s->tasks[r], a));
+	const char *site = describe_site(&s->tasks[r], a);
+	if (site)
+		text = arena_printf(a, "%s in %s", text, site);
+	for (int k = 0; k < f->nlocks; k++) {
+		const struct finding_lock *l = &f->locks[k];
+		const struct task *h = snapshot_find_task(s, l->owner_tid);
+		const struct wait w = { .kind = l->kind, .address = l->address, .symbol = l->symbol };
+		text = arena_printf(a, "%s%s%d %s for %s, %s %s%s%s%s", text, k ? "; " : ": ", l->nwaiters,
+				    l->nwaiters == 1 ? "waits" : "wait", describe_wait_object(s, &w, a),
+				    l->owner_inferred ? "likely held by" : "held by", describe_thread(h, 0, a),
+				    l->evidence ? " (" : "", l->evidence ? l->evidence : "", l->evidence ? ")" : "");
+	}
+	f->summary = arena_printf(a, "%s.", text);
+}
+
+/* root[i]: the thread where i's walk ends (no further edge), -1 when it ends in a cycle;
+ * via[i]: the walk took a likely-holder edge. */
+static void chains(struct snapshot *s, long n, struct finding_list *out)
+{
+	long *root = xcalloc((size_t)n, sizeof(long)), *path = xcalloc((size_t)n, sizeof(long));
+	unsigned char *via = xcalloc((size_t)n, 1), *mark = xcalloc((size_t)n, 1);
+	for (long i = 0; i < n; i++) {
+		long len = 0, v = i;
+		while (v >= 0 && mark[v] == 0) {
+			mark[v] = 1;
+			path[len++] = v;
+			bool inf;
+			v = chain_next(s, v, &inf);
+		}
+		/* the walk ended at a thread with no edge (v < 0: the last on the path), a cycle
+		 * (v on this path) or a thread already resolved */
+		long end = v < 0 ? path[len - 1] : mark[v] == 1 ? -1 : root[v];
+		bool inf_after = v >= 0 && mark[v] == 2 && via[v];
+		for (long k = len - 1; k >= 0; k--) {
+			long x = path[k];
+			root[x] = end;
+			bool inf = false;
+			if (k < len - 1 || v >= 0)
+				chain_next(s, x, &inf);
+			inf_after |= inf;
+			via[x] = end >= 0 && inf_after;
+			mark[x] = 2;
+		}
+	}
+	for (long r = 0; r < n; r++) {
+		if (root[r] != r)
+			continue;
+		bool any_inf = false, any_lock = false;
+		for (long i = 0; i < n; i++)
+			if (root[i] == r && i != r) {
+				any_inf |= via[i];
+				any_lock |= is_lock(s->tasks[i].wait->kind);
+			}
+		if (any_inf && any_lock)
+			emit_chain(s, r, root, n, out);
+	}
+	free(root);
+	free(path);
+	free(via);
+	free(mark);
+}
+
 void inferred_findings(struct snapshot *s, struct finding_list *out)
 {
 	long n = (long)s->ntasks;
@@ -111,4 +244,5 @@ void inferred_findings(struct snapshot *s, struct finding_list *out)
 	}
 	free(mark);
 	free(path);
+	chains(s, n, out);
 }

@@ -229,6 +229,7 @@ static void choose(struct scan *sc, struct task *t, int li)
 		return;
 	}
 	w->likely_owner = s->tasks[bi].tid;
+	w->likely_strength = best;
 	w->evidence = evidence_text(s, &sc->hits[bi * (size_t)sc->nlocks + (size_t)li], lock);
 }
 

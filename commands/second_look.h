@@ -4,9 +4,9 @@
  * /proc sampling chang watch does). A busy, healthy service passes through such states all
  * the time; a hang stays in them. With --no-stop, where threads and lock words were read at
  * different moments, every finding needs the look. Goroutine findings of that kind stand
- * when their goroutines' g structs (status, wait reason, saved PC and SP) and wait objects'
- * state words read as at the capture at both ends of the interval (process_vm_readv, no
- * stop); when at least half of a mass finding's goroutines did and others moved on, it
+ * when their goroutines' g structs (status, wait reason, saved PC and SP, the count of
+ * times each stopped running) read as at the capture at both ends of the interval
+ * (process_vm_readv, no stop; go/watch.c says what is read); when at least half of a mass finding's goroutines did and others moved on, it
  * stays, marked maybe normal. */
 #ifndef CHANG_SECOND_LOOK_H
 #define CHANG_SECOND_LOOK_H

@@ -58,6 +58,7 @@ struct go_layout {
 	uint64_t g_sched_lr;	/* gobuf.lr: 0 when the field is missing (it is there on every arch) */
 	uint64_t g_status, g_goid, g_waitsince, g_waitreason, g_lockedm, g_gopc, g_startpc, g_waiting;
 	uint64_t g_labels, g_parentgoid;
+	uint64_t g_trackingseq;	/* uint8, +1 each time the goroutine stops running (1.19 on) */
 	uint64_t m_procid;
 	uint64_t sudog_size, sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_isselect, sudog_waitlink;
 	uint64_t sudog_c;

@@ -229,6 +229,7 @@ static const struct field_spec specs[] = {
 	F("runtime.g", "waiting", g_waiting, false),
 	F("runtime.g", "labels", g_labels, false),
 	F("runtime.g", "parentGoid", g_parentgoid, false),
+	F("runtime.g", "trackingSeq", g_trackingseq, false),
 	F("runtime.m", "procid", m_procid, true),
 	F("runtime.sudog", "g", sudog_g, false),
 	F("runtime.sudog", "next", sudog_next, false),

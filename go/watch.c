@@ -1,8 +1,11 @@
 /* The words a live second look re-reads (commands/second_look.c) for each goroutine a
  * finding can be about (one blocked on an object or an fd): read here from the frozen image,
- * read again from the running process later. A goroutine that woke and parked again at the
- * same place still leaves its object's state words changed (a mutex's waiter count, a
- * channel's queue), so "unchanged" means it did not move, not only that it is back. */
+ * read again from the running process later. Its g's trackingSeq counts every time it
+ * stopped running (Go 1.19 on): unchanged, with the same status, wait reason, PC and SP,
+ * it never ran in between, however busy the object (new waiters arriving at a hung mutex
+ * change its state word, not the old waiters). Without that field, the object's state
+ * words stand in: a goroutine that woke and parked again at the same place leaves them
+ * changed (a mutex's waiter count, a channel's queue). */
 #include "go/internal.h"
 #include <string.h>
 
@@ -43,6 +46,10 @@ void go_watch_waits(struct goreader *r)
 		go_watch_add(r, t, g + L->g_sched_pc, 8, ~0ull);
 		if (L->g_waiting != GO_NOFIELD)
 			go_watch_add(r, t, g + L->g_waiting, 8, ~0ull);
+		if (L->g_trackingseq != GO_NOFIELD) {
+			go_watch_add(r, t, g + L->g_trackingseq, 1, 0xff);
+			continue;
+		}
 		if (!o)
 			continue;
 		if (o->kind == WAIT_CHANNEL) {

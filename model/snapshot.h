@@ -134,6 +134,9 @@ struct wait {
 	 * to the lock (a guard)"). holder_inferable marks the waits to infer for. */
 	bool holder_inferable;
 	pid_t likely_owner;
+	/* How much evidence names it: 1 (a pointer to the lock, or code that took its address),
+	 * 2 or 3 (code that handed it to a lock function, or both kinds). */
+	int likely_strength;
 	const char *evidence;
 };
 

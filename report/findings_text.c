@@ -250,8 +250,14 @@ static void print_other(FILE *out, const struct snapshot *s, const struct findin
 			print_tids(out, "blocked", f->tids, 1);
 			break;
 		}
-		for (int i = 0; i < f->nlocks; i++)
-			fprintf(out, "  holds %s\n", lock_words(s, &f->locks[i], a));
+		for (int i = 0; i < f->nlocks; i++) {
+			const struct finding_lock *l = &f->locks[i];
+			if (l->owner_tid == f->root_tid && !l->owner_inferred)
+				fprintf(out, "  holds %s\n", lock_words(s, l, a));
+			else
+				fprintf(out, "  %s %s by %d\n", lock_words(s, l, a),
+					l->owner_inferred ? "likely held" : "held", (int)l->owner_tid);
+		}
 		print_tids(out, "blocked behind it", f->tids, f->ntids);
 		fprintf(out, "  root blocker ");
 		print_thread_stack(out, s, f->root_tid, a);

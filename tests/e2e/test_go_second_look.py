@@ -51,6 +51,27 @@ def test_go_mutex_hang_confirmed_by_second_look():
 test_go_mutex_hang_confirmed_by_second_look.timeout = 300
 
 
+def test_go_mutex_hang_with_arrivals_confirmed():
+    """A hung mutex that new requests keep arriving at: its state word changes all the time,
+    the goroutines already waiting do not move (their trackingSeq stays)."""
+    go, skip = go_or_skip()
+    if skip:
+        return skip
+    with Program(build("mutexheld", go), ["trickle"]) as p:
+        p.wait_line("READY", timeout=30)
+        for i in range(3):
+            rep = capture(p.pid, "--second-look=300ms")
+            mass = [f for f in rep["findings"] if f["kind"] == "mass-blocking" and "main.configMu" in f["summary"]]
+            check(len(mass) == 1 and mass[0]["count"] >= 50 and mass[0]["confirmed_ms"] is not None
+                  and mass[0]["confirmed_ms"] >= 300 and not mass[0]["maybe_normal"],
+                  "look %d: %r (second look %r)" % (i + 1, [(f["summary"], f["confirmed_ms"]) for f in rep["findings"]],
+                                                    rep["second_look"]))
+        p.untouched()
+
+
+test_go_mutex_hang_with_arrivals_confirmed.timeout = 300
+
+
 def test_go_busy_mutex_no_findings():
     go, skip = go_or_skip()
     if skip:

@@ -135,9 +135,24 @@ def compare_with_go(got, theirs_text):
     return errors, len(mine)
 
 
+def settled(what, profile_url, timeout=20):
+    """The server's own signal that its start-up is over: two profiles in a row, 100 ms
+    apart, with the same groups (a server that answers may still be starting goroutines)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        groups = [g for g in parse_profile(fetch(profile_url))[1] if not requests_own(g)]
+        if groups == last:
+            return
+        check(time.monotonic() < deadline, "%s: its goroutines did not settle within %d s" % (what, timeout))
+        last = groups
+        time.sleep(0.1)
+
+
 def matches_its_own(what, exe, p, profile_url, min_groups):
     """Live, the mini core and a gcore, each against the program's own profile. An idle
     server's goroutines hardly move; a look that met a moving one is retried."""
+    settled(what, profile_url)
     for attempt in range(3):
         r = run_chang(["attach", "--pid", str(p.pid), "--format=goroutine"], timeout=120)
         errors, n = compare_with_go(r.stdout, fetch(profile_url))

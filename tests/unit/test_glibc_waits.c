@@ -413,7 +413,8 @@ static void check_layouts(void)
 	CHECK(offsetof(pthread_cond_t, __data.__g_signals) == GLIBC_COND_G_SIGNALS);
 	/* struct pthread is private: find the TID in it the way the decoder relies on. */
 	int *self = (int *)(uintptr_t)pthread_self();
-	CHECK(self[GLIBC_PTHREAD_TID / 4] == gettid_());
+	size_t tid_off = arch_host()->id == ARCH_AARCH64 ? GLIBC_PTHREAD_TID_AARCH64 : GLIBC_PTHREAD_TID;
+	CHECK(self[tid_off / 4] == gettid_());
 }
 
 static void unit_tests(void)

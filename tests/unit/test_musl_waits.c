@@ -21,6 +21,7 @@ static struct module app_mod = { .name = "/srv/app" };
 static struct snapshot *new_snap(enum libc_kind libc)
 {
 	struct snapshot *s = snapshot_new(SOURCE_ATTACH);
+	s->arch = &arch_x86_64;	/* the tasks below are x86_64's, whatever the host */
 	s->tasks = ARENA_NEW(&s->arena, struct task, 32);
 	s->target = xcalloc(1, sizeof(*s->target));
 	s->libc = libc;

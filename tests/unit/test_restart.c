@@ -95,6 +95,7 @@ static void frames(struct snapshot *s, struct task *t, const char *const *names)
 static struct snapshot *new_snap(void)
 {
 	struct snapshot *s = snapshot_new(SOURCE_ATTACH);
+	s->arch = &arch_x86_64;	/* the tasks below are x86_64's, whatever the host */
 	s->tasks = ARENA_NEW(&s->arena, struct task, 32);
 	s->target = xcalloc(1, sizeof(*s->target));
 	s->libc = LIBC_GLIBC;

@@ -1,7 +1,9 @@
 // Scenario mutexheld: a real sync.Mutex hang. One goroutine locks configMu and never
 // unlocks it (it waits forever on a channel nobody closes); 50 goroutines then block in
 // configMu.Lock. Prints READY once all 50 are parked in the mutex (from its own
-// goroutine profile), so the test looks at the settled hang.
+// goroutine profile), so the test looks at the settled hang. With the argument "trickle",
+// a new lookup arrives every 5 ms after that, as requests keep reaching a hung server:
+// the mutex's state word keeps changing while the first 50 stay where they are.
 package main
 
 import (
@@ -73,5 +75,11 @@ func main() {
 		time.Sleep(5 * time.Millisecond)
 	}
 	fmt.Println("READY")
+	if len(os.Args) > 1 && os.Args[1] == "trickle" {
+		for i := 0; ; i++ {
+			time.Sleep(5 * time.Millisecond)
+			go lookup(fmt.Sprint("late", i))
+		}
+	}
 	select {}
 }
