@@ -194,6 +194,8 @@ static void mass(struct snapshot *s, int threshold, struct finding_list *l, size
 				f->object.detail = o->state;
 				const char *owner = o->kind == WAIT_MUTEX || o->kind == WAIT_RWLOCK
 							    ? "; Go mutexes record no owner" : "";
+				/* workers waiting for a Cond to be signalled: what idle pools look like */
+				f->maybe_normal = o->kind == WAIT_CONDVAR;
 				f->summary = arena_printf(a, "%zu goroutines blocked %s %s %s (%s)%s%s.", count, v[i].op,
 							  o->type, object_name(a, o), o->state ? o->state : "state unknown",
 							  at, owner);
@@ -335,6 +337,9 @@ static int release_evidence(const struct task *g, const struct task *h, const st
 		if (h->go->object == o || has(r, GO_REF_ADDED))
 			return 0;
 		return 2;
+	case WAIT_CONDVAR:
+		/* a producer's loop that signals it, or at least uses it */
+		return has(r, GO_REF_SIGNALED) ? 2 : 1;
 	default:
 		return 0;
 	}
@@ -348,6 +353,8 @@ static const char *relation(const struct go_object *o, const struct task *g)
 		return "likely holds it";
 	case WAIT_CHANNEL:
 		return sending(g) ? "likely receives from it (its consumer)" : "likely sends on it (its producer)";
+	case WAIT_CONDVAR:
+		return "likely signals it";
 	default:
 		return "likely calls its Done";
 	}
@@ -361,6 +368,7 @@ static const char *evidence_words(struct arena *a, const struct go_ref *r, const
 			   : has(r, GO_REF_CLOSED)   ? "closed %s"
 			   : has(r, GO_REF_SELECTED) ? "selected on %s"
 			   : has(r, GO_REF_ADDED)    ? "called Add or Done on %s"
+			   : has(r, GO_REF_SIGNALED) ? "signalled %s (sync.(*Cond).Signal or Broadcast)"
 						     : "took the address of %s";
 	const char *did = arena_printf(a, what, obj);
 	return arena_printf(a, "%s, where it is now, %s before (code at %#llx)%s", r->function, did,

@@ -127,6 +127,9 @@ static void hit(void *ctx, const struct code_ref *ref)
 	} else if (o->kind == WAIT_JOIN &&
 		   named(callee, "sync.(*WaitGroup).Add", "sync.(*WaitGroup).Done")) {
 		how |= 1u << GO_REF_ADDED;
+	} else if (o->kind == WAIT_CONDVAR &&
+		   named(callee, "sync.(*Cond).Signal", "sync.(*Cond).Broadcast")) {
+		how |= 1u << GO_REF_SIGNALED;
 	}
 	VEC_RESERVE(h->cur, h->capcur, h->ncur + 1);
 	h->cur[h->ncur++] = (struct use){ oi, net, how, ref->at, ref->effect_at ? ref->effect_at : ref->at };
@@ -294,15 +297,88 @@ static void goroutine_refs(struct holders *h, struct task *t)
 	}
 }
 
+/* sync.Cond waiters: the runtime's notifyList records no object a goroutine could be found
+ * from, so the Cond is the global the waiting function handed to sync.(*Cond).Wait (its code
+ * loads it just before the call it is in now). Named, it is an object like the others. */
+struct cond_find {
+	struct goreader *r;
+	uint64_t ret, found;
+};
+
+static bool any_static(void *ctx, uint64_t target)
+{
+	(void)ctx;
+	(void)target;
+	return true;
+}
+
+static void cond_ref(void *ctx, const struct code_ref *ref)
+{
+	struct cond_find *c = ctx;
+	/* the call the goroutine is in: the one returning to ret */
+	if (ref->callee && ref->effect_at < c->ret && ref->effect_at + 5 == c->ret &&
+	    named(callee_name(c->r, ref->callee), "sync.(*Cond).Wait", NULL))
+		c->found = ref->addr;
+}
+
+static void cond_objects(struct holders *h)
+{
+	struct goreader *r = h->r;
+	struct go_object **made = NULL;
+	size_t nmade = 0, cap = 0;
+	for (size_t i = 0; i < r->ngs; i++) {
+		struct task *t = &r->gs[i];
+		struct goroutine_info *gi = (struct goroutine_info *)t->go;
+		if (gi->object || !gi->wait_reason || strcmp(gi->wait_reason, "sync.Cond.Wait") != 0 || !t->syms)
+			continue;
+		/* the first frame outside the runtime and sync, and the call it is in */
+		for (int k = 1; k < t->npcs; k++) {
+			const struct pcsym *ps = t->syms[k];
+			const char *fn = ps && ps->nframes ? ps->frames[0].function : NULL;
+			if (!fn || skipped(fn))
+				continue;
+			uint64_t e = ps->frames[0].func_entry, ret = t->pcs[k];
+			if (e && ret > e && ret - e <= CODE_MAX && go_read(r, e, h->code, (size_t)(ret - e))) {
+				struct cond_find c = { r, ret, 0 };
+				code_refs(h->cs, h->code, (size_t)(ret - e), e, any_static, cond_ref, &c);
+				struct go_object *o = NULL;
+				for (size_t q = 0; c.found && q < nmade; q++)
+					if (made[q]->address == c.found)
+						o = made[q];
+				if (c.found && !o) {
+					o = ARENA_NEW(&r->s->arena, struct go_object, 1);
+					o->kind = WAIT_CONDVAR;
+					o->type = "sync.Cond";
+					o->address = c.found;
+					o->symbol = go_data_name(r, c.found);
+					VEC_RESERVE(made, cap, nmade + 1);
+					made[nmade++] = o;
+				}
+				if (o) {
+					gi->object = o;
+					gi->object_op = "waiting on";
+				}
+			}
+			break;
+		}
+	}
+	free(made);
+}
+
 void go_guess_holders(struct goreader *r)
 {
 	struct holders h = { .r = r };
+	bool x86 = !r->s->arch || r->s->arch->id == ARCH_X86_64;
+	if (x86 && (h.cs = code_scanner_new()) != NULL) {
+		h.code = xmalloc(CODE_MAX);
+		cond_objects(&h);
+	}
 	/* the objects goroutines wait on: only these can explain a wait */
 	size_t capw = 0;
 	for (size_t i = 0; i < r->ngs && h.nobjs < MAX_OBJS; i++) {
 		const struct go_object *o = r->gs[i].go->object;
 		uint64_t addr = !o ? 0 : o->kind == WAIT_CHANNEL ? o->holder
-				 : o->kind == WAIT_MUTEX || o->kind == WAIT_JOIN ? o->address : 0;
+				 : o->kind == WAIT_MUTEX || o->kind == WAIT_JOIN || o->kind == WAIT_CONDVAR ? o->address : 0;
 		if (!addr || object_at(&h, addr) >= 0)
 			continue;
 		h.objs = xrealloc(h.objs, sizeof(*h.objs) * (size_t)(h.nobjs + 1));
@@ -311,26 +387,13 @@ void go_guess_holders(struct goreader *r)
 		h.w[h.nw++] = (struct watched){ addr, h.nobjs++ };
 		qsort(h.w, (size_t)h.nw, sizeof(*h.w), cmp_watched);
 	}
-	if (!h.nobjs)
-		return;
-	if (r->s->arch && r->s->arch->id != ARCH_X86_64) {
-		/* the code reading is x86_64's */
+	if (h.nobjs && !x86)
 		snapshot_warn(r->s, "goroutines: no likely mutex holders, channel consumers or WaitGroup workers "
 			      "on %s: chang reads x86_64 code only", r->s->arch->name);
-		free(h.objs);
-		free(h.w);
-		return;
-	}
-	h.cs = code_scanner_new();
-	if (!h.cs) {
+	else if (h.nobjs && !h.cs)
 		snapshot_warn(r->s, "goroutines: the disassembler (Capstone) could not start: no likely mutex "
 			      "holders, channel consumers or WaitGroup workers");
-		free(h.objs);
-		free(h.w);
-		return;
-	}
-	h.code = xmalloc(CODE_MAX);
-	for (size_t i = 0; i < r->ngs; i++)
+	for (size_t i = 0; h.nobjs && h.cs && i < r->ngs; i++)
 		goroutine_refs(&h, &r->gs[i]);
 	code_scanner_free(h.cs);
 	free(h.code);

@@ -144,7 +144,8 @@ enum task_kind { TASK_THREAD, TASK_GOROUTINE };
 
 /* A channel or sync object that goroutines block on, shared by all its waiters (go/). */
 struct go_object {
-	enum wait_kind kind;	/* WAIT_CHANNEL, WAIT_MUTEX, WAIT_RWLOCK, WAIT_JOIN (WaitGroup) */
+	enum wait_kind kind;	/* WAIT_CHANNEL, WAIT_MUTEX, WAIT_RWLOCK, WAIT_JOIN (WaitGroup),
+				 * WAIT_CONDVAR (a sync.Cond: address is the global holding or being it) */
 	const char *type;	/* "chan string", "sync.Mutex", "sync.RWMutex", "sync.WaitGroup" */
 	uint64_t address;
 	const char *symbol;	/* the global holding or being it ("main.logCh"), NULL for heap */
@@ -170,6 +171,7 @@ enum go_ref_how {
 	GO_REF_CLOSED,		/* closed it */
 	GO_REF_SELECTED,	/* used it in a select */
 	GO_REF_ADDED,		/* WaitGroup.Add / Done on it */
+	GO_REF_SIGNALED,	/* sync.Cond Signal / Broadcast on it */
 };
 
 struct go_ref {

@@ -27,6 +27,16 @@ if ! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q "install ok instal
 		echo "rustc not installed; the Rust tests will be skipped"
 fi
 
+# Optional: Debian's cargo and the parking_lot crate (librust-parking-lot-dev, in Debian's
+# offline registry /usr/share/cargo/registry), for tests/e2e/test_rust_parking_lot.py.
+# Best effort: skipped, counted, if missing.
+if ! dpkg-query -W -f='${Status}' librust-parking-lot-dev 2>/dev/null | grep -q "install ok installed" ||
+	! dpkg-query -W -f='${Status}' cargo 2>/dev/null | grep -q "install ok installed"; then
+	echo "installing (optional): cargo librust-parking-lot-dev"
+	$SUDO apt-get install -y -qq --no-install-recommends cargo librust-parking-lot-dev >/dev/null 2>&1 ||
+		echo "cargo or librust-parking-lot-dev not installed; the parking_lot tests will be skipped"
+fi
+
 # Optional: Debian's musl-tools (musl-gcc, musl 1.2.3, and /lib/ld-musl-x86_64.so.1), for the
 # musl targets' tests (tests/e2e/test_musl.py). Best effort: skipped, counted, if missing.
 if ! dpkg-query -W -f='${Status}' musl-tools 2>/dev/null | grep -q "install ok installed"; then

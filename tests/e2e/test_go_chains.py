@@ -1,6 +1,7 @@
 """Go blocking chains to the root (tests/programs/go/chain): 300 handlers on a full channel
 -> its only consumer, locking a mutex -> the mutex's likely holder, waiting on a channel
-nobody sends to; and WaitGroup.Wait -> the worker with a deferred Done, locking a mutex ->
+nobody sends to; sync.Cond.Wait -> the goroutine whose loop signals it, waiting on a
+channel nobody sends to; and WaitGroup.Wait -> the worker with a deferred Done, locking a mutex ->
 its likely holder, waiting on a channel nobody sends to; and a cycle through a mutex and a
 channel (an inferred deadlock, ranked before the chains). Each is ONE finding whose root is
 the last goroutine, every edge inferred with its evidence. The same program with
@@ -38,8 +39,8 @@ def check_chains(binary, stripped):
         p.untouched()
         chains = [f for f in rep["findings"] if f["kind"] == "blocking-chain"]
         dead = [f for f in rep["findings"] if f["kind"] == "deadlock"]
-        check(len(rep["findings"]) == 3 and len(chains) == 2 and len(dead) == 1,
-              "%s: expected two chains and a deadlock, nothing else: %r" % (
+        check(len(rep["findings"]) == 4 and len(chains) == 3 and len(dead) == 1,
+              "%s: expected three chains and a deadlock, nothing else: %r" % (
                   binary, [f["summary"] for f in rep["findings"]]))
         # the cycle: auditSink locking auditMu, held by auditor, sending on auditSink's full channel
         d = dead[0]
@@ -50,7 +51,13 @@ def check_chains(binary, stripped):
         check({c["object"]["type"] for c in d["chain"]} == {"sync.Mutex", "chan int"}, "cycle objects %r" % d["chain"])
         check(sorted(d["goids"]) == sorted(c["goid"] for c in d["chain"]), "cycle goids %r" % d["goids"])
         by_root = {site_fn(f["chain"][-1]): f for f in chains}
-        check(set(by_root) == {"main.rotate", "main.report"}, "%s: roots %r" % (binary, list(by_root)))
+        check(set(by_root) == {"main.rotate", "main.report", "main.produceJobs"}, "%s: roots %r" % (binary, list(by_root)))
+        cond = by_root["main.produceJobs"]["chain"]
+        check([site_fn(c) for c in cond] == ["main.takeJob", "main.produceJobs"], "Cond chain %r" % cond)
+        check(cond[0]["object"]["type"] == "sync.Cond" and cond[0]["relation"] == "likely signals it" and
+              "Signal" in cond[0]["evidence"], "Cond step %r" % cond[0])
+        if not stripped:
+            check(cond[0]["object"]["symbol"] == "main.jobsCond", "Cond named %r" % cond[0]["object"])
         log, wg = by_root["main.rotate"], by_root["main.report"]
         check([site_fn(c) for c in log["chain"]] == ["main.handle", "main.writeLog", "main.rotate"],
               "log chain %r" % [c["site"] for c in log["chain"]])
@@ -83,7 +90,7 @@ def check_chains(binary, stripped):
         # the mass-blocking finding on logCh is this chain's first step, not a finding of its own
         text = run_chang(["attach", "--pid", str(p.pid)], timeout=120).stdout
         check("Found 1 inferred deadlock" in text, "text report:\n%s" % text[:3000])
-        check(text.count("blocking-chain#") == 2 and "(inferred: main.writeLog, where it is now" in text.replace(
+        check(text.count("blocking-chain#") == 3 and "(inferred: main.writeLog, where it is now" in text.replace(
             "\n", " ").replace("       ", "") or stripped, "text report:\n%s" % text[:3000])
         check("-> goroutine" in text and "root: goroutine" in text, "text chain steps:\n%s" % text[:3000])
 

@@ -9,6 +9,9 @@
 //	flusher:       would call flushWG.Done (deferred); locks statsMu
 //	report:        locked statsMu, then waits on statsReady, which nobody sends to
 //
+//	takeJob:       jobsCond.Wait()
+//	produceJobs:   its loop signals jobsCond; waits on jobSrc, which nobody sends to
+//
 //	auditor:       locked auditMu, sends more than auditCh holds
 //	auditSink:     auditCh's only consumer; locks auditMu for each value: a cycle
 //
@@ -34,6 +37,10 @@ var (
 	flushWG    sync.WaitGroup
 	statsMu    sync.Mutex
 	statsReady = make(chan int)
+	jobsMu     sync.Mutex
+	jobsCond   = sync.NewCond(&jobsMu)
+	jobs       []int
+	jobSrc     = make(chan int)
 	auditCh    = make(chan int, 4)
 	auditMu    sync.Mutex
 	healthy    = os.Getenv("CHANG_HEALTHY") == "1"
@@ -110,18 +117,51 @@ func shutdown() {
 }
 
 //go:noinline
-func auditor() {
-	batch := 8
-	if healthy {
-		batch = 2
+func takeJob() {
+	for {
+		jobsMu.Lock()
+		for len(jobs) == 0 {
+			jobsCond.Wait()
+		}
+		jobs = jobs[1:]
+		jobsMu.Unlock()
 	}
+}
+
+//go:noinline
+func produceJobs() {
+	for {
+		j := <-jobSrc
+		jobsMu.Lock()
+		jobs = append(jobs, j)
+		jobsCond.Signal()
+		jobsMu.Unlock()
+	}
+}
+
+//go:noinline
+func feedJobs() {
+	for i := 0; ; i++ {
+		jobSrc <- i
+		time.Sleep(time.Millisecond)
+	}
+}
+
+//go:noinline
+func auditor() {
 	for i := 0; ; i++ {
 		auditMu.Lock()
-		for k := 0; k < batch; k++ {
+		if healthy {
+			// sends outside the lock: the sink, which locks it per value, keeps up
+			auditMu.Unlock()
+			auditCh <- i
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		for k := 0; k < 8; k++ {
 			auditCh <- i
 		}
 		auditMu.Unlock()
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -152,7 +192,7 @@ func settled() bool {
 		if bytes.Contains(head, []byte("running")) || bytes.Contains(head, []byte("runnable")) {
 			continue
 		}
-		for _, fn := range []string{"main.handle(", "main.writeLog(", "main.rotate(", "main.flusher(", "main.shutdown(", "main.report(", "main.auditor(", "main.auditSink("} {
+		for _, fn := range []string{"main.handle(", "main.writeLog(", "main.rotate(", "main.flusher(", "main.shutdown(", "main.report(", "main.auditor(", "main.auditSink(", "main.takeJob(", "main.produceJobs("} {
 			if bytes.Contains(g, []byte(fn)) {
 				blocked[fn]++
 			}
@@ -160,7 +200,8 @@ func settled() bool {
 	}
 	return len(logCh) == cap(logCh) && blocked["main.handle("] == handlers && blocked["main.writeLog("] == 1 &&
 		blocked["main.rotate("] == 1 && blocked["main.flusher("] == 1 && blocked["main.shutdown("] == 1 &&
-		blocked["main.report("] == 1 && blocked["main.auditor("] == 1 && blocked["main.auditSink("] == 1
+		blocked["main.report("] == 1 && blocked["main.auditor("] == 1 && blocked["main.auditSink("] == 1 &&
+		blocked["main.takeJob("] == 1 && blocked["main.produceJobs("] == 1
 }
 
 func main() {
@@ -176,6 +217,11 @@ func main() {
 		}()
 	}
 	go writeLog()
+	go takeJob()
+	go produceJobs()
+	if healthy {
+		go feedJobs()
+	}
 	go auditSink()
 	go auditor()
 	for i := 0; i < handlers; i++ {
