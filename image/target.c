@@ -1,5 +1,6 @@
 #include "image/target.h"
 #include "image/buildid.h"
+#include "util/strmap.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -196,6 +197,9 @@ void target_load_modules(struct target *t)
 	size_t cap = 0, n = 0;
 	struct module *mods = NULL;
 	int *fds = NULL;
+	/* each file's latest module: the mappings come in address order, so a mapping of the
+	 * same file belongs to it if it lies above it, within 4 GiB */
+	struct strmap latest = { 0 };
 
 	for (size_t i = 0; i < s->nmaps; i++) {
 		const struct mapping *mp = &s->maps[i];
@@ -203,11 +207,8 @@ void target_load_modules(struct target *t)
 			continue;
 		/* A module is the run of mappings of one file that starts at file offset 0. */
 		size_t j;
-		for (j = 0; j < n; j++)
-			if (strcmp(mods[j].name, mp->path) == 0 && mp->start >= mods[j].start &&
-			    mp->start - mods[j].end < (1ULL << 32))
-				break;
-		if (j < n) {
+		if (strmap_get(&latest, mp->path, &j) && mp->start >= mods[j].start &&
+		    mp->start - mods[j].end < (1ULL << 32)) {
 			if (mp->end > mods[j].end)
 				mods[j].end = mp->end;
 			continue;
@@ -221,8 +222,10 @@ void target_load_modules(struct target *t)
 		mods[n].start = mp->start;
 		mods[n].end = mp->end;
 		fds[n] = -1;
+		strmap_put(&latest, mp->path, n);
 		n++;
 	}
+	strmap_free(&latest);
 
 	/* Open each candidate; keep ELF files and files that could not be opened (they are
 	 * still modules, reported missing), drop data files (locale-archive, fonts). */

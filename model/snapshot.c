@@ -1,4 +1,5 @@
 #include "model/snapshot.h"
+#include "util/strmap.h"
 #include "model/syscalls.h"
 #include "util/xalloc.h"
 #include "util/bsearch.h"
@@ -52,6 +53,7 @@ void snapshot_free(struct snapshot *s)
 	if (!s)
 		return;
 	free(s->warnings);
+	strmap_free(&s->warning_set);
 	arena_free(&s->arena);
 	free(s);
 }
@@ -64,11 +66,20 @@ void snapshot_warn(struct snapshot *s, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	/* The same warning from many threads (one missing library) is said once. */
-	for (size_t i = 0; i < s->nwarnings; i++)
-		if (strcmp(s->warnings[i], buf) == 0)
-			return;
+	size_t seen;
+	if (strmap_get(&s->warning_set, buf, &seen))
+		return;
 	VEC_RESERVE(s->warnings, s->warnings_cap, s->nwarnings + 1);
-	s->warnings[s->nwarnings++] = arena_strdup(&s->arena, buf);
+	s->warnings[s->nwarnings] = arena_strdup(&s->arena, buf);
+	strmap_put(&s->warning_set, s->warnings[s->nwarnings], s->nwarnings);
+	s->nwarnings++;
+}
+
+void snapshot_replace_warning(struct snapshot *s, size_t k, const char *text)
+{
+	/* the old text stays known: saying it again would repeat what this one supersedes */
+	s->warnings[k] = arena_strdup(&s->arena, text);
+	strmap_put(&s->warning_set, s->warnings[k], k);
 }
 
 pid_t snapshot_tid_from_target(const struct snapshot *s, pid_t tid)

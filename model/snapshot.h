@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "util/arch.h"
 #include "util/arena.h"
+#include "util/strmap.h"
 
 struct target;
 struct symbolizer;
@@ -478,6 +479,7 @@ struct snapshot {
 
 	const char **warnings;
 	size_t nwarnings, warnings_cap;
+	struct strmap warning_set;	/* the warnings said, to say each once */
 
 	const struct saved_core *saved_core;	/* NULL unless a core was asked for */
 	/* Cores: the signal that made it, NULL when none did (gcore, chang's own cores). A
@@ -501,6 +503,8 @@ struct snapshot {
 struct snapshot *snapshot_new(enum source_kind source);
 void snapshot_free(struct snapshot *s);
 void snapshot_warn(struct snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Replace warning k by text (a warning a later stage found no longer true). */
+void snapshot_replace_warning(struct snapshot *s, size_t k, const char *text);
 struct task *snapshot_find_task(const struct snapshot *s, pid_t tid);
 /* The system call a stopped task (or a core's thread) sits in, from its registers: orig_rax
  * holds its number when one was interrupted (the kernel restarts it on detach, so the task

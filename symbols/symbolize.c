@@ -113,8 +113,8 @@ static void fetch_missing_files(struct symbolizer *sz)
 			for (size_t k = 0; k < s->nwarnings; k++)
 				if (strncmp(s->warnings[k], m->name, n) == 0 &&
 				    strstr(s->warnings[k] + n, ": cannot open the mapped file"))
-					s->warnings[k] = arena_printf(&s->arena, "%s: not on this machine; its file came "
-								      "from a debuginfod server by build-id (%s)", m->name, path);
+					snapshot_replace_warning(s, k, arena_printf(&s->arena, "%s: not on this machine; "
+						"its file came from a debuginfod server by build-id (%s)", m->name, path));
 		} else {
 			close(fd);
 			note_failed(sz, i, "executable", "the file the server sent does not carry the build-id");
