@@ -3,6 +3,7 @@
 #ifndef CHANG_TEST_SYNTHETIC_H
 #define CHANG_TEST_SYNTHETIC_H
 #include "model/snapshot.h"
+#include <string.h>
 
 static inline struct sym_frame frame(const char *fn, const char *file, int line, uint64_t entry, bool inl)
 {
@@ -29,4 +30,24 @@ static inline void set_stack(struct snapshot *s, struct task *t, int n, const st
 	for (int i = 0; i < n; i++)
 		t->pcs[i] = syms[i]->pc;
 }
+/* A stack of named frames, innermost first: names before "|" in module lib, after it in
+ * module app. */
+static inline void set_named_stack(struct snapshot *s, struct task *t, struct module *lib, struct module *app,
+				   const char *const *names)
+{
+	const struct pcsym *v[12];
+	int n = 0;
+	struct module *m = lib;
+	for (; *names && n < 12; names++) {
+		if (strcmp(*names, "|") == 0) {
+			m = app;
+			continue;
+		}
+		struct sym_frame f = frame(*names, NULL, 0, 0x1000, false);
+		v[n] = mk_pcsym(s, 0x1000 + (uint64_t)n * 16, 0x1000 + (uint64_t)n * 16, m, 1, &f);
+		n++;
+	}
+	set_stack(s, t, n, v);
+}
+
 #endif

@@ -73,23 +73,10 @@ static struct task *add_task(struct snapshot *s, pid_t tid, long nr, uint64_t a0
 	return t;
 }
 
-/* A stack of named frames, innermost first; names before "|" are in libc, after it in the
- * program. */
+/* Frames innermost first; names before "|" in libc, after it in the program. */
 static void frames(struct snapshot *s, struct task *t, const char *const *names)
 {
-	const struct pcsym *v[12];
-	int n = 0;
-	struct module *m = &libc_mod;
-	for (; *names && n < 12; names++) {
-		if (strcmp(*names, "|") == 0) {
-			m = &app_mod;
-			continue;
-		}
-		struct sym_frame f = frame(*names, NULL, 0, 0x1000, false);
-		v[n] = mk_pcsym(s, 0x1000 + (uint64_t)n * 16, 0x1000 + (uint64_t)n * 16, m, 1, &f);
-		n++;
-	}
-	set_stack(s, t, n, v);
+	set_named_stack(s, t, &libc_mod, &app_mod, names);
 }
 
 static struct snapshot *new_snap(void)
