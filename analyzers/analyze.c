@@ -31,6 +31,11 @@ void analyze_findings(struct snapshot *s, const struct analyze_options *o)
 {
 	infer_likely_holders(s);
 	s->unchecked_waits = count_unchecked(s);
+	s->inferred_holder_waits = 0;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		const struct wait *w = s->tasks[i].wait;
+		s->inferred_holder_waits += w && !w->idle && w->likely_owner && !w->owner_known;
+	}
 	struct finding_list l = { 0 };
 	waitgraph_findings(s, &l);
 	inferred_findings(s, &l);

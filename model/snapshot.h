@@ -494,6 +494,9 @@ struct snapshot {
 	/* Threads waiting on objects that record no owner (semaphores, bare futexes, glibc's
 	 * internal locks): cycles among them cannot be checked. */
 	int unchecked_waits;
+	/* Threads whose lock records no owner, checked through a likely holder only: a cycle
+	 * through a wrong guess would be missed. */
+	int inferred_holder_waits;
 
 	struct target *target;	/* memory of the frozen image, for analyzers */
 	struct symbolizer *symbolizer;	/* names data addresses for analyzers (symbols/) */

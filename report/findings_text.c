@@ -307,6 +307,11 @@ void report_findings_text(FILE *out, const struct snapshot *s)
 		fprintf(out, "Found %d deadlock%s.\n", ndead, ndead == 1 ? "" : "s");
 	else if (s->unchecked_waits || xproc_unreadable(s))
 		fprintf(out, "No deadlock found among the waits that could be checked.\n");
+	else if (s->inferred_holder_waits)
+		fprintf(out, "No deadlock found; %d thread%s wait%s on locks that record no owner, checked "
+			"through likely holders (see each wait): a cycle through a wrong guess would be "
+			"missed.\n", s->inferred_holder_waits, s->inferred_holder_waits == 1 ? "" : "s",
+			s->inferred_holder_waits == 1 ? "s" : "");
 	else
 		fprintf(out, "No deadlock found.\n");
 	/* Honest limits: what the cycle search could not see. */

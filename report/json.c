@@ -583,6 +583,8 @@ static void snapshot_json(struct jsonw *w, const struct snapshot *s)
 	}
 	jw_key(w, "unchecked_waits");
 	jw_int(w, s->unchecked_waits);
+	jw_key(w, "inferred_holder_waits");
+	jw_int(w, s->inferred_holder_waits);
 	struct symsummary sum;
 	symsummary_build(s, &sum);
 	jw_key(w, "symbols");
