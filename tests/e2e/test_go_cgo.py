@@ -4,20 +4,11 @@ each thread's goroutine, and prints the thread's native frames down to runtime.a
 followed by the goroutine's Go frames, as one stack. With CHANG_HEALTHY=1 the same C calls
 take the locks in one order, briefly: no finding. Go 1.19 and the newest toolchain, linked
 internally and externally (gcc)."""
-import os
 
-from harness import Program, check, chang_json, run_chang
+from harness import check, chang_json, run_chang
 from test_go import NEWER_GO, build, toolchains, under_asan
-
-
-def start(binary, healthy=False):
-    p = Program(binary, env=dict(os.environ, CHANG_HEALTHY="1" if healthy else "0"))
-    try:
-        p.wait_line("READY", timeout=60)
-    except Exception:
-        p.cleanup()
-        raise
-    return p
+# the scenarios' start (CHANG_HEALTHY picks the variant) and healthy check are the chains'
+from test_go_chains import check_healthy, start
 
 
 def check_deadlock(binary):
@@ -46,14 +37,6 @@ def check_deadlock(binary):
             check("thread %d \"cgodeadlock" % tid in text or "thread %d " % tid in text, "thread %d in text" % tid)
         check(text.count("'s C call)") >= 4 and text.count("-- the C call of goroutine") == 2 and
               "at runtime.asmcgocall" in text and "main.updateTable (main.go:" in text, "text:\n%s" % text[:4000])
-
-
-def check_healthy(binary):
-    with start(binary, healthy=True) as p:
-        for _ in range(5):
-            rep = chang_json(["attach", "--pid", str(p.pid)], timeout=120)
-            check(not rep["findings"], "%s healthy: %r" % (binary, [f["summary"] for f in rep["findings"]]))
-        p.untouched()
 
 
 def test_go_cgo_pthread_deadlock():
