@@ -164,14 +164,17 @@ static void emit_chain(struct snapshot *s, long r, const long *root, long n, str
 static void chains(struct snapshot *s, long n, struct finding_list *out)
 {
 	long *root = xcalloc((size_t)n, sizeof(long)), *path = xcalloc((size_t)n, sizeof(long));
+	/* via: the walk took a likely-holder edge; path_inf: the edge out of path[k] is one */
 	unsigned char *via = xcalloc((size_t)n, 1), *mark = xcalloc((size_t)n, 1);
+	unsigned char *path_inf = xcalloc((size_t)n, 1);
 	for (long i = 0; i < n; i++) {
 		long len = 0, v = i;
 		while (v >= 0 && mark[v] == 0) {
 			mark[v] = 1;
-			path[len++] = v;
+			path[len] = v;
 			bool inf;
 			v = chain_next(s, v, &inf);
+			path_inf[len++] = inf && v >= 0;	/* an edge to no thread here is none */
 		}
 		/* the walk ended at a thread with no edge (v < 0: the last on the path), a cycle
 		 * (v on this path) or a thread already resolved */
@@ -180,28 +183,23 @@ static void chains(struct snapshot *s, long n, struct finding_list *out)
 		for (long k = len - 1; k >= 0; k--) {
 			long x = path[k];
 			root[x] = end;
-			bool inf = false;
-			if (k < len - 1 || v >= 0)
-				chain_next(s, x, &inf);
-			inf_after |= inf;
+			inf_after |= path_inf[k];
 			via[x] = end >= 0 && inf_after;
 			mark[x] = 2;
 		}
 	}
-	for (long r = 0; r < n; r++) {
-		if (root[r] != r)
-			continue;
-		bool any_inf = false, any_lock = false;
-		for (long i = 0; i < n; i++)
-			if (root[i] == r && i != r) {
-				any_inf |= via[i];
-				any_lock |= is_lock(s->tasks[i].wait->kind);
-			}
-		if (any_inf && any_lock)
+	/* per root, in one pass: does a walk reach it over a likely holder, and through a lock
+	 * (a chain needs both); mark is reused: bit 0 inferred, bit 1 lock */
+	memset(mark, 0, (size_t)n);
+	for (long i = 0; i < n; i++)
+		if (root[i] >= 0 && root[i] != i)
+			mark[root[i]] |= (via[i] ? 1 : 0) | (is_lock(s->tasks[i].wait->kind) ? 2 : 0);
+	for (long r = 0; r < n; r++)
+		if (root[r] == r && mark[r] == 3)
 			emit_chain(s, r, root, n, out);
-	}
 	free(root);
 	free(path);
+	free(path_inf);
 	free(via);
 	free(mark);
 }
